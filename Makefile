@@ -1,0 +1,40 @@
+# Two commands on a fresh machine:  make run   |   make test
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: run test slow bench screenshots doctor clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+run: $(VENV)/.installed  ## open the TUI on its built-in default (a tour of the claims)
+	$(BIN)/execscope
+
+test: $(VENV)/.installed-test  ## the whole default suite
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+slow: $(VENV)/.installed-test  ## timing-sensitive and long checks
+	$(BIN)/python -m pytest -q -m slow $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed-test  ## figures for the notes: ratios measured side by side
+	$(BIN)/python -m benchmarks
+
+screenshots: $(VENV)/.installed-test  ## regenerate screenshots/*.svg from scripted runs
+	$(BIN)/python -m tui.screenshots screenshots
+
+doctor: $(VENV)/.installed
+	$(BIN)/execscope doctor
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,5 @@
+import sys
+
+from execscope.cli import main
+
+sys.exit(main())

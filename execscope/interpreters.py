@@ -1,0 +1,87 @@
+"""Ask an interpreter what it is before trusting it with a run (``--python``)."""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import subprocess
+import sys
+from functools import lru_cache
+from typing import Dict, List, Optional
+
+from .errors import UsageError
+
+MIN_VERSION = (3, 9)
+
+_PROBE = r"""
+import json, multiprocessing, sys, sysconfig
+gil = getattr(sys, "_is_gil_enabled", None)
+print(json.dumps({
+    "executable": sys.executable,
+    "version": list(sys.version_info[:3]),
+    "implementation": sys.implementation.name,
+    "start_methods": multiprocessing.get_all_start_methods(),
+    "default_start_method": multiprocessing.get_start_method(allow_none=False),
+    "gil_enabled": bool(gil()) if gil else True,
+    "free_threaded_build": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
+    "switch_interval_s": sys.getswitchinterval(),
+}))
+"""
+
+
+@lru_cache(maxsize=16)
+def probe(python: Optional[str] = None) -> Dict:
+    """Facts about ``python`` (default: this interpreter). UsageError if it is not one."""
+    path = python or sys.executable
+    if python is not None:
+        resolved = _which(python)
+        if resolved is None:
+            raise UsageError("--python %s: no such executable" % python)
+        path = resolved
+    try:
+        out = subprocess.run(
+            [path, "-I", "-c", _PROBE],
+            capture_output=True,
+            timeout=30,
+            text=True,
+            stdin=subprocess.DEVNULL,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise UsageError("--python %s: cannot run it (%s)" % (path, exc.__class__.__name__)) from None
+    if out.returncode != 0:
+        raise UsageError("--python %s is not a Python 3 interpreter execscope can use" % path)
+    try:
+        info = json.loads(out.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        raise UsageError("--python %s is not a Python interpreter" % path) from None
+    if info.get("implementation") != "cpython":
+        raise UsageError("--python %s is %s; execscope needs CPython" % (path, info.get("implementation")))
+    if tuple(info["version"][:2]) < MIN_VERSION:
+        raise UsageError(
+            "--python %s is Python %s; the runner needs %d.%d or newer"
+            % (path, ".".join(map(str, info["version"])), *MIN_VERSION)
+        )
+    info["path"] = path
+    return info
+
+
+def _which(python: str) -> Optional[str]:
+    if os.sep in python:
+        return python if os.path.isfile(python) and os.access(python, os.X_OK) else None
+    import shutil
+
+    return shutil.which(python)
+
+
+def discover() -> List[str]:
+    """CPython interpreters found on this machine (pyenv, /usr/bin), newest first."""
+    candidates = set()
+    roots = [os.path.expanduser("~/.pyenv/versions"), os.environ.get("PYENV_ROOT", "") + "/versions"]
+    for root in roots:
+        for path in glob.glob(os.path.join(root, "3.*", "bin", "python3")):
+            candidates.add(os.path.realpath(path))
+    for path in glob.glob("/usr/bin/python3.*") + glob.glob("/usr/local/bin/python3.*"):
+        if os.path.basename(path).replace("python", "").replace(".", "").rstrip("t").isdigit():
+            candidates.add(os.path.realpath(path))
+    return sorted(candidates, reverse=True)

@@ -1,0 +1,211 @@
+"""The data every view reads: one frozen ``Snapshot`` per tick.
+
+The session builds a Snapshot about ten times a second from the runner's
+telemetry and the samplers.  The TUI, the headless progress lines, the JSON
+report and the detectors all read Snapshots and nothing else, so the screen
+and the report can never disagree.  Times are seconds since the run was
+launched (``t_s``) unless a name says otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Mapping, Optional, Tuple
+
+STATUSES = ("starting", "running", "completed", "failed", "timeout", "deadlock", "interrupted")
+FINAL_STATUSES = frozenset(STATUSES[2:])
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    workload: str
+    executor: str = "thread"  # serial | thread | process
+    start_method: Optional[str] = None  # fork | spawn | forkserver (process only)
+    workers: Optional[int] = None  # None: the executor's own default
+    tasks: Optional[int] = None  # None with duration None: the workload's default
+    duration: Optional[float] = None
+    params: Mapping[str, str] = field(default_factory=dict)
+    python: Optional[str] = None  # None: this interpreter
+    timeout: Optional[float] = None
+    on_deadlock: str = "stop"  # stop | wait
+    deadlock_grace_s: float = 2.0
+    gil_sampling: bool = True
+    # Program mode (``execscope run -- python prog.py``): argv instead of a workload.
+    argv: Tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """``thread x4``, ``process/spawn x2``, ``serial``."""
+        if self.executor == "serial":
+            return "serial"
+        text = self.executor
+        if self.executor == "process" and self.start_method:
+            text += "/" + self.start_method
+        return text + (" x%d" % self.workers if self.workers else "")
+
+    def with_(self, **changes: Any) -> "RunConfig":
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class Counts:
+    submitted: int = 0
+    queued: int = 0  # waiting for a worker (process pools: incl. dispatched)
+    dispatched: int = 0  # process pools: in the call queue, not yet read by a worker
+    running: int = 0
+    blocked: int = 0  # workers waiting on a future of their own executor
+    completed: int = 0
+    failed: int = 0
+
+    @property
+    def finished(self) -> int:
+        return self.completed + self.failed
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """Mean seconds per task in each phase (all zero but queue/compute for threads)."""
+
+    queue: float = 0.0
+    ser: float = 0.0
+    xfer: float = 0.0
+    deser: float = 0.0
+    compute: float = 0.0
+    rser: float = 0.0
+    rxfer: float = 0.0
+    rdeser: float = 0.0
+    bytes_out: float = 0.0  # mean argument pickle size
+    bytes_in: float = 0.0  # mean result pickle size
+    tasks: int = 0  # how many finished tasks these means cover
+
+    @property
+    def ipc(self) -> float:
+        return self.ser + self.xfer + self.deser + self.rser + self.rxfer + self.rdeser
+
+    @property
+    def service(self) -> float:
+        """Time a task costs once a worker has it: IPC plus compute."""
+        return self.ipc + self.compute
+
+    @property
+    def total(self) -> float:
+        return self.queue + self.service
+
+    @property
+    def ipc_share(self) -> float:
+        """IPC as a share of a task's service time (queue wait excluded)."""
+        return self.ipc / self.service if self.service > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class WorkerView:
+    key: str  # "t:<native id>" / "p:<pid>"
+    label: str
+    kind: str  # thread | process
+    pid: int
+    tid: int
+    state: str  # idle running blocked receiving deserializing serializing sending starting
+    task: int  # -1 when none
+    state_age_s: float  # how long it has been in this state
+    done: int
+    busy_s: float
+    blocked_on: int = -1
+    cpu_percent: Optional[float] = None
+    gil_held: Optional[float] = None
+    gil_wait: Optional[float] = None
+    gil_released: Optional[float] = None
+    startup_s: Optional[float] = None  # process start-up, from pool creation
+
+
+@dataclass(frozen=True)
+class CpuView:
+    per_core: Tuple[float, ...] = ()  # percent of each logical CPU
+    total_percent: float = 0.0  # machine average, 0..100
+    tree_percent: float = 0.0  # runner + workers, in % of one core (200 = two cores)
+    logical_cpus: int = 0
+    usable_cpus: int = 0
+    affinity_cpus: Optional[int] = None
+    cgroup_cpu_limit: Optional[float] = None
+    tree_rss_bytes: int = 0
+    tree_uss_bytes: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class GilThread:
+    name: str
+    pid: int
+    tid: int
+    held: float
+    wait: float
+    released: float
+    idle: float
+    samples: int
+
+
+@dataclass(frozen=True)
+class GilView:
+    # py-spy: sampled; probe: only the runner's latency probe; disabled: a
+    # free-threaded interpreter; unavailable: nothing could be measured.
+    source: str = "unavailable"
+    reason: str = "not measured yet"
+    threads: Tuple[GilThread, ...] = ()
+    probe_latency_ms: Optional[float] = None  # mean lateness of the probe's wake-ups
+    probe_contention: Optional[float] = None  # 0..1
+    window_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Alert:
+    kind: str  # starvation pickle_bottleneck gil_contention oversubscription ...
+    severity: str  # info | warning | critical
+    t_s: float  # when the condition started
+    message: str  # one sentence: what is happening
+    remedy: str  # one sentence: what to do
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+    active: bool = True
+    cleared_t_s: Optional[float] = None
+    panel: str = ""  # the panel to highlight: cores workers queue breakdown
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    config: RunConfig
+    t_s: float  # seconds since launch
+    status: str = "starting"
+    reason: str = ""
+    interpreter: Mapping[str, Any] = field(default_factory=dict)
+    machine: Mapping[str, Any] = field(default_factory=dict)
+    max_workers: Optional[int] = None
+    default_max_workers: Optional[int] = None
+    run_elapsed_s: float = 0.0  # since the executor was created
+    counts: Counts = Counts()
+    expected_tasks: Optional[int] = None
+    queue_source: str = "executor"
+    workers: Tuple[WorkerView, ...] = ()
+    throughput_per_s: float = 0.0  # over the last second
+    mean_throughput_per_s: float = 0.0  # since the executor was created
+    latency_s: Tuple[float, float, float] = (0.0, 0.0, 0.0)  # p50 p95 p99
+    breakdown: Breakdown = Breakdown()
+    ipc_bytes_sent: int = 0
+    ipc_bytes_received: int = 0
+    cpu: CpuView = CpuView()
+    gil: GilView = GilView()
+    alerts: Tuple[Alert, ...] = ()  # newest first
+    runner_threads: int = 0
+    first_error: str = ""
+    startup_s: Optional[float] = None  # launch -> executor created
+    first_task_start_s: Optional[float] = None  # first submit -> first task began
+    workload_summary: str = ""
+    mode: str = "submit"  # submit | map (the workload's submission style)
+    chunksize: Optional[int] = None  # map mode
+    threads_at_first_submit: Tuple[str, ...] = ()  # runner threads when workers were forked
+    warnings: Tuple[str, ...] = ()  # Python warnings raised in the runner (newest last)
+    worker_exits: Tuple[Tuple[int, int], ...] = ()  # (pid, exit code) of dead process workers
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+    @property
+    def active_alerts(self) -> Tuple[Alert, ...]:
+        return tuple(a for a in self.alerts if a.active)

@@ -1,0 +1,284 @@
+"""Reports from snapshots: the run JSON (``execscope.run/1``), progress lines,
+the end-of-run summary table.  Pure functions of a Snapshot and the session's
+records, plus an atomic file writer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict
+from typing import Any, Dict, List, Optional
+
+from .model import Alert, Snapshot
+
+SCHEMA_RUN = "execscope.run/1"
+
+
+def _r(value: Optional[float], digits: int = 9) -> Optional[float]:
+    return None if value is None else round(float(value), digits)
+
+
+def alert_json(alert: Alert) -> Dict[str, Any]:
+    return {
+        "kind": alert.kind,
+        "t_s": _r(alert.t_s, 3),
+        "severity": alert.severity,
+        "message": alert.message,
+        "remedy": alert.remedy,
+        "evidence": dict(alert.evidence),
+        "active": alert.active,
+        "cleared_t_s": _r(alert.cleared_t_s, 3),
+    }
+
+
+def run_json(session: Any) -> Dict[str, Any]:
+    """The run object of the contract, from a finished (or stopped) session."""
+    snap: Snapshot = session.snapshot()
+    cfg = snap.config
+    state = session.state
+    b = snap.breakdown
+    interp = dict(snap.interpreter) or {
+        "executable": session.interpreter.get("path"),
+        "version": ".".join(map(str, session.interpreter.get("version", []))),
+        "gil_enabled": session.interpreter.get("gil_enabled"),
+        "switch_interval_s": session.interpreter.get("switch_interval_s"),
+    }
+    machine = dict(snap.machine)
+    wall = snap.run_elapsed_s
+    workers = [
+        {
+            "key": w.key,
+            "label": w.label,
+            "kind": w.kind,
+            "pid": w.pid,
+            "tid": w.tid,
+            "tasks_done": w.done,
+            "busy_s": _r(w.busy_s),
+            "startup_s": _r(w.startup_s),
+            "cpu_percent": _r(w.cpu_percent, 1),
+            "gil_held": _r(w.gil_held, 3),
+            "gil_wait": _r(w.gil_wait, 3),
+        }
+        for w in snap.workers
+    ]
+    startups = [w.startup_s for w in snap.workers if w.startup_s is not None]
+    with state.lock:
+        marks = [{"name": m["name"], "t_s": _r(m["t"] - session.t_launch, 4), "data": m.get("data", {})}
+                 for m in state.marks]
+        warnings = [{"t_s": _r(w["t"] - session.t_launch, 3), "category": w["category"],
+                     "message": w["message"], "where": w["where"]} for w in state.warnings]
+        errors = [{"task": e["task"], "message": e["message"], "traceback": e.get("traceback", "")}
+                  for e in state.errors]
+        exits = [{"pid": e["pid"], "exitcode": e["exitcode"], "t_s": _r(e["t"] - session.t_launch, 3)}
+                 for e in state.exits]
+        threads_at_fork = state.submitted_info.get("threads_at_first_submit")
+    gil = snap.gil
+    return {
+        "schema": SCHEMA_RUN,
+        "workload": {"name": cfg.workload, "params": dict(cfg.params), "summary": snap.workload_summary},
+        "executor": {
+            "kind": cfg.executor,
+            "start_method": cfg.start_method if cfg.executor == "process" else None,
+            "max_workers": snap.max_workers,
+            "default_max_workers": snap.default_max_workers,
+            "requested_workers": cfg.workers,
+        },
+        "interpreter": {
+            "executable": interp.get("executable"),
+            "version": interp.get("version"),
+            "gil_enabled": interp.get("gil_enabled"),
+            "free_threaded_build": interp.get("free_threaded_build", False),
+            "switch_interval_s": interp.get("switch_interval_s"),
+        },
+        "machine": {
+            "logical_cpus": machine.get("logical_cpus"),
+            "usable_cpus": machine.get("usable_cpus"),
+            "affinity_cpus": machine.get("affinity_cpus"),
+            "cgroup_cpu_limit": machine.get("cgroup_cpu_limit"),
+            "interpreter_cpu_count": machine.get("interpreter_cpu_count"),
+        },
+        "status": snap.status,
+        "reason": snap.reason,
+        "wall_s": _r(wall),
+        "startup_s": _r(snap.startup_s),
+        "tasks": {
+            "requested": cfg.tasks,
+            "submitted": snap.counts.submitted,
+            "completed": snap.counts.completed,
+            "failed": snap.counts.failed,
+            "throughput_per_s": _r(snap.mean_throughput_per_s, 3),
+            "latency_s": {"p50": _r(snap.latency_s[0]), "p95": _r(snap.latency_s[1]),
+                          "p99": _r(snap.latency_s[2])},
+            "first_error": snap.first_error or None,
+        },
+        "breakdown_s": {
+            "queue_wait": _r(b.queue),
+            "serialize": _r(b.ser),
+            "transfer": _r(b.xfer),
+            "deserialize": _r(b.deser),
+            "compute": _r(b.compute),
+            "result_serialize": _r(b.rser),
+            "result_transfer": _r(b.rxfer),
+            "result_deserialize": _r(b.rdeser),
+        },
+        "ipc": {
+            "bytes_sent": snap.ipc_bytes_sent,
+            "bytes_received": snap.ipc_bytes_received,
+            "share_of_task_time": _r(b.ipc_share, 4),
+        },
+        "gil": {
+            "source": gil.source,
+            "reason": gil.reason,
+            "window_s": gil.window_s,
+            "probe_latency_ms": _r(gil.probe_latency_ms, 3),
+            "probe_contention": _r(gil.probe_contention, 3),
+            "threads": [
+                {"name": t.name, "pid": t.pid, "tid": t.tid, "held": _r(t.held, 3), "wait": _r(t.wait, 3),
+                 "released": _r(t.released, 3), "idle": _r(t.idle, 3), "samples": t.samples}
+                for t in gil.threads
+            ],
+        },
+        "cpu": {
+            "per_core_mean_percent": session.cpu_means(),
+            "process_tree_mean_percent": _r(session.tree_cpu_mean(), 1),
+            "peak_rss_bytes": session.cpu.peak_rss,
+            "peak_uss_bytes": session.cpu.peak_uss,
+        },
+        "workers": workers,
+        "worker_startup_s": {"mean": _r(sum(startups) / len(startups)) if startups else None,
+                             "max": _r(max(startups)) if startups else None},
+        "first_task_start_s": _r(snap.first_task_start_s),
+        "runner_threads_at_first_submit": threads_at_fork,
+        "alerts": [alert_json(a) for a in reversed(snap.alerts)],
+        "marks": marks,
+        "warnings": warnings,
+        "errors": errors,
+        "worker_exits": exits,
+        "output": {"bytes": session.output_bytes, "tail": list(session.output_tail)[-20:]},
+        "timeline": list(session.timeline.points),
+    }
+
+
+def write_json_atomic(path: str, obj: Any) -> None:
+    """Write to a temporary file beside ``path`` and rename: never half-written."""
+    directory = os.path.dirname(os.path.abspath(path)) or "."
+    fd, tmp = tempfile.mkstemp(prefix=".execscope-", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(obj, fh, indent=2, default=str)
+            fh.write("\n")
+        os.chmod(tmp, 0o644 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def write_text_atomic(path: str, text: str) -> None:
+    directory = os.path.dirname(os.path.abspath(path)) or "."
+    fd, tmp = tempfile.mkstemp(prefix=".execscope-", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o644 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def fmt_s(seconds: Optional[float]) -> str:
+    """Human duration: 850ns, 12.3µs, 4.56ms, 1.23s.
+
+    >>> fmt_s(0.00456), fmt_s(12.3e-6), fmt_s(2.5)
+    ('4.56ms', '12.3µs', '2.50s')
+    """
+    if seconds is None:
+        return "-"
+    s = abs(seconds)
+    if s >= 1:
+        return "%.2fs" % seconds
+    if s >= 1e-3:
+        return "%.3gms" % (seconds * 1e3)
+    if s >= 1e-6:
+        return "%.3gµs" % (seconds * 1e6)
+    if s == 0:
+        return "0"
+    return "%.0fns" % (seconds * 1e9)
+
+
+def fmt_bytes(n: Optional[float]) -> str:
+    """>>> fmt_bytes(0), fmt_bytes(1536), fmt_bytes(8.5 * 2**20)
+    ('0 B', '1.5 KiB', '8.5 MiB')
+    """
+    if n is None:
+        return "-"
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(n) < 1024 or unit == "GiB":
+            return ("%d %s" % (n, unit)) if unit == "B" else ("%.1f %s" % (n, unit))
+        n /= 1024.0
+    return "%.1f GiB" % n
+
+
+def progress_line(snap: Snapshot) -> str:
+    """One line per second in headless mode."""
+    c = snap.counts
+    total = snap.expected_tasks
+    done = "%d/%d" % (c.finished, total) if total else "%d" % c.finished
+    gil = ""
+    held = [w.gil_wait for w in snap.workers if w.gil_wait is not None]
+    if held:
+        gil = "  gil-wait %.0f%%" % (100 * sum(held) / len(held))
+    alerts = "".join("  !%s" % a.kind for a in snap.active_alerts)
+    return (
+        "[%6.1fs] %-9s %s %-18s done %-11s queue %-5d run %-3d %7.1f/s  p95 %-8s cpu %3.0f%%%s%s"
+        % (snap.t_s, snap.status, snap.config.workload, snap.config.label, done, c.queued, c.running,
+           snap.throughput_per_s, fmt_s(snap.latency_s[1]), snap.cpu.tree_percent, gil, alerts)
+    )
+
+
+def summary_table(snap: Snapshot) -> str:
+    """The end-of-run summary, plain text."""
+    c = snap.counts
+    b = snap.breakdown
+    interp = snap.interpreter
+    rows: List[tuple] = [
+        ("workload", "%s  %s" % (snap.config.workload, " ".join("%s=%s" % kv for kv in snap.config.params.items()))),
+        ("executor", "%s (max_workers %s, default here %s)" % (snap.config.label, snap.max_workers,
+                                                               snap.default_max_workers)),
+        ("interpreter", "%s %s, GIL %s, switch interval %s" % (
+            interp.get("executable", "?"), interp.get("version", "?"),
+            "on" if interp.get("gil_enabled", True) else "off", fmt_s(interp.get("switch_interval_s")))),
+        ("cpus", "%s logical, %s usable%s" % (snap.cpu.logical_cpus, snap.cpu.usable_cpus,
+                                              "" if snap.cpu.cgroup_cpu_limit is None
+                                              else ", cgroup quota %.2f" % snap.cpu.cgroup_cpu_limit)),
+        ("status", snap.status + (" (%s)" % snap.reason if snap.reason else "")),
+        ("tasks", "%d completed, %d failed of %d submitted" % (c.completed, c.failed, c.submitted)),
+        ("wall", "%s  (%.1f tasks/s)" % (fmt_s(snap.run_elapsed_s), snap.mean_throughput_per_s)),
+        ("latency", "p50 %s  p95 %s  p99 %s" % tuple(fmt_s(x) for x in snap.latency_s)),
+        ("per task", "queue %s | ser %s xfer %s deser %s | compute %s | rser %s rxfer %s rdeser %s" % tuple(
+            fmt_s(x) for x in (b.queue, b.ser, b.xfer, b.deser, b.compute, b.rser, b.rxfer, b.rdeser))),
+        ("ipc", "%s sent, %s received, %.0f%% of task time" % (
+            fmt_bytes(snap.ipc_bytes_sent), fmt_bytes(snap.ipc_bytes_received), 100 * b.ipc_share)),
+        ("gil", snap.gil.source + (" (%s)" % snap.gil.reason if snap.gil.reason else "")),
+    ]
+    if snap.first_error:
+        rows.append(("first error", snap.first_error))
+    for alert in snap.alerts:
+        rows.append(("alert", "%s at %.1fs: %s" % (alert.kind, alert.t_s, alert.message)))
+    width = max(len(k) for k, _ in rows)
+    return "\n".join("%s  %s" % (k.rjust(width), v) for k, v in rows)

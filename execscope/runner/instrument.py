@@ -1,0 +1,358 @@
+"""Instrumentation around one real executor: every task timed, live state on demand.
+
+``Tracker`` wraps a ``ThreadPoolExecutor`` (also the one-thread "serial"
+baseline) or a ``ProcessPoolExecutor`` without changing how it works: tasks
+still go through the executor's own ``submit``.
+
+Thread pools: the submitted callable is wrapped so the worker thread notes
+when it took the task and when it finished.  Whether a running worker is
+really computing or *blocked* on another future is read from its Python stack
+(``sys._current_frames``) at each tick: a frame of ``Future.result`` or
+``wait`` in ``concurrent/futures/_base.py`` means it waits, and that frame's
+``self`` is the future it waits for.  This costs nothing between ticks.
+
+Process pools: the arguments travel as a ``LazyPayload`` whose ``__reduce__``
+pickles ``(fn, args, kwargs)`` with a stopwatch running.  The executor's feeder
+thread calls it exactly when it would have pickled the arguments itself, so
+the serialization is measured where and when it really happens, once.  The
+worker (``worker.run_task``) times transfer, unpickling, compute and result
+pickling, and returns the result as bytes; the done callback (in the
+executor's manager thread, where CPython unpickles results too) times the
+result's transfer and unpickling and resolves the future the caller holds.
+"""
+
+from __future__ import annotations
+
+import pickle
+import sys
+import threading
+import time
+import traceback
+from collections import deque
+from concurrent.futures import Future
+from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Tuple
+
+from . import probes, slots, worker
+
+IDLE, RUNNING, BLOCKED = "idle", "running", "blocked"
+_FUTURES_FILE = "concurrent" + "/futures/_base.py"
+_WAIT_FUNCTIONS = {"result", "exception", "wait", "as_completed", "_result_or_cancel"}
+MAX_REPORTED_ERRORS = 5
+
+
+class LazyPayload:
+    """Pickles its contents when the executor pickles it, and times that."""
+
+    __slots__ = ("tracker", "task_id", "obj")
+
+    def __init__(self, tracker: "Tracker", task_id: int, obj: tuple) -> None:
+        self.tracker, self.task_id, self.obj = tracker, task_id, obj
+
+    def __reduce__(self) -> tuple:
+        t0 = time.monotonic()
+        data = pickle.dumps(self.obj, worker.PROTOCOL)
+        t1 = time.monotonic()
+        self.tracker.serialized[self.task_id] = (t1 - t0, len(data))
+        self.obj = None  # the executor keeps the work item until done: free the objects
+        return (worker.blob, (data,))
+
+
+class Tracker:
+    def __init__(
+        self,
+        executor: Any,
+        kind: str,
+        slot_table: Optional[slots.SlotTable] = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.executor = executor
+        self.kind = kind  # "serial", "thread" or "process"
+        self.slots = slot_table
+        self.clock = clock
+        self.events: Deque[list] = deque()  # finished task records (protocol.TASK_FIELDS)
+        self.errors: Deque[dict] = deque()
+        self.serialized: Dict[int, Tuple[float, int]] = {}
+        self._lock = threading.Lock()
+        self._next_id = 0
+        self.submitted = 0  # tasks (map chunks count their items)
+        self.finished = 0
+        self.failed = 0
+        self._errors_reported = 0
+        self.all_done = threading.Event()
+        self.closed = False  # set when the top-level submission is over
+        # thread workers: ident -> [state, task, since, done, busy_s, native_id, name]
+        self._threads: Dict[int, list] = {}
+        # futures being waited for -> task id (thread pools: blocked_on)
+        self._future_task: Dict[int, int] = {}
+        self._local = threading.local()  # the task a worker thread is running
+
+    # -- submission -----------------------------------------------------------
+
+    def _new_ids(self, n: int, items: int) -> int:
+        with self._lock:
+            first = self._next_id
+            self._next_id += n
+            self.submitted += n * items
+        return first
+
+    def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future:
+        return self._submit(fn, args, kwargs, 1, False)
+
+    def map_chunks(self, fn: Callable[..., Any], items: List[Any], chunksize: int,
+                   kwargs: Dict[str, Any]) -> List[Future]:
+        """``executor.map`` semantics: process pools send ``chunksize`` items per
+        call (as CPython's ``_process_chunk`` does); thread pools one each."""
+        if self.kind != "process" or chunksize <= 1:
+            return [self._submit(fn, (item,), kwargs, 1, False) for item in items]
+        futures = []
+        for start in range(0, len(items), chunksize):
+            chunk = items[start:start + chunksize]
+            futures.append(self._submit(fn, chunk, kwargs, len(chunk), True))
+        return futures
+
+    def _submit(self, fn: Callable[..., Any], args: Any, kwargs: Dict[str, Any],
+                items: int, chunk: bool) -> Future:
+        task_id = self._new_ids(1, items)
+        parent = getattr(self._local, "task", -1)
+        t_submit = self.clock()
+        if self.kind == "process":
+            payload = LazyPayload(self, task_id, (fn, args, kwargs))
+            entry = worker.run_chunk if chunk else worker.run_task
+            inner = self.executor.submit(entry, task_id, payload)
+            outer: Future = Future()
+            outer.set_running_or_notify_cancel()
+            inner.add_done_callback(
+                lambda f: self._remote_done(f, outer, task_id, parent, items, t_submit))
+            return outer
+        future = self.executor.submit(self._run_local, task_id, parent, t_submit, fn, args, kwargs)
+        self._future_task[id(future)] = task_id
+        future.add_done_callback(self._forget_future)
+        return future
+
+    def _forget_future(self, future: Future) -> None:
+        self._future_task.pop(id(future), None)
+
+    # -- thread pools -----------------------------------------------------------
+
+    def _thread_row(self) -> list:
+        ident = threading.get_ident()
+        row = self._threads.get(ident)
+        if row is None:
+            current = threading.current_thread()
+            row = [IDLE, -1, self.clock(), 0, 0.0, threading.get_native_id(), current.name]
+            self._threads[ident] = row
+        return row
+
+    def _run_local(self, task_id: int, parent: int, t_submit: float, fn: Callable[..., Any],
+                   args: tuple, kwargs: Dict[str, Any]) -> Any:
+        t_begin = self.clock()
+        row = self._thread_row()
+        row[0], row[1], row[2] = RUNNING, task_id, t_begin
+        previous = getattr(self._local, "task", -1)
+        self._local.task = task_id
+        ok = 1
+        try:
+            return fn(*args, **kwargs)
+        except BaseException as exc:
+            ok = 0
+            self._report_error(task_id, exc)
+            raise
+        finally:
+            t_end = self.clock()
+            self._local.task = previous
+            row[0], row[1], row[2] = IDLE, -1, t_end
+            row[3] += 1
+            row[4] += t_end - t_begin
+            self.events.append([
+                task_id, parent, "t:%d" % row[5], 1, ok, t_submit, t_begin, t_end,
+                t_begin - t_submit, 0.0, 0.0, 0.0, t_end - t_begin, 0.0, 0.0, 0.0, 0, 0,
+            ])
+            self._finished(1, ok)
+
+    # -- process pools ------------------------------------------------------------
+
+    def _remote_done(self, inner: Future, outer: Future, task_id: int, parent: int,
+                     items: int, t_submit: float) -> None:
+        t_got = self.clock()
+        ser_s, bytes_out = self.serialized.pop(task_id, (0.0, 0))
+        exc = None if inner.cancelled() else inner.exception()
+        if inner.cancelled() or exc is not None:
+            reason = exc if exc is not None else RuntimeError("cancelled")
+            self._report_error(task_id, reason)
+            self.events.append([
+                task_id, parent, "", items, 0, t_submit, t_got, t_got,
+                max(0.0, t_got - t_submit - ser_s), ser_s, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, bytes_out, 0,
+            ])
+            self._finished(items, 0)
+            outer.set_exception(reason)
+            return
+        status, out, meta = inner.result()
+        pid, t_header, t_begin, deser_s, t_c0, t_c1, rser_s, t_wend = meta
+        rdeser_s, bytes_in, value, ok = 0.0, 0, None, 1
+        if status == "ok":
+            bytes_in = len(out)
+            r0 = self.clock()
+            try:
+                value = pickle.loads(out)
+            except Exception as load_exc:
+                ok, out = 0, (type(load_exc).__name__ + ": " + str(load_exc), traceback.format_exc())
+            rdeser_s = self.clock() - r0
+        else:
+            ok = 0
+        t_end = self.clock()
+        self.events.append([
+            task_id, parent, "p:%d" % pid, items, ok, t_submit, t_header, t_end,
+            max(0.0, t_header - t_submit - ser_s), ser_s, max(0.0, t_begin - t_header), deser_s,
+            t_c1 - t_c0, rser_s, max(0.0, t_got - t_wend), rdeser_s, bytes_out, bytes_in,
+        ])
+        if ok:
+            self._finished(items, 1)
+            outer.set_result(value)
+        else:
+            message, text = out
+            self._report_error(task_id, None, message, text)
+            self._finished(items, 0)
+            outer.set_exception(TaskError(message))
+
+    # -- bookkeeping ---------------------------------------------------------------
+
+    def _finished(self, items: int, ok: int) -> None:
+        with self._lock:
+            self.finished += items
+            if not ok:
+                self.failed += items
+            # Nested submissions come only from running tasks, so once every
+            # submitted task has finished nothing more can arrive.
+            if self.closed and self.finished >= self.submitted:
+                self.all_done.set()
+
+    def close_submission(self) -> None:
+        """No more top-level tasks: done once all submitted ones finish."""
+        with self._lock:
+            self.closed = True
+            if self.finished >= self.submitted:
+                self.all_done.set()
+
+    def _report_error(self, task_id: int, exc: Optional[BaseException],
+                      message: str = "", text: str = "") -> None:
+        with self._lock:
+            self._errors_reported += 1
+            if self._errors_reported > MAX_REPORTED_ERRORS:
+                return
+        if exc is not None:
+            message = describe_exception(exc)
+            text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        self.errors.append({"task": task_id, "message": message, "traceback": text})
+
+    def drain(self) -> Tuple[List[list], List[dict]]:
+        tasks, errors = [], []
+        while self.events:
+            tasks.append(self.events.popleft())
+        while self.errors:
+            errors.append(self.errors.popleft())
+        return tasks, errors
+
+    # -- live state ------------------------------------------------------------
+
+    def poll(self) -> Dict[str, Any]:
+        """Counters, queue depth and one row per worker (protocol.WORKER_FIELDS)."""
+        with self._lock:
+            state = {"submitted": self.submitted, "completed": self.finished - self.failed,
+                     "failed": self.failed}
+        if self.kind == "process":
+            state.update(self._poll_processes())
+        else:
+            state.update(self._poll_threads())
+        return state
+
+    def _poll_threads(self) -> Dict[str, Any]:
+        depth = probes.thread_queue_depth(self.executor)
+        frames = sys._current_frames()
+        rows, running, blocked = [], 0, 0
+        for thread in probes.pool_threads(self.executor):
+            ident = thread.ident
+            row = self._threads.get(ident) if ident is not None else None
+            if row is None:
+                native = getattr(thread, "native_id", None) or 0
+                rows.append(["t:%d" % native, thread.name, 0, native, IDLE, -1, 0.0, 0, 0.0, -1, 0.0])
+                continue
+            state, task, since, done, busy, native, name = row
+            waits_on = -1
+            if state == RUNNING:
+                waits = self._waiting_on(frames.get(ident))
+                if waits is not None:
+                    state, waits_on = BLOCKED, waits
+                    blocked += 1
+                else:
+                    running += 1
+            rows.append(["t:%d" % native, name, 0, native, state, task, since, done, busy, waits_on, 0.0])
+        return {
+            "queued": depth if depth is not None else 0,
+            "queue_source": "executor" if depth is not None else "instrumentation",
+            "dispatched": 0,
+            "running": running,
+            "blocked": blocked,
+            "workers": rows,
+        }
+
+    def _waiting_on(self, frame: Any) -> Optional[int]:
+        """Task id (or -2 if unknown) a thread waits for in concurrent.futures, else None."""
+        depth = 0
+        while frame is not None and depth < 64:
+            code = frame.f_code
+            if code.co_name in _WAIT_FUNCTIONS and code.co_filename.endswith(_FUTURES_FILE):
+                try:
+                    target = frame.f_locals.get("self")
+                except Exception:
+                    target = None
+                if isinstance(target, Future):
+                    return self._future_task.get(id(target), -2)
+                return -2
+            if code is _RUN_LOCAL_CODE:
+                return None
+            frame = frame.f_back
+            depth += 1
+        return None
+
+    def _poll_processes(self) -> Dict[str, Any]:
+        undispatched, in_call_queue = probes.process_queue_depths(self.executor)
+        rows, running = [], 0
+        seen = set()
+        if self.slots is not None:
+            for slot in self.slots.read_all():
+                pid = int(slot["pid"])
+                seen.add(pid)
+                state = slots.STATE_NAMES.get(int(slot["state"]), "idle")
+                if state in ("running", "deserializing", "serializing", "receiving", "sending"):
+                    running += 1
+                rows.append(["p:%d" % pid, "pid %d" % pid, pid, 0, state, int(slot["task"]),
+                             slot["since"], int(slot["done"]), slot["busy_s"], -1, slot["t_started"]])
+        for pid in probes.pool_processes(self.executor):
+            if pid not in seen:
+                rows.append(["p:%d" % pid, "pid %d" % pid, pid, 0, "starting", -1, 0.0, 0, 0.0, -1, 0.0])
+        if undispatched is None:
+            with self._lock:
+                undispatched = max(0, self.submitted - self.finished - running)
+            source = "instrumentation"
+        else:
+            source = "executor"
+        return {
+            "queued": undispatched + (in_call_queue or 0),
+            "queue_source": source,
+            "dispatched": in_call_queue or 0,
+            "running": running,
+            "blocked": 0,
+            "workers": rows,
+        }
+
+
+class TaskError(Exception):
+    """A task failed in a worker process (message carries the remote exception)."""
+
+
+def describe_exception(exc: BaseException) -> str:
+    text = str(exc)
+    return type(exc).__name__ + (": " + text if text else "")
+
+
+_RUN_LOCAL_CODE = Tracker._run_local.__code__

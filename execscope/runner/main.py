@@ -1,0 +1,309 @@
+"""The runner: one fresh process per run, started by the execscope session.
+
+It resolves the workload, builds the executor, submits the tasks and streams
+telemetry (see ``execscope.protocol``) to the parent over an inherited pipe,
+about ten times a second.  It never draws anything and never samples itself:
+the parent does that from outside.
+
+Its main thread owns the telemetry: it submits, then sleeps on an Event with a
+0.1 s timeout, waking to poll the tracker and write one ``tick``.  Adding a
+telemetry thread would put one more thread in the GIL contention we measure
+and in the process that ``fork`` copies.
+
+Lifecycle: the runner leads its own process group (the session starts it with
+``start_new_session``), so the session can end every worker with one
+``killpg``.  If the session itself dies, the next tick's write fails with
+EPIPE (or ``getppid`` changes) and the runner kills its own group; process
+workers also hold ``PR_SET_PDEATHSIG`` so they die with the runner.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+import time
+import warnings
+from typing import Any, Dict, Optional
+
+from .. import protocol
+from ..machine import cpu_info
+from . import instrument, probes, resolve, slots, worker
+
+TICK_S = 0.1
+
+
+class ParentGone(Exception):
+    pass
+
+
+class Channel:
+    """Line-delimited JSON on the pipe to the parent."""
+
+    def __init__(self, fd: int, parent_pid: int) -> None:
+        self.fd = fd
+        self.parent_pid = parent_pid
+
+    def send(self, kind: str, **fields: Any) -> None:
+        data = protocol.encode(kind, **fields)
+        try:
+            view = memoryview(data)
+            while view:
+                written = os.write(self.fd, view)
+                view = view[written:]
+        except (BrokenPipeError, OSError):
+            raise ParentGone() from None
+
+    def check_parent(self) -> None:
+        if os.getppid() != self.parent_pid:
+            raise ParentGone()
+
+
+def interpreter_info() -> Dict[str, Any]:
+    gil_check = getattr(sys, "_is_gil_enabled", None)
+    return {
+        "executable": sys.executable,
+        "version": "%d.%d.%d" % sys.version_info[:3],
+        "implementation": sys.implementation.name,
+        "gil_enabled": bool(gil_check()) if gil_check else True,
+        "free_threaded_build": bool(__import__("sysconfig").get_config_var("Py_GIL_DISABLED")),
+        "switch_interval_s": sys.getswitchinterval(),
+    }
+
+
+def build_executor(config: Dict[str, Any], run_dir: str) -> Any:
+    from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
+    kind = config["executor"]
+    workers = config.get("workers")
+    if kind == "serial":
+        return ThreadPoolExecutor(max_workers=1, thread_name_prefix="serial")
+    if kind == "thread":
+        return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="worker")
+    import multiprocessing
+
+    context = multiprocessing.get_context(config["start_method"])
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=context,
+        initializer=worker.init_worker,
+        initargs=(run_dir, os.getpid(), config["start_method"]),
+    )
+
+
+def _check_picklable(fn: Any) -> Optional[str]:
+    import pickle
+
+    try:
+        pickle.dumps(fn)
+    except Exception as exc:
+        return ("%s cannot be pickled for a process pool (%s): define it at module level"
+                % (getattr(fn, "__qualname__", repr(fn)), type(exc).__name__))
+    return None
+
+
+def run(config: Dict[str, Any], channel: Channel) -> str:
+    run_dir = config["run_dir"]
+    try:
+        workload = resolve.resolve(config["workload"])
+        params = resolve.resolve_params(workload, config.get("params", {}))
+    except (resolve.SpecError, resolve.ParamError) as exc:
+        channel.send("fatal", kind="usage", message=str(exc))
+        return "fatal"
+    for module in workload.requires:
+        try:
+            __import__(module)
+        except ImportError:
+            channel.send("fatal", kind="usage", message="workload %r needs %s, which %s cannot import"
+                         % (workload.name, module, sys.executable))
+            return "fatal"
+    kind = config["executor"]
+    if kind == "process":
+        problem = _check_picklable(workload.task)
+        if problem:
+            channel.send("fatal", kind="usage", message=problem)
+            return "fatal"
+
+    try:
+        context = workload.prepare(params) if workload.prepare else {}
+    except Exception as exc:
+        channel.send("fatal", kind="workload", message="preparing %s failed: %s"
+                     % (workload.name, instrument.describe_exception(exc)))
+        return "fatal"
+    task_kwargs = dict(params)
+    task_kwargs.update({k: v for k, v in context.items() if not k.startswith("_")})
+    try:
+        return _execute(config, channel, workload, params, task_kwargs, run_dir)
+    finally:
+        if workload.cleanup:
+            try:
+                workload.cleanup(context)
+            except Exception:
+                pass
+
+
+def _execute(config: Dict[str, Any], channel: Channel, workload: Any, params: Dict[str, Any],
+             task_kwargs: Dict[str, Any], run_dir: str) -> str:
+    from workloads import _runtime
+
+    kind = config["executor"]
+    table = None
+    if kind == "process":
+        slots.create(run_dir)
+        table = slots.SlotTable(run_dir)
+    t_create = time.monotonic()
+    executor = build_executor(config, run_dir)
+    tracker = instrument.Tracker(executor, kind, table)
+    marks = []
+    _runtime.install(tracker if kind != "process" else None,
+                     lambda name, t, data: marks.append({"name": name, "t": t, "data": data}))
+    channel.send(
+        "pool",
+        t=t_create,
+        max_workers=probes.max_workers(executor),
+        default_max_workers=probes.default_max_workers("thread" if kind != "process" else "process"),
+        threads=[t.name for t in threading.enumerate()],
+    )
+
+    n_tasks = config.get("tasks")
+    duration = config.get("duration")
+    items = list(range(n_tasks)) if n_tasks is not None else None
+    fn = workload.task
+    reported_exits = set()
+    last_tick = 0.0
+
+    def tick(final: bool = False) -> None:
+        nonlocal last_tick
+        channel.check_parent()
+        state = tracker.poll()
+        tasks, errors = tracker.drain()
+        for error in errors:
+            channel.send("error", **error)
+        while marks:
+            channel.send("mark", **marks.pop(0))
+        if kind == "process":
+            for pid, process in probes.pool_processes(executor).items():
+                code = process.exitcode
+                if code is not None and pid not in reported_exits:
+                    reported_exits.add(pid)
+                    channel.send("exit", pid=pid, exitcode=code, t=time.monotonic())
+        state["t"] = time.monotonic()
+        state["tasks"] = tasks
+        state["threads"] = threading.active_count()
+        state["final"] = final
+        state["broken"] = bool(probes.pool_broken(executor))
+        channel.send("tick", **state)
+        last_tick = time.monotonic()
+
+    first_threads = None
+    try:
+        if workload.mode == "map" and items is not None:
+            chunksize = int(params.get("chunksize", 1))
+            first_threads = [t.name for t in threading.enumerate()]
+            tracker.map_chunks(fn, items, chunksize, task_kwargs)
+        elif items is not None:
+            for i in items:
+                if i == 0:
+                    first_threads = [t.name for t in threading.enumerate()]
+                tracker.submit(fn, i, **task_kwargs)
+                if time.monotonic() - last_tick >= TICK_S:
+                    tick()
+        else:
+            first_threads = [t.name for t in threading.enumerate()]
+            _submit_for(duration, tracker, fn, task_kwargs, config, tick, workload, params)
+        channel.send("submitted", t=time.monotonic(), threads_at_first_submit=first_threads)
+        tracker.close_submission()
+        while not tracker.all_done.wait(max(0.0, TICK_S - (time.monotonic() - last_tick))):
+            tick()
+            if probes.pool_broken(executor) and _settled(tracker, executor):
+                break
+        tick()
+        executor.shutdown(wait=True)
+        tick(final=True)
+    except ParentGone:
+        raise
+    status = "completed" if tracker.failed == 0 and tracker.finished >= tracker.submitted else "failed"
+    broken = probes.pool_broken(executor)
+    reason = ""
+    if broken:
+        reason = broken if isinstance(broken, str) else "the process pool is broken: a worker died"
+    elif tracker.failed:
+        reason = "%d task(s) failed" % tracker.failed
+    channel.send("done", t=time.monotonic(), status=status, reason=reason)
+    if table is not None:
+        table.close()
+    return status
+
+
+def _settled(tracker: instrument.Tracker, executor: Any) -> bool:
+    # A broken pool fails every pending future; give the callbacks a moment.
+    return tracker.finished >= tracker.submitted
+
+
+def _submit_for(duration: float, tracker: instrument.Tracker, fn: Any, kwargs: Dict[str, Any],
+                config: Dict[str, Any], tick: Any, workload: Any, params: Dict[str, Any]) -> None:
+    """Keep the executor fed for ``duration`` seconds, a bounded backlog ahead."""
+    workers = probes.max_workers(tracker.executor) or 1
+    backlog = max(2 * workers, workers + 8)
+    end = time.monotonic() + duration
+    i = 0
+    last = 0.0
+    while time.monotonic() < end:
+        while tracker.submitted - tracker.finished < backlog and time.monotonic() < end:
+            tracker.submit(fn, i, **kwargs)
+            i += 1
+        now = time.monotonic()
+        if now - last >= TICK_S:
+            tick()
+            last = now
+        time.sleep(min(0.005, max(0.0, end - now)))
+
+
+def _forward_warnings(channel: Channel) -> None:
+    def show(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
+        try:
+            channel.send("warn", t=time.monotonic(), category=category.__name__,
+                         message=str(message), where="%s:%s" % (filename, lineno))
+        except ParentGone:
+            pass
+
+    warnings.showwarning = show
+    warnings.simplefilter("always", DeprecationWarning)
+
+
+def main(argv: Optional[list] = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    config = json.loads(argv[0])
+    channel = Channel(int(config["fd"]), int(config["parent_pid"]))
+    # The parent handles Ctrl-C for the whole run; a terminal's SIGINT reaches
+    # only the foreground group, but be explicit.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _forward_warnings(channel)
+    try:
+        channel.send("hello", pid=os.getpid(), pgid=os.getpgid(0), t=time.monotonic(),
+                     interpreter=interpreter_info(), machine=cpu_info())
+        status = run(config, channel)
+    except ParentGone:
+        _end_group()
+        return 3
+    except BaseException as exc:  # anything unexpected: say it, then leave
+        import traceback
+
+        try:
+            channel.send("fatal", kind="runner", message=instrument.describe_exception(exc),
+                         traceback=traceback.format_exc())
+        except ParentGone:
+            pass
+        _end_group()
+        return 4
+    return 0 if status in ("completed", "failed") else 2
+
+
+def _end_group() -> None:
+    """Nobody is listening: take every process of this run down with us."""
+    try:
+        os.killpg(os.getpgid(0), signal.SIGKILL)
+    except OSError:
+        os._exit(3)

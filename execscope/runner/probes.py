@@ -1,0 +1,105 @@
+"""Every read of CPython's private executor internals, in one place.
+
+``concurrent.futures`` exposes no queue depth and no worker list, but the
+executors keep them in private attributes that are exact.  They have been
+stable from 3.9 to 3.13 (checked against each version's ``thread.py`` and
+``process.py``); 3.14 keeps the names used here while reworking the thread
+pool's work items around a per-worker context.  Every probe below tolerates the
+attribute being absent and then says so, so that a future CPython degrades to
+our own counts (``source: "instrumentation"``) instead of crashing.
+
+ThreadPoolExecutor (3.9-3.14)::
+
+    _work_queue     queue.SimpleQueue of _WorkItem   items not yet taken by a thread
+    _threads        set of threading.Thread          grows lazily up to _max_workers
+    _max_workers    int                              min(32, cpu + 4) by default
+
+ProcessPoolExecutor (3.9-3.14)::
+
+    _pending_work_items  {work_id: _WorkItem}    submitted and not yet done
+    _work_ids            queue.Queue of work_id  submitted, not yet dispatched
+    _call_queue          _SafeQueue(max_workers + 1)  dispatched, not yet read
+                         by a worker; qsize() needs sem_getvalue (not macOS)
+    _processes           {pid: Process}          live workers (None before start)
+    _max_workers         int                     os.cpu_count() (3.13+:
+                                                 os.process_cpu_count())
+
+A process-pool future turns RUNNING when the manager thread moves it into
+``_call_queue``, *before* any worker has it: we call that state "dispatched".
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Dict, List, Optional, Tuple
+
+PY = sys.version_info[:2]
+
+
+def max_workers(executor: Any) -> Optional[int]:
+    value = getattr(executor, "_max_workers", None)
+    return value if isinstance(value, int) else None
+
+
+def thread_queue_depth(executor: Any) -> Optional[int]:
+    queue = getattr(executor, "_work_queue", None)
+    if queue is None:
+        return None
+    try:
+        return queue.qsize()
+    except Exception:
+        return None
+
+
+def pool_threads(executor: Any) -> List[Any]:
+    threads = getattr(executor, "_threads", None)
+    if threads is None:
+        return []
+    try:
+        return list(threads)
+    except RuntimeError:  # set changed size while copying (free-threaded)
+        return []
+
+
+def process_queue_depths(executor: Any) -> Tuple[Optional[int], Optional[int]]:
+    """(not yet dispatched, dispatched but not yet read by a worker)."""
+    undispatched = dispatched = None
+    work_ids = getattr(executor, "_work_ids", None)
+    if work_ids is not None:
+        try:
+            undispatched = work_ids.qsize()
+        except Exception:
+            undispatched = None
+    call_queue = getattr(executor, "_call_queue", None)
+    if call_queue is not None:
+        try:
+            dispatched = call_queue.qsize()
+        except (NotImplementedError, Exception):
+            dispatched = None
+    return undispatched, dispatched
+
+
+def pool_processes(executor: Any) -> Dict[int, Any]:
+    processes = getattr(executor, "_processes", None)
+    if not processes:
+        return {}
+    try:
+        return dict(processes)
+    except RuntimeError:
+        return {}
+
+
+def pool_broken(executor: Any) -> Any:
+    """False, or the reason string / True CPython stores when a pool breaks."""
+    return getattr(executor, "_broken", False)
+
+
+def default_max_workers(kind: str) -> int:
+    """What this interpreter's executor picks when max_workers is None (C4)."""
+    import os
+
+    count_fn = getattr(os, "process_cpu_count", None) if PY >= (3, 13) else None
+    cpus = (count_fn() if count_fn else os.cpu_count()) or 1
+    if kind == "thread":
+        return min(32, cpus + 4)
+    return cpus

@@ -1,0 +1,170 @@
+"""What runs inside each process-pool worker.
+
+``init_worker`` is the pool's initializer: it asks the kernel to kill the
+worker if its parent dies (nothing else would: a worker blocked on its call
+queue never notices), claims a state slot, and times the pipe.  ``run_task``
+and ``run_chunk`` wrap the user's function: they unpickle the argument bytes
+(timed), compute (timed), pickle the result (timed) and return the result
+bytes with the timings.  Nothing is pickled twice.
+
+Transfer time is measured here, not guessed.  A worker reads its next call
+item with ``Connection._recv_bytes`` under the queue's read lock: a 4-byte
+header read that blocks until the parent writes, then the body.  We wrap
+``Connection._recv`` in this process only and note when a header arrives;
+transfer = wrapper start - header arrival (body read + call-item unpickle).
+Waiting for work is therefore never counted as transfer.  Likewise the end of
+``_send_bytes`` marks the result as handed over.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import sys
+import time
+import traceback
+from typing import Any, Optional, Tuple
+
+from . import slots as _slots
+
+_table: Optional[_slots.SlotTable] = None
+_header_at = 0.0
+_done = 0
+_busy = 0.0
+_user_init: Any = None
+
+PROTOCOL = pickle.HIGHEST_PROTOCOL
+
+
+def set_parent_death_signal(sig: int = signal.SIGKILL) -> None:
+    """Linux: have the kernel send ``sig`` when our parent process dies."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
+    except Exception:
+        return
+
+
+def _patch_connection() -> None:
+    from multiprocessing import connection
+
+    cls = connection.Connection
+    if getattr(cls, "_execscope_patched", False):
+        return
+    recv, send_bytes = cls._recv, cls._send_bytes
+
+    def _recv(self, size, *args, **kwargs):  # type: ignore[no-untyped-def]
+        buf = recv(self, size, *args, **kwargs)
+        if size == 4:
+            global _header_at
+            _header_at = time.monotonic()
+            if _table is not None:
+                _table.write(state=_slots.RECEIVING, task=-1, since=_header_at)
+        return buf
+
+    def _send_bytes(self, buf, *args, **kwargs):  # type: ignore[no-untyped-def]
+        send_bytes(self, buf, *args, **kwargs)
+        if _table is not None:
+            _table.write(state=_slots.IDLE, task=-1, since=time.monotonic())
+
+    cls._recv = _recv
+    cls._send_bytes = _send_bytes
+    cls._execscope_patched = True
+
+
+def init_worker(run_dir: str, parent_pid: int, start_method: str, user_init: Any = None) -> None:
+    global _table
+    set_parent_death_signal()
+    # Under forkserver our parent is the fork server (which exits when the
+    # runner does), not the runner itself.
+    if start_method != "forkserver" and os.getppid() != parent_pid:
+        os._exit(70)  # parent died before we could register for its death
+    _table = _slots.SlotTable(run_dir)
+    _table.claim()
+    now = time.monotonic()
+    _table.write(pid=os.getpid(), state=_slots.IDLE, task=-1, since=now, t_started=now)
+    _patch_connection()
+    if user_init is not None:
+        user_init()
+
+
+def blob(data: bytes) -> bytes:
+    """Unpickles to the argument bytes themselves (see instrument.LazyPayload)."""
+    return data
+
+
+def _finish(task_id: int, t_begin: float, deser_s: float, t_c0: float, t_c1: float,
+            status: str, value: Any) -> Tuple[str, Any, tuple]:
+    global _done, _busy
+    if _table is not None:
+        _table.write(state=_slots.SERIALIZING, since=t_c1)
+    r0 = time.monotonic()
+    if status == "ok":
+        try:
+            out = pickle.dumps(value, PROTOCOL)
+        except Exception as exc:
+            status, out = "error", _describe(exc, "result cannot be pickled: ")
+    else:
+        out = value
+    r1 = time.monotonic()
+    _done += 1
+    _busy += t_c1 - t_c0
+    if _table is not None:
+        _table.write(state=_slots.SENDING, since=r1, done=_done, busy_s=_busy)
+    meta = (os.getpid(), _header_at or t_begin, t_begin, deser_s, t_c0, t_c1, r1 - r0, r1)
+    return status, out, meta
+
+
+def _describe(exc: BaseException, prefix: str = "") -> Tuple[str, str]:
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    return (prefix + type(exc).__name__ + ": " + str(exc), text)
+
+
+def run_task(task_id: int, payload: bytes) -> Tuple[str, Any, tuple]:
+    """Deserialize (fn, args, kwargs), call it, serialize the result."""
+    t_begin = time.monotonic()
+    if _table is not None:
+        _table.write(state=_slots.DESERIALIZING, task=task_id, since=t_begin)
+    try:
+        fn, args, kwargs = pickle.loads(payload)
+    except Exception as exc:
+        t = time.monotonic()
+        return _finish(task_id, t_begin, t - t_begin, t, t, "error",
+                       _describe(exc, "argument cannot be unpickled: "))
+    t_c0 = time.monotonic()
+    if _table is not None:
+        _table.write(state=_slots.RUNNING, since=t_c0)
+    try:
+        value, status = fn(*args, **kwargs), "ok"
+    except Exception as exc:
+        value, status = _describe(exc), "error"
+    t_c1 = time.monotonic()
+    return _finish(task_id, t_begin, t_c0 - t_begin, t_c0, t_c1, status, value)
+
+
+def run_chunk(task_id: int, payload: bytes) -> Tuple[str, Any, tuple]:
+    """``map`` with a chunksize: one call item carries several items."""
+    t_begin = time.monotonic()
+    if _table is not None:
+        _table.write(state=_slots.DESERIALIZING, task=task_id, since=t_begin)
+    try:
+        fn, items, kwargs = pickle.loads(payload)
+    except Exception as exc:
+        t = time.monotonic()
+        return _finish(task_id, t_begin, t - t_begin, t, t, "error",
+                       _describe(exc, "argument cannot be unpickled: "))
+    t_c0 = time.monotonic()
+    if _table is not None:
+        _table.write(state=_slots.RUNNING, since=t_c0)
+    try:
+        value, status = [fn(item, **kwargs) for item in items], "ok"
+    except Exception as exc:
+        value, status = _describe(exc), "error"
+    t_c1 = time.monotonic()
+    return _finish(task_id, t_begin, t_c0 - t_begin, t_c0, t_c1, status, value)

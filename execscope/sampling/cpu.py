@@ -1,0 +1,133 @@
+"""CPU from outside the run, with psutil: read, wait, read again, show the difference.
+
+Per logical core (the whole machine), the runner's process tree (runner,
+pool workers, fork server, any grandchildren) per process and, inside the
+runner, per thread (thread-pool workers are threads: their CPU is the clearest
+sign of who computes and who waits).
+
+    >>> sampler = CpuSampler()
+    >>> sampler.attach(runner_pid)
+    >>> reading = sampler.sample()          # first call primes the counters
+    >>> reading.per_core, reading.tree_percent, reading.per_pid[runner_pid]
+    ((97.0, 12.5), 101.3, 99.8)
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Dict, Optional, Tuple
+
+import psutil
+
+
+@dataclass(frozen=True)
+class CpuReading:
+    per_core: Tuple[float, ...] = ()
+    total_percent: float = 0.0
+    tree_percent: float = 0.0
+    per_pid: Dict[int, float] = field(default_factory=dict)
+    per_tid: Dict[int, float] = field(default_factory=dict)
+    tree_pids: Tuple[int, ...] = ()
+    tree_rss_bytes: int = 0
+    tree_uss_bytes: Optional[int] = None
+
+
+class CpuSampler:
+    def __init__(self, memory_every_s: float = 1.0, clock=time.monotonic) -> None:
+        self.clock = clock
+        self.root: Optional[psutil.Process] = None
+        self._procs: Dict[int, psutil.Process] = {}
+        self._thread_times: Dict[int, float] = {}
+        self._thread_t = 0.0
+        self._memory_every_s = memory_every_s
+        self._memory_t = -1e9
+        self._uss: Optional[int] = None
+        self.peak_rss = 0
+        self.peak_uss: Optional[int] = None
+        psutil.cpu_percent(percpu=True)  # prime
+
+    def attach(self, pid: int) -> None:
+        try:
+            self.root = psutil.Process(pid)
+        except psutil.Error:
+            self.root = None
+        self._procs = {}
+        self._thread_times = {}
+
+    def _tree(self) -> Dict[int, psutil.Process]:
+        if self.root is None:
+            return {}
+        try:
+            members = [self.root] + self.root.children(recursive=True)
+        except psutil.Error:
+            return {}
+        current = {}
+        for proc in members:
+            known = self._procs.get(proc.pid)
+            if known is not None and known.is_running():
+                current[proc.pid] = known
+            else:
+                proc.cpu_percent(None)  # prime: the first reading is meaningless
+                current[proc.pid] = proc
+        self._procs = current
+        return current
+
+    def sample(self) -> CpuReading:
+        per_core = tuple(psutil.cpu_percent(percpu=True))
+        total = sum(per_core) / len(per_core) if per_core else 0.0
+        per_pid: Dict[int, float] = {}
+        rss = 0
+        for pid, proc in self._tree().items():
+            try:
+                with proc.oneshot():
+                    per_pid[pid] = proc.cpu_percent(None)
+                    rss += proc.memory_info().rss
+            except psutil.Error:
+                continue
+        self.peak_rss = max(self.peak_rss, rss)
+        now = self.clock()
+        if now - self._memory_t >= self._memory_every_s:
+            self._memory_t = now
+            self._uss = self._tree_uss()
+            if self._uss is not None:
+                self.peak_uss = max(self.peak_uss or 0, self._uss)
+        return CpuReading(
+            per_core=per_core,
+            total_percent=total,
+            tree_percent=sum(per_pid.values()),
+            per_pid=per_pid,
+            per_tid=self._threads(),
+            tree_pids=tuple(per_pid),
+            tree_rss_bytes=rss,
+            tree_uss_bytes=self._uss,
+        )
+
+    def _tree_uss(self) -> Optional[int]:
+        """Unique set size of the tree: what the run really costs in memory."""
+        total = 0
+        for proc in list(self._procs.values()):
+            try:
+                total += proc.memory_full_info().uss
+            except (psutil.Error, AttributeError):
+                return None
+        return total
+
+    def _threads(self) -> Dict[int, float]:
+        """CPU percent of each thread of the runner process since the last call."""
+        if self.root is None:
+            return {}
+        try:
+            threads = self.root.threads()
+        except psutil.Error:
+            return {}
+        now = self.clock()
+        elapsed = now - self._thread_t
+        previous, self._thread_times, self._thread_t = self._thread_times, {}, now
+        out = {}
+        for th in threads:
+            spent = th.user_time + th.system_time
+            self._thread_times[th.id] = spent
+            if th.id in previous and elapsed > 0:
+                out[th.id] = max(0.0, (spent - previous[th.id]) / elapsed * 100.0)
+        return out

@@ -1,0 +1,654 @@
+"""A session is one run: launch the runner, merge its telemetry, tick snapshots.
+
+    execscope process                                       runner process group
+    ┌──────────────────────────────────────────────┐       ┌──────────────────┐
+    │ reader thread ◄── JSON lines on a pipe ──────┼───────┤ runner + workers │
+    │   └─► RunState (counters, task sums, rows)   │       └──────────────────┘
+    │ ticker thread, every 1/refresh_hz s:         │              ▲
+    │   CpuSampler (psutil) + GIL sampler ─────────┼──────────────┘ (reads)
+    │   RunState + readings ─► Snapshot            │
+    │   detectors(history) ─► AlertBook            │
+    │   ─► listeners (TUI message / headless line) │
+    └──────────────────────────────────────────────┘
+
+The session owns the run's lifetime.  It decides ``timeout``, ``deadlock``
+and ``interrupted``; ``close()`` kills the runner's process group and any
+descendant that left it (collected with psutil before the kill), then waits
+until every one of them is gone.  Everything measured stays in the session,
+so a killed run still reports what it saw.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import deque
+from dataclasses import replace
+from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
+
+import psutil
+
+from . import detect, protocol
+from .errors import UsageError
+from .interpreters import probe
+from .metrics import TaskTotals, windowed_rate
+from .model import (FINAL_STATUSES, Counts, CpuView, GilView, RunConfig, Snapshot,
+                    WorkerView)
+from .sampling.cpu import CpuReading, CpuSampler
+
+PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+WORKLOADS_DIR = os.path.join(os.path.dirname(PACKAGE_DIR), "workloads")
+HISTORY_S = 60.0
+TIMELINE_LIMIT = 36_000  # ~1 hour at 10 Hz before halving
+MAX_WORKERS = {"thread": 4096, "process": 1024}
+OUTPUT_TAIL_LINES = 200
+
+Listener = Callable[[Snapshot], None]
+
+
+def validate(config: RunConfig) -> Tuple[RunConfig, Optional[Any], Dict]:
+    """Check a run request before any process starts. Returns the config with
+    defaults filled in, the built-in Workload (None for custom ones) and the
+    interpreter facts.  Raises UsageError with one line for the user."""
+    from workloads.base import ParamError
+
+    from .runner import resolve
+
+    if config.executor not in ("serial", "thread", "process"):
+        raise UsageError("--executor %s: choose serial, thread or process" % config.executor)
+    if config.workers is not None:
+        if config.workers <= 0:
+            raise UsageError("--workers %d: must be at least 1" % config.workers)
+        cap = MAX_WORKERS["process" if config.executor == "process" else "thread"]
+        if config.workers > cap:
+            raise UsageError("--workers %d: more than %d %s workers is not a useful experiment"
+                             % (config.workers, cap, config.executor))
+    if config.tasks is not None and config.tasks <= 0:
+        raise UsageError("--tasks %d: must be at least 1" % config.tasks)
+    if config.tasks is not None and config.tasks > 10_000_000:
+        raise UsageError("--tasks %d: at most 10000000" % config.tasks)
+    if config.duration is not None and not (0 < config.duration <= 7 * 24 * 3600):
+        raise UsageError("--duration %s: must be a positive number of seconds" % config.duration)
+    if config.tasks is not None and config.duration is not None:
+        raise UsageError("give --tasks or --duration, not both")
+    if config.timeout is not None and not (0 < config.timeout <= 7 * 24 * 3600):
+        raise UsageError("--timeout %s: must be a positive number of seconds" % config.timeout)
+    if config.on_deadlock not in ("stop", "wait"):
+        raise UsageError("--on-deadlock %s: choose stop or wait" % config.on_deadlock)
+    info = probe(config.python)
+    if config.executor == "process":
+        method = config.start_method or info["default_start_method"]
+        if method not in ("fork", "spawn", "forkserver"):
+            raise UsageError("--start-method %s: choose fork, spawn or forkserver" % method)
+        if method not in info["start_methods"]:
+            raise UsageError("--start-method %s is not available with %s (available: %s)"
+                             % (method, info["path"], ", ".join(info["start_methods"])))
+        config = config.with_(start_method=method)
+    elif config.start_method:
+        raise UsageError("--start-method applies to --executor process only")
+    if config.executor == "serial" and config.workers not in (None, 1):
+        raise UsageError("--workers %d: the serial baseline has exactly one worker" % config.workers)
+
+    workload = None
+    if not resolve.is_custom(config.workload):
+        try:
+            workload = resolve.resolve(config.workload)
+            resolve_params = resolve.resolve_params(workload, dict(config.params))
+        except (resolve.SpecError, ParamError) as exc:
+            raise UsageError(str(exc)) from None
+        del resolve_params
+        if config.executor not in workload.executors:
+            raise UsageError("workload %s cannot run under --executor %s (supported: %s)"
+                             % (workload.name, config.executor, ", ".join(workload.executors)))
+        if config.tasks is None and config.duration is None:
+            config = config.with_(tasks=workload.default_tasks)
+    elif config.tasks is None and config.duration is None:
+        config = config.with_(tasks=100)
+    return config, workload, info
+
+
+class RunState:
+    """Everything the runner has told us so far (updated by the reader thread)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.hello: Dict[str, Any] = {}
+        self.pool: Dict[str, Any] = {}
+        self.tick: Dict[str, Any] = {}
+        self.totals = TaskTotals()
+        self.rates: Deque[Tuple[float, int]] = deque(maxlen=64)
+        self.marks: Deque[Dict[str, Any]] = deque(maxlen=1000)
+        self.warnings: Deque[Dict[str, Any]] = deque(maxlen=100)
+        self.errors: List[Dict[str, Any]] = []
+        self.exits: List[Dict[str, Any]] = []
+        self.submitted_info: Dict[str, Any] = {}
+        self.done: Dict[str, Any] = {}
+        self.fatal: Dict[str, Any] = {}
+        self.worker_started: Dict[str, float] = {}
+
+    def apply(self, msg: Dict[str, Any]) -> None:
+        kind = msg.get("k")
+        with self.lock:
+            if kind == "tick":
+                for record in msg.get("tasks", ()):
+                    self.totals.add(record)
+                self.tick = msg
+                self.rates.append((msg["t"], msg["completed"] + msg["failed"]))
+                for row in msg.get("workers", ()):
+                    started = row[protocol.WORKER_INDEX["t_started"]]
+                    if started:
+                        self.worker_started.setdefault(row[0], started)
+            elif kind == "hello":
+                self.hello = msg
+            elif kind == "pool":
+                self.pool = msg
+            elif kind == "submitted":
+                self.submitted_info = msg
+            elif kind == "mark":
+                self.marks.append(msg)
+            elif kind == "warn":
+                self.warnings.append(msg)
+            elif kind == "error":
+                if len(self.errors) < 5:
+                    self.errors.append(msg)
+            elif kind == "exit":
+                self.exits.append(msg)
+            elif kind == "done":
+                self.done = msg
+            elif kind == "fatal":
+                self.fatal = msg
+
+
+class Timeline:
+    """~10 points a second, halved (every other point kept) when full."""
+
+    def __init__(self, limit: int = TIMELINE_LIMIT) -> None:
+        self.limit = limit
+        self.points: List[Dict[str, Any]] = []
+        self.stride = 1
+        self._n = 0
+
+    def add(self, snap: Snapshot) -> None:
+        self._n += 1
+        if self._n % self.stride:
+            return
+        c = snap.counts
+        self.points.append({
+            "t_s": round(snap.t_s, 3),
+            "queue_depth": c.queued,
+            "dispatched": c.dispatched,
+            "running": c.running,
+            "blocked": c.blocked,
+            "completed": c.completed,
+            "failed": c.failed,
+            "throughput_per_s": round(snap.throughput_per_s, 2),
+            "cpu_percent": round(snap.cpu.total_percent, 1),
+            "tree_cpu_percent": round(snap.cpu.tree_percent, 1),
+        })
+        if len(self.points) > self.limit:
+            self.points = self.points[::2]
+            self.stride *= 2
+
+
+class Session:
+    def __init__(
+        self,
+        config: RunConfig,
+        *,
+        refresh_hz: float = 10.0,
+        listener: Optional[Listener] = None,
+        detectors: Optional[Tuple[detect.Detector, ...]] = None,
+        gil_sampler_factory: Optional[Callable[["Session"], Any]] = None,
+        capture_output: bool = True,
+    ) -> None:
+        self.requested = config
+        self.config, self.workload, self.interpreter = validate(config)
+        self.refresh_s = 1.0 / max(0.2, min(refresh_hz, 50.0))
+        self.listeners: List[Listener] = [listener] if listener else []
+        self.detectors = detectors if detectors is not None else detect.DETECTORS
+        self.state = RunState()
+        self.alerts = detect.AlertBook()
+        self.history: Deque[Snapshot] = deque(maxlen=int(HISTORY_S / self.refresh_s))
+        self.timeline = Timeline()
+        self.cpu = CpuSampler()
+        self.gil_factory = gil_sampler_factory
+        self.gil: Any = None
+        self.capture_output = capture_output
+        self.output_tail: Deque[str] = deque(maxlen=OUTPUT_TAIL_LINES)
+        self.output_bytes = 0
+        self.proc: Optional[subprocess.Popen] = None
+        self.run_dir: Optional[str] = None
+        self.t_launch = 0.0
+        self._t_final = 0.0
+        self.status = "starting"
+        self.reason = ""
+        self._final = threading.Event()
+        self._closing = threading.Event()
+        self._latest: Optional[Snapshot] = None
+        self._threads: List[threading.Thread] = []
+        self._known_pids: Dict[int, float] = {}  # pid -> create_time, everything we started
+        self._deadlock_since: Optional[float] = None
+        self._lock = threading.Lock()
+        self._core_sums: List[float] = []
+        self._tree_sum = 0.0
+        self._cpu_ticks = 0
+
+    # -- launch ----------------------------------------------------------------
+
+    def _runner_env(self) -> Dict[str, str]:
+        py_dir = os.path.join(self.run_dir, "py")
+        os.mkdir(py_dir, 0o700)
+        os.symlink(PACKAGE_DIR, os.path.join(py_dir, "execscope"))
+        os.symlink(WORKLOADS_DIR, os.path.join(py_dir, "workloads"))
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (py_dir, env.get("PYTHONPATH", "")) if p)
+        env.pop("PYTHONSTARTUP", None)
+        if self.workload is not None and self.workload.env is not None:
+            params = self.workload.resolve_params(dict(self.config.params))
+            env.update(self.workload.env(params))
+        return env
+
+    def start(self) -> "Session":
+        import json
+
+        self.run_dir = tempfile.mkdtemp(prefix="execscope-")  # 0700, ours alone
+        read_fd, write_fd = os.pipe()
+        cfg = self.config
+        payload = {
+            "fd": write_fd,
+            "parent_pid": os.getpid(),
+            "run_dir": self.run_dir,
+            "workload": cfg.workload,
+            "executor": cfg.executor,
+            "start_method": cfg.start_method,
+            "workers": cfg.workers,
+            "tasks": cfg.tasks,
+            "duration": cfg.duration,
+            "params": dict(cfg.params),
+        }
+        self.t_launch = time.monotonic()
+        try:
+            self.proc = subprocess.Popen(
+                [self.interpreter["path"], "-m", "execscope.runner", json.dumps(payload)],
+                pass_fds=(write_fd,),
+                start_new_session=True,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE if self.capture_output else None,
+                stderr=subprocess.STDOUT if self.capture_output else None,
+                env=self._runner_env(),
+                cwd=os.getcwd(),
+            )
+        finally:
+            os.close(write_fd)
+        self._remember(self.proc.pid)
+        self.cpu.attach(self.proc.pid)
+        self._spawn(self._read_telemetry, "execscope-telemetry", read_fd)
+        if self.capture_output:
+            self._spawn(self._read_output, "execscope-output", self.proc.stdout)
+        if self.gil_factory is not None and self.config.gil_sampling:
+            try:
+                self.gil = self.gil_factory(self)
+            except Exception as exc:  # a sampler must never take the run down
+                self.gil = None
+                self._gil_error = str(exc)
+        self._spawn(self._tick_loop, "execscope-ticker")
+        return self
+
+    def _spawn(self, target: Callable[..., None], name: str, *args: Any) -> None:
+        thread = threading.Thread(target=target, name=name, args=args, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _remember(self, pid: int) -> None:
+        try:
+            self._known_pids[pid] = psutil.Process(pid).create_time()
+        except psutil.Error:
+            pass
+
+    def _read_telemetry(self, fd: int) -> None:
+        with os.fdopen(fd, "rb", buffering=1 << 16) as pipe:
+            for line in pipe:
+                try:
+                    msg = protocol.decode(line)
+                except ValueError:
+                    continue
+                self.state.apply(msg)
+                if msg.get("k") in ("done", "fatal"):
+                    self._on_runner_end(msg)
+
+    def _read_output(self, stream: Any) -> None:
+        for raw in iter(lambda: stream.readline(8192), b""):
+            self.output_bytes += len(raw)
+            self.output_tail.append(raw.decode("utf-8", "replace").rstrip("\n"))
+        stream.close()
+
+    def _on_runner_end(self, msg: Dict[str, Any]) -> None:
+        if msg["k"] == "fatal":
+            self._finish("failed", msg.get("message", "the runner failed"))
+        else:
+            self._finish(msg.get("status", "failed"), msg.get("reason", ""))
+
+    # -- ticking -----------------------------------------------------------------
+
+    def _tick_loop(self) -> None:
+        next_t = time.monotonic()
+        while True:
+            finishing = self._final.is_set()
+            try:
+                self._tick()
+            except Exception as exc:  # never let a tick bug kill the session silently
+                self.reason = self.reason or "internal error while ticking: %s" % exc
+            if finishing:
+                break
+            next_t += self.refresh_s
+            delay = next_t - time.monotonic()
+            if delay < 0:
+                next_t = time.monotonic()
+                delay = 0
+            self._final.wait(delay)
+        self._closing.set()
+
+    def _tick(self) -> None:
+        now = time.monotonic()
+        reading = self.cpu.sample()
+        for pid in reading.tree_pids:
+            if pid not in self._known_pids:
+                self._remember(pid)
+        snap = self._build(now, reading)
+        if snap.status == "running" and reading.per_core:
+            if len(self._core_sums) != len(reading.per_core):
+                self._core_sums = [0.0] * len(reading.per_core)
+            for i, value in enumerate(reading.per_core):
+                self._core_sums[i] += value
+            self._tree_sum += reading.tree_percent
+            self._cpu_ticks += 1
+        findings = detect.evaluate(list(self.history) + [snap], self.detectors)
+        alerts = self.alerts.update(findings, snap.t_s)
+        snap = replace(snap, alerts=alerts)
+        self.history.append(snap)
+        self.timeline.add(snap)
+        self._latest = snap
+        self._watchdogs(snap, now)
+        for listener in list(self.listeners):
+            try:
+                listener(snap)
+            except Exception:
+                pass
+
+    def _watchdogs(self, snap: Snapshot, now: float) -> None:
+        if snap.finished:
+            return
+        cfg = self.config
+        if cfg.timeout is not None and now - self.t_launch >= cfg.timeout:
+            self.stop("timeout", "stopped after --timeout %gs" % cfg.timeout)
+            return
+        starving = self.alerts.active("starvation")
+        if starving is not None and starving.severity == "critical":
+            if self._deadlock_since is None:
+                self._deadlock_since = now
+            if cfg.on_deadlock == "stop" and now - self._deadlock_since >= cfg.deadlock_grace_s:
+                self.stop("deadlock", starving.message)
+                return
+        else:
+            self._deadlock_since = None
+        if self.proc is not None and self.proc.poll() is not None and not self._final.is_set():
+            # The runner is gone without saying "done": give the reader a
+            # moment to drain the pipe, then call it what it is.
+            time.sleep(0.05)
+            if not self._final.is_set():
+                code = self.proc.returncode
+                how = ("killed by signal %s" % signal.Signals(-code).name) if code < 0 else "exit code %d" % code
+                self._finish("failed", "the runner process ended unexpectedly (%s)" % how)
+
+    def _build(self, now: float, reading: CpuReading) -> Snapshot:
+        st = self.state
+        with st.lock:
+            tick = dict(st.tick)
+            hello, pool = st.hello, st.pool
+            totals = st.totals
+            breakdown = totals.breakdown()
+            latency = totals.latency.percentiles()
+            rates = list(st.rates)
+            first_error = st.errors[0]["message"] if st.errors else ""
+            bytes_out, bytes_in = totals.bytes_out, totals.bytes_in
+            first_begin, first_submit, last_end = totals.first_begin, totals.first_submit, totals.last_end
+            started = dict(st.worker_started)
+            fork_threads = tuple(st.submitted_info.get("threads_at_first_submit") or ())
+            warnings = tuple("%s: %s" % (w["category"], w["message"]) for w in list(st.warnings)[-10:])
+            exits = tuple((e["pid"], e["exitcode"]) for e in st.exits)
+        t0 = self.t_launch
+        t_pool = pool.get("t")
+        counts = Counts(
+            submitted=tick.get("submitted", 0),
+            queued=tick.get("queued", 0),
+            dispatched=tick.get("dispatched", 0),
+            running=tick.get("running", 0),
+            blocked=tick.get("blocked", 0),
+            completed=tick.get("completed", 0),
+            failed=tick.get("failed", 0),
+        )
+        runner_now = tick.get("t", now)
+        if self.status in ("completed", "failed") and last_end:
+            end = last_end
+        elif self.status in FINAL_STATUSES:
+            end = self._t_final
+        else:
+            end = now
+        run_elapsed = max(0.0, end - t_pool) if t_pool else 0.0
+        gil_view = self._gil_view()
+        workers = tuple(self._worker_views(tick, reading, gil_view, runner_now, t_pool, started))
+        machine = dict(hello.get("machine", {}))
+        cpu_view = CpuView(
+            per_core=reading.per_core,
+            total_percent=reading.total_percent,
+            tree_percent=reading.tree_percent,
+            logical_cpus=machine.get("logical_cpus", len(reading.per_core)),
+            usable_cpus=machine.get("usable_cpus", len(reading.per_core)),
+            affinity_cpus=machine.get("affinity_cpus"),
+            cgroup_cpu_limit=machine.get("cgroup_cpu_limit"),
+            tree_rss_bytes=reading.tree_rss_bytes,
+            tree_uss_bytes=reading.tree_uss_bytes,
+        )
+        return Snapshot(
+            config=self.config,
+            t_s=now - t0,
+            status=self.status if self.status != "starting" or not tick else "running",
+            reason=self.reason,
+            interpreter=hello.get("interpreter", {}),
+            machine=machine,
+            max_workers=pool.get("max_workers"),
+            default_max_workers=pool.get("default_max_workers"),
+            run_elapsed_s=run_elapsed,
+            counts=counts,
+            expected_tasks=self.config.tasks,
+            queue_source=tick.get("queue_source", "executor"),
+            workers=workers,
+            throughput_per_s=windowed_rate(rates, runner_now),
+            mean_throughput_per_s=(counts.finished / run_elapsed) if run_elapsed > 0 else 0.0,
+            latency_s=latency,
+            breakdown=breakdown,
+            ipc_bytes_sent=bytes_out,
+            ipc_bytes_received=bytes_in,
+            cpu=cpu_view,
+            gil=gil_view,
+            alerts=(),
+            runner_threads=tick.get("threads", 0),
+            first_error=first_error,
+            startup_s=(t_pool - t0) if t_pool else None,
+            first_task_start_s=(first_begin - first_submit) if first_begin and first_submit else None,
+            workload_summary=self.workload.summary if self.workload else "",
+            mode=self.workload.mode if self.workload else "submit",
+            chunksize=self._chunksize(),
+            threads_at_first_submit=fork_threads,
+            warnings=warnings,
+            worker_exits=exits,
+        )
+
+    def _chunksize(self) -> Optional[int]:
+        if self.workload is None or self.workload.mode != "map":
+            return None
+        return int(self.workload.resolve_params(dict(self.config.params)).get("chunksize", 1))
+
+    def _gil_view(self) -> GilView:
+        if self.gil is not None:
+            try:
+                return self.gil.current()
+            except Exception as exc:
+                return GilView(source="unavailable", reason="GIL sampler failed: %s" % exc)
+        if self.interpreter.get("free_threaded_build") and not self.interpreter.get("gil_enabled", True):
+            return GilView(source="disabled", reason="free-threaded interpreter: there is no GIL to wait for")
+        reason = getattr(self, "_gil_error", "") or "GIL sampling is off for this run"
+        return GilView(source="unavailable", reason=reason)
+
+    def _worker_views(self, tick: Dict[str, Any], reading: CpuReading, gil: GilView,
+                      runner_now: float, t_pool: Optional[float],
+                      started: Dict[str, float]) -> List[WorkerView]:
+        I = protocol.WORKER_INDEX
+        by_tid = {t.tid: t for t in gil.threads if t.tid}
+        by_pid_main = {}
+        for t in gil.threads:
+            by_pid_main.setdefault(t.pid, t)
+        views = []
+        for row in tick.get("workers", ()):
+            key = row[I["key"]]
+            is_process = key.startswith("p:")
+            pid, tid = row[I["pid"]], row[I["tid"]]
+            cpu = reading.per_pid.get(pid) if is_process else reading.per_tid.get(tid)
+            g = by_pid_main.get(pid) if is_process else by_tid.get(tid)
+            since = row[I["since"]]
+            t_started = started.get(key) or row[I["t_started"]]
+            views.append(WorkerView(
+                key=key,
+                label=row[I["label"]],
+                kind="process" if is_process else "thread",
+                pid=pid,
+                tid=tid,
+                state=row[I["state"]],
+                task=row[I["task"]],
+                state_age_s=max(0.0, runner_now - since) if since else 0.0,
+                done=row[I["done"]],
+                busy_s=row[I["busy_s"]],
+                blocked_on=row[I["blocked_on"]],
+                cpu_percent=cpu,
+                gil_held=g.held if g else None,
+                gil_wait=g.wait if g else None,
+                gil_released=g.released if g else None,
+                startup_s=(t_started - t_pool) if (t_started and t_pool) else None,
+            ))
+        return views
+
+    # -- ending ------------------------------------------------------------------
+
+    def _finish(self, status: str, reason: str) -> None:
+        with self._lock:
+            if self._final.is_set():
+                return
+            self.status = status
+            self.reason = reason
+            self._t_final = time.monotonic()
+            self._final.set()
+
+    def stop(self, status: str = "interrupted", reason: str = "stopped by the user") -> None:
+        """End the run now (the measurements so far are kept)."""
+        self._finish(status, reason)
+        self._kill_tree()
+
+    def wait(self, timeout: Optional[float] = None) -> Optional[Snapshot]:
+        """Block until the run has ended and its last snapshot is built."""
+        if not self._closing.wait(timeout):
+            return None
+        return self._latest
+
+    def close(self) -> None:
+        """Make sure nothing of this run survives, and remove its private files."""
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                self.proc.wait(timeout=2.0 if self.status == "completed" else 0.2)
+            except subprocess.TimeoutExpired:
+                pass
+        self._kill_tree()
+        if self.gil is not None:
+            try:
+                self.gil.stop()
+            except Exception:
+                pass
+        if not self._closing.is_set():
+            self._finish(self.status if self.status in FINAL_STATUSES else "interrupted", self.reason)
+            self._closing.wait(2.0)
+        for thread in self._threads:
+            if thread is not threading.current_thread():
+                thread.join(timeout=2.0)
+        if self.run_dir:
+            shutil.rmtree(self.run_dir, ignore_errors=True)
+
+    def _kill_tree(self) -> None:
+        proc = self.proc
+        if proc is None:
+            return
+        victims: Dict[int, psutil.Process] = {}
+        try:
+            root = psutil.Process(proc.pid)
+            for p in [root] + root.children(recursive=True):
+                victims[p.pid] = p
+        except psutil.Error:
+            pass
+        for pid, created in list(self._known_pids.items()):
+            if pid not in victims:
+                try:
+                    p = psutil.Process(pid)
+                    if abs(p.create_time() - created) < 0.01:
+                        victims[pid] = p
+                except psutil.Error:
+                    pass
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        for p in victims.values():
+            try:
+                if abs(p.create_time() - self._known_pids.get(p.pid, p.create_time())) < 0.01:
+                    p.kill()
+            except psutil.Error:
+                pass
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        psutil.wait_procs([p for pid, p in victims.items() if pid != proc.pid], timeout=5)
+
+    # -- results -----------------------------------------------------------------
+
+    def snapshot(self) -> Optional[Snapshot]:
+        return self._latest
+
+    def cpu_means(self) -> List[float]:
+        """Mean percent of each logical CPU while the run was running."""
+        n = self._cpu_ticks
+        return [round(s / n, 1) for s in self._core_sums] if n else []
+
+    def tree_cpu_mean(self) -> float:
+        return self._tree_sum / self._cpu_ticks if self._cpu_ticks else 0.0
+
+    def run(self, timeout: Optional[float] = None) -> Snapshot:
+        """start(), wait(), close(): the whole run, for scripts and tests."""
+        self.start()
+        try:
+            self.wait(timeout)
+        finally:
+            self.close()
+        snap = self._latest
+        assert snap is not None
+        return snap
+
+    @property
+    def usage_error(self) -> Optional[str]:
+        fatal = self.state.fatal
+        if fatal and fatal.get("kind") == "usage":
+            return fatal.get("message")
+        return None

@@ -1,0 +1,50 @@
+"""Helpers for tests: run a session or the CLI and return what came out."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from typing import Any, Dict, List, Tuple
+
+from execscope.model import RunConfig
+from execscope.report import run_json
+from execscope.session import Session
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_session(workload: str, timeout: float = 60.0, **kwargs: Any) -> Tuple[Session, Dict[str, Any]]:
+    """One real run through the session (no GIL sampling unless asked)."""
+    kwargs.setdefault("gil_sampling", False)
+    config = RunConfig(workload=workload, **kwargs)
+    session = Session(config)
+    session.run(timeout=timeout)
+    return session, run_json(session)
+
+
+def cli(*args: str, timeout: float = 120.0, env: Dict[str, str] = None) -> subprocess.CompletedProcess:
+    full_env = dict(os.environ)
+    full_env.pop("PYTHONPATH", None)
+    if env:
+        full_env.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "execscope", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        env=full_env,
+    )
+
+
+def load(path: str) -> Dict[str, Any]:
+    with open(path) as fh:
+        return json.load(fh)
+
+
+def start_methods() -> List[str]:
+    import multiprocessing
+
+    return [m for m in ("fork", "spawn", "forkserver") if m in multiprocessing.get_all_start_methods()]
