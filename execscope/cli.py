@@ -167,7 +167,7 @@ def run_headless(config: RunConfig, json_path: Optional[str], out: Any = None,
 
     def progress(snap: Any) -> None:
         second = int(snap.t_s)
-        if second > last_second[0] and not snap.finished:
+        if second > last_second[0] and snap.status == "running":
             last_second[0] = second
             print(report.progress_line(snap), file=out, flush=True)
 

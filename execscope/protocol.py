@@ -67,8 +67,8 @@ WORKER_FIELDS = (
 WORKER_INDEX = {name: i for i, name in enumerate(WORKER_FIELDS)}
 
 
-def encode(kind: str, **fields: Any) -> bytes:
-    fields["k"] = kind
+def encode(msg_kind: str, /, **fields: Any) -> bytes:
+    fields["k"] = msg_kind
     return (json.dumps(fields, separators=(",", ":"), default=str) + "\n").encode()
 
 

@@ -64,12 +64,16 @@ class Tracker:
         kind: str,
         slot_table: Optional[slots.SlotTable] = None,
         clock: Callable[[], float] = time.monotonic,
+        deliver_results: bool = True,
     ) -> None:
         self.executor = executor
+        # Process pools: resolve a future holding the caller's real result.
+        # The runner discards results, so it skips that extra future.
+        self.deliver_results = deliver_results
         self.kind = kind  # "serial", "thread" or "process"
         self.slots = slot_table
         self.clock = clock
-        self.events: Deque[list] = deque()  # finished task records (protocol.TASK_FIELDS)
+        self.events: Deque[tuple] = deque()  # finished task records (protocol.TASK_FIELDS)
         self.errors: Deque[dict] = deque()
         self.serialized: Dict[int, Tuple[float, int]] = {}
         self._lock = threading.Lock()
@@ -80,11 +84,8 @@ class Tracker:
         self._errors_reported = 0
         self.all_done = threading.Event()
         self.closed = False  # set when the top-level submission is over
-        # thread workers: ident -> [state, task, since, done, busy_s, native_id, name]
+        # thread workers: ident -> [state, task, since, done, busy_s, native_id, name, key]
         self._threads: Dict[int, list] = {}
-        # futures being waited for -> task id (thread pools: blocked_on)
-        self._future_task: Dict[int, int] = {}
-        self._local = threading.local()  # the task a worker thread is running
 
     # -- submission -----------------------------------------------------------
 
@@ -113,24 +114,24 @@ class Tracker:
     def _submit(self, fn: Callable[..., Any], args: Any, kwargs: Dict[str, Any],
                 items: int, chunk: bool) -> Future:
         task_id = self._new_ids(1, items)
-        parent = getattr(self._local, "task", -1)
+        row = self._threads.get(threading.get_ident())
+        parent = row[1] if row is not None else -1  # a task submitting from a worker
         t_submit = self.clock()
         if self.kind == "process":
             payload = LazyPayload(self, task_id, (fn, args, kwargs))
             entry = worker.run_chunk if chunk else worker.run_task
             inner = self.executor.submit(entry, task_id, payload)
-            outer: Future = Future()
-            outer.set_running_or_notify_cancel()
+            outer: Optional[Future] = None
+            if self.deliver_results:
+                outer = Future()
+                outer.set_running_or_notify_cancel()
             inner.add_done_callback(
                 lambda f: self._remote_done(f, outer, task_id, parent, items, t_submit))
-            return outer
+            return outer if outer is not None else inner
         future = self.executor.submit(self._run_local, task_id, parent, t_submit, fn, args, kwargs)
-        self._future_task[id(future)] = task_id
-        future.add_done_callback(self._forget_future)
+        # Lets a tick name the task a blocked worker waits for (see _waiting_on).
+        future._execscope_task = task_id  # type: ignore[attr-defined]
         return future
-
-    def _forget_future(self, future: Future) -> None:
-        self._future_task.pop(id(future), None)
 
     # -- thread pools -----------------------------------------------------------
 
@@ -139,17 +140,21 @@ class Tracker:
         row = self._threads.get(ident)
         if row is None:
             current = threading.current_thread()
-            row = [IDLE, -1, self.clock(), 0, 0.0, threading.get_native_id(), current.name]
+            native = threading.get_native_id()
+            row = [IDLE, -1, self.clock(), 0, 0.0, native, current.name, "t:%d" % native]
             self._threads[ident] = row
         return row
 
     def _run_local(self, task_id: int, parent: int, t_submit: float, fn: Callable[..., Any],
                    args: tuple, kwargs: Dict[str, Any]) -> Any:
-        t_begin = self.clock()
-        row = self._thread_row()
-        row[0], row[1], row[2] = RUNNING, task_id, t_begin
-        previous = getattr(self._local, "task", -1)
-        self._local.task = task_id
+        # The hot path of every thread-pool task: keep it to a few attribute
+        # stores and one tuple (see benchmarks/instrumentation_overhead.py).
+        clock = self.clock
+        t_begin = clock()
+        row = self._threads.get(threading.get_ident()) or self._thread_row()
+        row[0] = RUNNING
+        row[1] = task_id
+        row[2] = t_begin
         ok = 1
         try:
             return fn(*args, **kwargs)
@@ -158,20 +163,21 @@ class Tracker:
             self._report_error(task_id, exc)
             raise
         finally:
-            t_end = self.clock()
-            self._local.task = previous
-            row[0], row[1], row[2] = IDLE, -1, t_end
+            t_end = clock()
+            row[0] = IDLE
+            row[1] = -1
+            row[2] = t_end
             row[3] += 1
             row[4] += t_end - t_begin
-            self.events.append([
-                task_id, parent, "t:%d" % row[5], 1, ok, t_submit, t_begin, t_end,
+            self.events.append((
+                task_id, parent, row[7], 1, ok, t_submit, t_begin, t_end,
                 t_begin - t_submit, 0.0, 0.0, 0.0, t_end - t_begin, 0.0, 0.0, 0.0, 0, 0,
-            ])
+            ))
             self._finished(1, ok)
 
     # -- process pools ------------------------------------------------------------
 
-    def _remote_done(self, inner: Future, outer: Future, task_id: int, parent: int,
+    def _remote_done(self, inner: Future, outer: Optional[Future], task_id: int, parent: int,
                      items: int, t_submit: float) -> None:
         t_got = self.clock()
         ser_s, bytes_out = self.serialized.pop(task_id, (0.0, 0))
@@ -179,12 +185,13 @@ class Tracker:
         if inner.cancelled() or exc is not None:
             reason = exc if exc is not None else RuntimeError("cancelled")
             self._report_error(task_id, reason)
-            self.events.append([
+            self.events.append((
                 task_id, parent, "", items, 0, t_submit, t_got, t_got,
                 max(0.0, t_got - t_submit - ser_s), ser_s, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, bytes_out, 0,
-            ])
+            ))
             self._finished(items, 0)
-            outer.set_exception(reason)
+            if outer is not None:
+                outer.set_exception(reason)
             return
         status, out, meta = inner.result()
         pid, t_header, t_begin, deser_s, t_c0, t_c1, rser_s, t_wend = meta
@@ -200,19 +207,21 @@ class Tracker:
         else:
             ok = 0
         t_end = self.clock()
-        self.events.append([
+        self.events.append((
             task_id, parent, "p:%d" % pid, items, ok, t_submit, t_header, t_end,
             max(0.0, t_header - t_submit - ser_s), ser_s, max(0.0, t_begin - t_header), deser_s,
             t_c1 - t_c0, rser_s, max(0.0, t_got - t_wend), rdeser_s, bytes_out, bytes_in,
-        ])
+        ))
         if ok:
             self._finished(items, 1)
-            outer.set_result(value)
+            if outer is not None:
+                outer.set_result(value)
         else:
             message, text = out
             self._report_error(task_id, None, message, text)
             self._finished(items, 0)
-            outer.set_exception(TaskError(message))
+            if outer is not None:
+                outer.set_exception(TaskError(message))
 
     # -- bookkeeping ---------------------------------------------------------------
 
@@ -244,7 +253,7 @@ class Tracker:
             text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         self.errors.append({"task": task_id, "message": message, "traceback": text})
 
-    def drain(self) -> Tuple[List[list], List[dict]]:
+    def drain(self) -> Tuple[List[tuple], List[dict]]:
         tasks, errors = [], []
         while self.events:
             tasks.append(self.events.popleft())
@@ -276,7 +285,7 @@ class Tracker:
                 native = getattr(thread, "native_id", None) or 0
                 rows.append(["t:%d" % native, thread.name, 0, native, IDLE, -1, 0.0, 0, 0.0, -1, 0.0])
                 continue
-            state, task, since, done, busy, native, name = row
+            state, task, since, done, busy, native, name, _key = row
             waits_on = -1
             if state == RUNNING:
                 waits = self._waiting_on(frames.get(ident))
@@ -306,7 +315,7 @@ class Tracker:
                 except Exception:
                     target = None
                 if isinstance(target, Future):
-                    return self._future_task.get(id(target), -2)
+                    return getattr(target, "_execscope_task", -2)
                 return -2
             if code is _RUN_LOCAL_CODE:
                 return None

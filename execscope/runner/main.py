@@ -46,8 +46,8 @@ class Channel:
         self.fd = fd
         self.parent_pid = parent_pid
 
-    def send(self, kind: str, **fields: Any) -> None:
-        data = protocol.encode(kind, **fields)
+    def send(self, msg_kind: str, /, **fields: Any) -> None:
+        data = protocol.encode(msg_kind, **fields)
         try:
             view = memoryview(data)
             while view:
@@ -155,7 +155,7 @@ def _execute(config: Dict[str, Any], channel: Channel, workload: Any, params: Di
         table = slots.SlotTable(run_dir)
     t_create = time.monotonic()
     executor = build_executor(config, run_dir)
-    tracker = instrument.Tracker(executor, kind, table)
+    tracker = instrument.Tracker(executor, kind, table, deliver_results=False)
     marks = []
     _runtime.install(tracker if kind != "process" else None,
                      lambda name, t, data: marks.append({"name": name, "t": t, "data": data}))

@@ -65,13 +65,13 @@ def _patch_connection() -> None:
             global _header_at
             _header_at = time.monotonic()
             if _table is not None:
-                _table.write(state=_slots.RECEIVING, task=-1, since=_header_at)
+                _table.state(_slots.RECEIVING, -1, _header_at)
         return buf
 
     def _send_bytes(self, buf, *args, **kwargs):  # type: ignore[no-untyped-def]
         send_bytes(self, buf, *args, **kwargs)
         if _table is not None:
-            _table.write(state=_slots.IDLE, task=-1, since=time.monotonic())
+            _table.state(_slots.IDLE, -1, time.monotonic())
 
     cls._recv = _recv
     cls._send_bytes = _send_bytes
@@ -103,7 +103,7 @@ def _finish(task_id: int, t_begin: float, deser_s: float, t_c0: float, t_c1: flo
             status: str, value: Any) -> Tuple[str, Any, tuple]:
     global _done, _busy
     if _table is not None:
-        _table.write(state=_slots.SERIALIZING, since=t_c1)
+        _table.state(_slots.SERIALIZING, task_id, t_c1)
     r0 = time.monotonic()
     if status == "ok":
         try:
@@ -130,7 +130,7 @@ def run_task(task_id: int, payload: bytes) -> Tuple[str, Any, tuple]:
     """Deserialize (fn, args, kwargs), call it, serialize the result."""
     t_begin = time.monotonic()
     if _table is not None:
-        _table.write(state=_slots.DESERIALIZING, task=task_id, since=t_begin)
+        _table.state(_slots.DESERIALIZING, task_id, t_begin)
     try:
         fn, args, kwargs = pickle.loads(payload)
     except Exception as exc:
@@ -139,7 +139,7 @@ def run_task(task_id: int, payload: bytes) -> Tuple[str, Any, tuple]:
                        _describe(exc, "argument cannot be unpickled: "))
     t_c0 = time.monotonic()
     if _table is not None:
-        _table.write(state=_slots.RUNNING, since=t_c0)
+        _table.state(_slots.RUNNING, task_id, t_c0)
     try:
         value, status = fn(*args, **kwargs), "ok"
     except Exception as exc:
@@ -152,7 +152,7 @@ def run_chunk(task_id: int, payload: bytes) -> Tuple[str, Any, tuple]:
     """``map`` with a chunksize: one call item carries several items."""
     t_begin = time.monotonic()
     if _table is not None:
-        _table.write(state=_slots.DESERIALIZING, task=task_id, since=t_begin)
+        _table.state(_slots.DESERIALIZING, task_id, t_begin)
     try:
         fn, items, kwargs = pickle.loads(payload)
     except Exception as exc:
@@ -161,7 +161,7 @@ def run_chunk(task_id: int, payload: bytes) -> Tuple[str, Any, tuple]:
                        _describe(exc, "argument cannot be unpickled: "))
     t_c0 = time.monotonic()
     if _table is not None:
-        _table.write(state=_slots.RUNNING, since=t_c0)
+        _table.state(_slots.RUNNING, task_id, t_c0)
     try:
         value, status = [fn(item, **kwargs) for item in items], "ok"
     except Exception as exc:
