@@ -59,9 +59,9 @@ else:
     sink = open(os.devnull, "w")
     while not tracker.all_done.wait(0.1):
         state = tracker.poll()
-        state["tasks"], _ = tracker.drain()
+        state["totals"] = tracker.totals()
         sink.write(json.dumps(state, default=str))
-    tracker.drain()
+    tracker.totals()
 elapsed = time.perf_counter() - t0
 ex.shutdown()
 print(json.dumps({"elapsed": elapsed}))

@@ -136,8 +136,8 @@ class RunState:
         kind = msg.get("k")
         with self.lock:
             if kind == "tick":
-                for record in msg.get("tasks", ()):
-                    self.totals.add(record)
+                if "totals" in msg:
+                    self.totals = TaskTotals(msg["totals"])
                 self.tick = msg
                 self.rates.append((msg["t"], msg["completed"] + msg["failed"]))
                 for row in msg.get("workers", ()):

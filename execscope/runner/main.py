@@ -178,8 +178,7 @@ def _execute(config: Dict[str, Any], channel: Channel, workload: Any, params: Di
         nonlocal last_tick
         channel.check_parent()
         state = tracker.poll()
-        tasks, errors = tracker.drain()
-        for error in errors:
+        for error in tracker.drain_errors():
             channel.send("error", **error)
         while marks:
             channel.send("mark", **marks.pop(0))
@@ -190,7 +189,7 @@ def _execute(config: Dict[str, Any], channel: Channel, workload: Any, params: Di
                     reported_exits.add(pid)
                     channel.send("exit", pid=pid, exitcode=code, t=time.monotonic())
         state["t"] = time.monotonic()
-        state["tasks"] = tasks
+        state["totals"] = tracker.totals()
         state["threads"] = threading.active_count()
         state["final"] = final
         state["broken"] = bool(probes.pool_broken(executor))
@@ -217,6 +216,8 @@ def _execute(config: Dict[str, Any], channel: Channel, workload: Any, params: Di
         tracker.close_submission()
         while not tracker.all_done.wait(max(0.0, TICK_S - (time.monotonic() - last_tick))):
             tick()
+            if tracker.check_done():
+                break
             if probes.pool_broken(executor) and _settled(tracker, executor):
                 break
         tick()

@@ -25,6 +25,7 @@ from typing import Dict, List, Optional
 SLOT = struct.Struct("<qqqqdqdd")
 _HOT = struct.Struct("<qqd")  # state, task, since at offset 16
 _HOT_OFFSET = 16
+_DONE = struct.Struct("<qqdqd")  # state, task, since, done, busy_s at offset 16
 MAX_SLOTS = 4096
 
 IDLE, RUNNING, RECEIVING, DESERIALIZING, SERIALIZING, SENDING, STARTING = 1, 2, 3, 4, 5, 6, 7
@@ -90,6 +91,14 @@ class SlotTable:
         f = self._fields
         f[2], f[3], f[4] = state, task, since
         _HOT.pack_into(self._map, self.index * SLOT.size + _HOT_OFFSET, state, task, since)
+
+    def finished(self, since: float, done: int, busy_s: float) -> None:
+        """A task is done and its result is being sent: state, counters."""
+        if self.index is None:
+            return
+        f = self._fields
+        f[2], f[3], f[4], f[5], f[6] = SENDING, -1, since, done, busy_s
+        _DONE.pack_into(self._map, self.index * SLOT.size + _HOT_OFFSET, SENDING, -1, since, done, busy_s)
 
     def read_all(self) -> List[Dict[str, float]]:
         out = []

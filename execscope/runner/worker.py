@@ -116,7 +116,7 @@ def _finish(task_id: int, t_begin: float, deser_s: float, t_c0: float, t_c1: flo
     _done += 1
     _busy += t_c1 - t_c0
     if _table is not None:
-        _table.write(state=_slots.SENDING, since=r1, done=_done, busy_s=_busy)
+        _table.finished(r1, _done, _busy)
     meta = (os.getpid(), _header_at or t_begin, t_begin, deser_s, t_c0, t_c1, r1 - r0, r1)
     return status, out, meta
 
