@@ -51,6 +51,10 @@ START_METHODS = ("fork", "spawn", "forkserver")
 TIE_MARGIN = 0.05
 SIMPLICITY = {"serial": 0, "thread": 1, "process": 2}
 
+# CPU is sampled at ~10 Hz from outside the run, and psutil's first reading of
+# a new process is always 0: below this wall time a CPU mean means nothing.
+MIN_CPU_WALL_S = 0.5
+
 SnapshotListener = Callable[[int, Snapshot], None]
 
 
@@ -300,8 +304,15 @@ def run_label(run: Mapping[str, Any]) -> str:
     return text + (" x%d" % workers if workers else "")
 
 
+def cpu_trusted(run: Mapping[str, Any]) -> bool:
+    """Was the run long enough for its CPU means to mean something?"""
+    return (run.get("wall_s") or 0.0) >= MIN_CPU_WALL_S
+
+
 def other_cpus(run: Mapping[str, Any]) -> Optional[float]:
     """CPUs' worth of work by processes outside the run while it ran."""
+    if not cpu_trusted(run):
+        return None
     cpu = run.get("cpu") or {}
     cores = cpu.get("per_core_mean_percent") or []
     tree = cpu.get("process_tree_mean_percent")
@@ -336,7 +347,7 @@ def row_from_run(run: Mapping[str, Any], serial_throughput: Optional[float] = No
         speedup=speedup,
         p95_s=(tasks.get("latency_s") or {}).get("p95"),
         ipc_share=float((run.get("ipc") or {}).get("share_of_task_time") or 0.0),
-        cpu_percent=cpu.get("process_tree_mean_percent"),
+        cpu_percent=cpu.get("process_tree_mean_percent") if cpu_trusted(run) else None,
         other_cpus=other_cpus(run),
         startup_s=startup if ex.get("kind") == "process" else None,
         first_task_s=run.get("first_task_start_s"),
@@ -363,6 +374,7 @@ class Verdict:
     best: Optional[str]  # the winning row's label
     reason: str  # one sentence with numbers
     expected_best: str = ""  # the article's pick: serial | thread | process ("" unknown)
+    expect: str = ""  # what the article expects, in words (the workload's note)
     expectation_holds: Optional[bool] = None  # None: nothing to compare against
     speedup: Optional[float] = None
     throughput_per_s: Optional[float] = None
@@ -398,7 +410,7 @@ def make_verdict(rows: Sequence[Row], expected_best: str = "", expect: str = "",
     if not good:
         bad = ", ".join("%s %s" % (r.label, r.status) for r in rows) or "nothing ran"
         return Verdict(best=None, reason="No configuration completed its tasks (%s)." % bad,
-                       expected_best=expected_best)
+                       expected_best=expected_best, expect=expect)
     best = _pick_best(good)
     others = sorted((r for r in good if r is not best), key=lambda r: -r.throughput_per_s)
     if best.speedup is not None:
@@ -414,7 +426,8 @@ def make_verdict(rows: Sequence[Row], expected_best: str = "", expect: str = "",
         head = "%s was fastest at %s tasks/s" % (best.label, _rate(best.throughput_per_s))
         if others:
             head += " (next: %s at %s)" % (others[0].label, _rate(others[0].throughput_per_s))
-    if best.throughput_per_s > 0 and others and others[0].throughput_per_s >= best.throughput_per_s * (1 - TIE_MARGIN):
+    if best.executor != "serial" and others and \
+            others[0].throughput_per_s >= best.throughput_per_s * (1 - TIE_MARGIN):
         head += ", tied within %d%% with %s" % (round(TIE_MARGIN * 100), others[0].label)
     holds: Optional[bool] = None
     tail = ""
@@ -426,24 +439,34 @@ def make_verdict(rows: Sequence[Row], expected_best: str = "", expect: str = "",
             champion = max(expected_rows, key=lambda r: r.throughput_per_s)
             holds = best.executor == expected_best or (
                 champion.throughput_per_s >= best.throughput_per_s * (1 - TIE_MARGIN))
-            if holds:
-                tail = ", as the article expects: %s" % (expect or expected_best + " wins")
+            if holds and best.executor == expected_best:
+                tail = "; as the article expects, %s wins here" % expected_best
+            elif holds:
+                tail = "; the article's pick, %s, is within %d%% of it (%s), so the article holds here" % (
+                    champion.label, round(TIE_MARGIN * 100), _rate(champion.throughput_per_s))
+            elif expected_best == "serial":
+                tail = "; the article expects serial to win, but here %s was %s faster%s" % (
+                    best.label, _x(best.speedup) if best.speedup is not None else "",
+                    _machine_phrase(usable_cpus, [best], good))
             else:
-                tail = "; the article expects %s to win (%s), but here %s gave %s%s" % (
-                    expected_best, expect or "its claim", champion.label,
-                    _x(champion.speedup) if champion.speedup is not None
+                tail = "; the article expects %s to win, but here %s gave %s%s" % (
+                    expected_best, champion.label,
+                    _x(champion.speedup) + " serial" if champion.speedup is not None
                     else "%s tasks/s" % _rate(champion.throughput_per_s),
-                    _machine_phrase(usable_cpus, good))
+                    _machine_phrase(usable_cpus, [champion], good))
     reason = head + tail + "."
-    return Verdict(best=best.label, reason=reason, expected_best=expected_best,
+    return Verdict(best=best.label, reason=reason, expected_best=expected_best, expect=expect,
                    expectation_holds=holds, speedup=best.speedup, throughput_per_s=best.throughput_per_s)
 
 
-def _machine_phrase(usable_cpus: Optional[int], rows: Sequence[Row]) -> str:
+def _machine_phrase(usable_cpus: Optional[int], rows: Sequence[Row], fallback: Sequence[Row] = ()) -> str:
+    """" on this 2-CPU machine with about 1.1 CPUs busy with other work": the
+    load measured while ``rows`` ran (else while any of ``fallback`` ran)."""
     text = ""
     if usable_cpus:
         text = " on this %d-CPU machine" % usable_cpus
-    loads = [r.other_cpus for r in rows if r.other_cpus is not None]
+    loads = [r.other_cpus for r in rows if r.other_cpus is not None] or \
+        [r.other_cpus for r in fallback if r.other_cpus is not None]
     if loads:
         load = sum(loads) / len(loads)
         if load >= 0.25:

@@ -109,6 +109,8 @@ def compare_markdown(outcome: Any) -> str:
         "",
         "**Verdict:** " + outcome.verdict.reason,
     ]
+    if outcome.verdict.expect:
+        lines += ["", "The article expects: %s." % outcome.verdict.expect]
     if not outcome.complete:
         lines += ["", "_The comparison was stopped before every configuration ran._"]
     lines += ["", "CPU is the run's process tree in % of one core; speedup is throughput against serial; "
@@ -124,6 +126,7 @@ def compare_text(outcome: Any) -> str:
         text_table(COMPARE_HEADERS, [compare_cells(r) for r in outcome.rows], COMPARE_ALIGN),
         speedup_bars(outcome.rows),
         "verdict: " + outcome.verdict.reason,
+        ("article: " + outcome.verdict.expect) if outcome.verdict.expect else "",
     ]
     return "\n".join(line for line in lines if line)
 

@@ -33,7 +33,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
-from .compare import Interrupted, Sequencer, other_cpus, run_label
+from .compare import Interrupted, Sequencer, cpu_trusted, other_cpus, run_label
 from .errors import UsageError
 from .model import RunConfig, Snapshot
 from .report import fmt_bytes, fmt_s
@@ -149,15 +149,10 @@ def speedup(run: Mapping[str, Any], base: Mapping[str, Any]) -> float:
     return tput(run) / b if b else 0.0
 
 
-# CPU is sampled at 10 Hz from outside and psutil's first reading of a new
-# process is meaningless: a shorter run has no trustworthy CPU mean.
-MIN_CPU_WALL_S = 0.5
-
-
 def tree_cores(run: Mapping[str, Any]) -> Optional[float]:
     """CPUs the run's process tree kept busy on average, when the run was long enough to tell."""
     value = run["cpu"].get("process_tree_mean_percent")
-    if value is None or (run.get("wall_s") or 0.0) < MIN_CPU_WALL_S:
+    if value is None or not cpu_trusted(run):
         return None
     return value / 100.0
 

@@ -14,6 +14,21 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 
+def _in_this_checkout(proc: psutil.Process, cmd: list) -> bool:
+    """False for another checkout's test run on the same machine: its
+    processes both work in that checkout and run its own venv's programs."""
+
+    def inside(path: str) -> bool:
+        path = os.path.abspath(path)
+        return path == ROOT or path.startswith(ROOT + os.sep)
+
+    try:
+        cwd = proc.cwd()
+    except psutil.Error:
+        return True
+    return inside(cwd) or (bool(cmd) and inside(cmd[0])) or not os.path.isabs(cmd[0] if cmd else "")
+
+
 def _ours() -> dict:
     """Descendants of this test process, plus anything running our runner."""
     me = psutil.Process()
@@ -29,6 +44,8 @@ def _ours() -> dict:
             if any("execscope.runner" in part for part in cmd) or any(
                 part.endswith("py-spy") for part in cmd[:1]
             ):
+                if not _in_this_checkout(proc, cmd):
+                    continue  # another checkout's test run on the same machine
                 found[proc.pid] = (proc.info["create_time"], " ".join(cmd[:4]))
         except psutil.Error:
             pass

@@ -205,3 +205,36 @@ def test_cli_compare_bad_input_is_one_line(args):
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("execscope: error:")
     assert "Traceback" not in proc.stderr and proc.stdout == ""
+
+
+def test_cli_compare_interrupted_keeps_what_it_measured(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from helpers import ROOT
+
+    out_json = tmp_path / "c.json"
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "execscope", "compare", "io", "--executors", "serial,thread", "--tasks", "500",
+         "--no-gil", "--json", str(out_json)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        line = ""
+        while "[" not in line and time.monotonic() < deadline:  # the first progress line: running
+            line = proc.stdout.readline()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 1, out + err
+    assert "Traceback" not in err
+    data = load(str(out_json))
+    assert data["complete"] is False and data["runs"][0]["status"] == "interrupted"
+    assert data["verdict"]["best"] is None
