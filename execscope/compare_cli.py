@@ -16,6 +16,7 @@ stopped it; 2 for bad input (one line, nothing run).
 from __future__ import annotations
 
 import argparse
+import shutil
 import signal
 import sys
 import time
@@ -118,7 +119,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     finally:
         stopper.restore()
     outcome = comparison.outcome()
-    print(compare_text(outcome), file=out, flush=True)
+    width = shutil.get_terminal_size().columns if out.isatty() else None
+    print(compare_text(outcome, width), file=out, flush=True)
     if args.json:
         report.write_json_atomic(args.json, compare_json(outcome))
     if args.markdown:

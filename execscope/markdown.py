@@ -119,15 +119,55 @@ def compare_markdown(outcome: Any) -> str:
     return "\n".join(lines) + "\n"
 
 
-def compare_text(outcome: Any) -> str:
-    lines = [
-        "%s %s  |  %s" % (outcome.workload, _params(outcome.params), _machine_line(outcome.machine,
-                                                                                 outcome.interpreter)),
-        text_table(COMPARE_HEADERS, [compare_cells(r) for r in outcome.rows], COMPARE_ALIGN),
-        speedup_bars(outcome.rows),
-        "verdict: " + outcome.verdict.reason,
-        ("article: " + outcome.verdict.expect) if outcome.verdict.expect else "",
-    ]
+# Columns a narrow terminal loses first (a CI log, not a terminal, keeps all).
+NARROW_DROP = ("1st task", "wall", "p95", "peak RSS", "start-up", "tasks")
+
+
+def fit_columns(headers: Sequence[str], rows: Sequence[Sequence[str]], align: str,
+                width: Optional[int]) -> tuple:
+    """Drop columns (empty ones first, then NARROW_DROP in order) until the
+    table fits ``width``; None keeps everything."""
+    headers, rows, align = list(headers), [list(r) for r in rows], list(align)
+    if width is None:
+        return headers, rows, "".join(align)
+
+    def table_width() -> int:
+        return sum(max(len(str(r[i])) for r in [headers] + rows) for i in range(len(headers))) + 2 * (len(headers) - 1)
+
+    def drop(name: str) -> None:
+        i = headers.index(name)
+        for r in [headers] + rows:
+            del r[i]
+        del align[i]
+
+    for name, empty in (("alerts", "-"), ("status", "completed")):
+        if table_width() > width and name in headers:
+            i = headers.index(name)
+            if all(r[i] == empty for r in rows):
+                drop(name)
+    for name in NARROW_DROP:
+        if table_width() <= width:
+            break
+        if name in headers:
+            drop(name)
+    return headers, rows, "".join(align)
+
+
+def compare_text(outcome: Any, width: Optional[int] = None) -> str:
+    """The terminal version: table, bars, verdict; ``width`` fits a narrow terminal."""
+    import textwrap
+
+    headers, cells, align = fit_columns(COMPARE_HEADERS, [compare_cells(r) for r in outcome.rows],
+                                        COMPARE_ALIGN, width)
+    title = "%s %s  |  %s" % (outcome.workload, _params(outcome.params),
+                              _machine_line(outcome.machine, outcome.interpreter))
+    prose = [title, "verdict: " + outcome.verdict.reason]
+    if outcome.verdict.expect:
+        prose.append("article: " + outcome.verdict.expect)
+    if width:
+        prose = [textwrap.fill(p, width, subsequent_indent="  ") for p in prose]
+    bars = speedup_bars(outcome.rows, 40 if width is None else max(10, min(40, width - 34)))
+    lines = [prose[0], text_table(headers, cells, align), bars] + prose[1:]
     return "\n".join(line for line in lines if line)
 
 

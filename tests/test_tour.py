@@ -130,3 +130,16 @@ def test_cli_tour_bad_input():
         proc = cli(*args, timeout=60)
         assert proc.returncode == 2 and proc.stderr.startswith("execscope: error:"), proc.stderr
         assert "Traceback" not in proc.stderr
+
+
+def test_judge_c1_reads_the_switch_interval_cpu_and_gil_shares():
+    run = _run("thread", 100, wall=1.0)
+    run["interpreter"] = {"version": "3.11.7", "switch_interval_s": 0.005}
+    run["gil"] = {"source": "unavailable", "reason": "off", "threads": []}
+    check = tour.judge_c1({"thread x4": run}, FACTS)
+    assert check.status == HOLDS and check.figure == "5.0 ms" and "0.90 of 2 CPUs" in check.measured
+    run["gil"] = {"source": "py-spy", "threads": [{"name": "w%d" % i, "held": 0.24, "wait": 0.7} for i in range(4)]}
+    check = tour.judge_c1({"thread x4": run}, FACTS)
+    assert check.status == HOLDS and "GIL held 0.96" in check.measured and "70%" in check.measured
+    run["cpu"]["process_tree_mean_percent"] = 190.0  # two CPUs busy: not one at a time
+    assert tour.judge_c1({"thread x4": run}, FACTS).status == FAILS
