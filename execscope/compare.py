@@ -225,6 +225,11 @@ class Sequencer:
         if session is not None:
             session.stop("interrupted", "the comparison was stopped")
 
+    def resume(self) -> None:
+        """Accept runs again after ``stop()`` (a guided tour moving on)."""
+        with self._lock:
+            self._stopped = False
+
     def run(self, config: RunConfig, listener: Optional[Callable[[Snapshot], None]] = None) -> Dict[str, Any]:
         """One run to its end; returns the run object (``execscope.run/1``)."""
         from . import report

@@ -24,7 +24,17 @@ without processes; thresholds are stated in each judge's sentence.
 ``TourRunner`` runs each distinct configuration once (steps share runs:
 C2 and C6 both need the serial ``cpu`` baseline) and ``stop()`` from any
 thread ends the run in progress.  ``size="default"`` finishes in well under
-three minutes on a 2-CPU machine; ``size="tiny"`` is for tests.
+three minutes on a 2-CPU machine (about 20-30 s on an idle one);
+``size="tiny"`` is for tests.
+
+A guided tour in the TUI steps one claim at a time, from a worker thread::
+
+    runner = TourRunner(steps(), on_snapshot=lambda step, name, snap: ...)  # live panels
+    result = runner.run_step(step, index)     # runs what the step needs, then judges
+    runner.stop(); runner.resume()            # skip the rest of a step, go on
+
+``on_snapshot`` is called from the session's ticker thread; the run named
+``step.focus`` is the one worth showing full screen.
 """
 
 from __future__ import annotations
@@ -93,7 +103,7 @@ SIZES: Dict[str, Dict[str, Any]] = {
         "noop": (5000, {}),
         "chunksize": (8000, (1, 10, 100)),
         "pickle": (24, {"mb": "4"}),
-        "numpy": (300, {"n": "400"}),
+        "numpy": (400, {"n": "400"}),
         "recursive": (8, {"fanout": "2", "work_ms": "5"}),
         "startup": (60, {"size": "150000"}),
         "deadlock_grace_s": 2.0,
@@ -441,7 +451,8 @@ def judge_c13(runs: Runs, facts: Facts) -> Check:
     if threads:
         text += "; GIL held %.0f%% per thread" % (100 * max(t["held"] or 0 for t in threads))
     text += _load_phrase([thread, proc])
-    ok = st >= sp * 0.95 and (facts.usable_cpus < 2 or st >= 1.2)
+    # Threads at least match processes, and gain over serial (the GIL was released).
+    ok = st >= sp * 0.95 and (facts.usable_cpus < 2 or st >= 1.1)
     return Check(HOLDS if ok else FAILS, text, "thread %s vs process %s" % (_x(st), _x(sp)))
 
 
@@ -515,6 +526,23 @@ def _newer_interpreter(python: Optional[str]) -> Optional[str]:
     return None
 
 
+def missing_module(module: str, python: Optional[str]) -> bool:
+    """Can the run's interpreter import ``module``? (numpy for C13)"""
+    import importlib.util
+    import subprocess
+
+    if python is None:
+        return importlib.util.find_spec(module) is None
+    from .interpreters import probe
+
+    try:
+        done = subprocess.run([probe(python)["path"], "-c", "import " + module], capture_output=True,
+                              timeout=60, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError):
+        return True
+    return done.returncode != 0
+
+
 def steps(size: str = "default", python: Optional[str] = None, gil: bool = True,
           claims: Optional[Sequence[str]] = None) -> List[ClaimStep]:
     """The tour's steps, C1..C14, sized for ``size`` ("default" or "tiny")."""
@@ -557,6 +585,13 @@ def steps(size: str = "default", python: Optional[str] = None, gil: bool = True,
         c11_runs.append(("fork with threads", cfg("io", "process", 2, (su_tasks, {"variant": "socket",
                                                                                     "latency_ms": "1"}),
                                                    start_method="fork")))
+    if missing_module("numpy", python):
+        c13: Dict[str, Any] = dict(blocked="needs numpy in %s (pip install numpy for that interpreter)"
+                                   % info["path"])
+    else:
+        c13 = dict(runs=(("serial", cfg("numpy", "serial", None, z["numpy"])),
+                         ("thread x2", cfg("numpy", "thread", 2, z["numpy"], gil_on=True)),
+                         ("process", cfg("numpy", "process", 2, z["numpy"]))), focus="thread x2", judge=judge_c13)
     ft, seen = find_free_threaded(python)
     if ft:
         c14 = dict(runs=(("free-threaded serial", _cfg("cpu", "serial", None, cpu, ft, t)),
@@ -607,10 +642,7 @@ def steps(size: str = "default", python: Optional[str] = None, gil: bool = True,
                   (("serial", cfg("noop", "serial", None, noop)), ("thread x2", cfg("noop", "thread", 2, noop)),
                    ("process", cfg("noop", "process", 2, noop))), "process", judge_c12),
         ClaimStep("C13", CLAIMS["C13"], "Matrix multiplies: threads share the arrays and run in parallel; "
-                  "processes copy them.",
-                  (("serial", cfg("numpy", "serial", None, z["numpy"])),
-                   ("thread x2", cfg("numpy", "thread", 2, z["numpy"], gil_on=True)),
-                   ("process", cfg("numpy", "process", 2, z["numpy"]))), "thread x2", judge_c13),
+                  "processes copy them.", **c13),
         ClaimStep("C14", CLAIMS["C14"], "The cpu workload under a free-threaded interpreter: threads scale "
                   "and the GIL panel says disabled.", **c14),
     ]
@@ -658,7 +690,13 @@ class TourRunner:
         self.interrupted = False
 
     def stop(self) -> None:
+        """End the run in progress (any thread); ``results()`` then ends too."""
         self.sequencer.stop()
+
+    def resume(self) -> None:
+        """Allow ``run_step`` again after ``stop()``."""
+        self.sequencer.resume()
+        self.interrupted = False
 
     def run_step(self, step: ClaimStep, index: int = 0) -> StepResult:
         total = len(self.steps)
