@@ -352,7 +352,8 @@ def judge_c7(runs: Runs, facts: Facts) -> Check:
                fmt_s(b["transfer"]), fmt_s(b["deserialize"]), fmt_bytes(per_task),
                100 * (proc["ipc"]["share_of_task_time"] or 0)))
     ok = per_task > 0 and (b["serialize"] or 0) > 0 and (b["deserialize"] or 0) > 0
-    return Check(HOLDS if ok else FAILS, text, "%s/task, %s" % (fmt_bytes(per_task), fmt_s(ipc_per_task(proc))))
+    return Check(HOLDS if ok else FAILS, text, "%s and %s of IPC per task" % (fmt_bytes(per_task),
+                                                                           fmt_s(ipc_per_task(proc))))
 
 
 def judge_c8(runs: Runs, facts: Facts) -> Check:
@@ -430,7 +431,7 @@ def judge_c12(runs: Runs, facts: Facts) -> Check:
     names = [n for n in ("serial", "thread x2", "process") if n in runs]
     got = dict(zip(names, _need(runs, *names)))
     cost = {n: per_task_cost(r) for n, r in got.items()}
-    text = "noop, (wall - first task start) / tasks: " + ", ".join(
+    text = "noop, executor time per task, (wall - first task start) / tasks: " + ", ".join(
         "%s %.1f µs" % (run_label(got[n]), cost[n] * 1e6) for n in names)
     t, p = cost.get("thread x2"), cost.get("process")
     if t is None or p is None:
