@@ -235,6 +235,7 @@ class Session:
         self._known_pids: Dict[int, float] = {}  # pid -> create_time, everything we started
         self._deadlock_since: Optional[float] = None
         self._lock = threading.Lock()
+        self.tick_errors: Deque[str] = deque(maxlen=20)
         self._core_sums: List[float] = []
         self._tree_sum = 0.0
         self._cpu_ticks = 0
@@ -343,7 +344,10 @@ class Session:
             try:
                 self._tick()
             except Exception as exc:  # never let a tick bug kill the session silently
-                self.reason = self.reason or "internal error while ticking: %s" % exc
+                self.tick_errors.append("%s: %s" % (type(exc).__name__, exc))
+                if finishing and self._latest is not None:
+                    # the last snapshot must at least carry the final status
+                    self._latest = replace(self._latest, status=self.status, reason=self.reason)
             if finishing:
                 break
             next_t += self.refresh_s
@@ -588,9 +592,18 @@ class Session:
             shutil.rmtree(self.run_dir, ignore_errors=True)
 
     def _kill_tree(self) -> None:
+        """Freeze the run's process group, collect every descendant, kill them all.
+
+        Stopping first matters: a run that keeps spawning (or a task that
+        detaches a grandchild with setsid) could otherwise add processes
+        between the moment we list the tree and the moment we kill it."""
         proc = self.proc
         if proc is None:
             return
+        try:
+            os.killpg(proc.pid, signal.SIGSTOP)
+        except (ProcessLookupError, PermissionError):
+            pass
         victims: Dict[int, psutil.Process] = {}
         try:
             root = psutil.Process(proc.pid)
@@ -612,8 +625,7 @@ class Session:
             pass
         for p in victims.values():
             try:
-                if abs(p.create_time() - self._known_pids.get(p.pid, p.create_time())) < 0.01:
-                    p.kill()
+                p.kill()  # psutil checks the pid still names the same process
             except psutil.Error:
                 pass
         try:

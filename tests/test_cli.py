@@ -126,49 +126,6 @@ def test_custom_module_workload(tmp_path):
     assert load(str(out))["tasks"]["completed"] == 5
 
 
-def test_failing_tasks_are_counted_and_the_first_error_shown(tmp_path):
-    out = tmp_path / "o.json"
-    result = cli("run", FIXTURE + ":sometimes_fails", "--tasks", "9", "--headless", "--json", str(out))
-    assert result.returncode == 1
-    data = load(str(out))
-    assert data["status"] == "failed"
-    assert data["tasks"]["failed"] == 3 and data["tasks"]["completed"] == 6
-    assert "multiples of three" in data["tasks"]["first_error"]
-    assert "Traceback" not in result.stderr
-
-
-def test_unpicklable_result_fails_the_task_not_the_run(tmp_path):
-    out = tmp_path / "o.json"
-    result = cli("run", FIXTURE + ":returns_lock", "--executor", "process", "--workers", "2",
-                 "--tasks", "3", "--headless", "--json", str(out))
-    assert result.returncode == 1
-    data = load(str(out))
-    assert data["tasks"]["failed"] == 3
-    assert "result cannot be pickled" in data["tasks"]["first_error"]
-
-
-def test_worker_exit_is_a_broken_pool(tmp_path):
-    out = tmp_path / "o.json"
-    result = cli("run", FIXTURE + ":exit_worker", "--executor", "process", "--workers", "2",
-                 "--tasks", "6", "--headless", "--json", str(out), timeout=60)
-    assert result.returncode == 1
-    data = load(str(out))
-    assert data["status"] == "failed"
-    assert "broken" in data["reason"].lower() or "terminated" in data["reason"].lower()
-    assert "Traceback" not in result.stderr
-
-
-def test_timeout_stops_a_stuck_run_and_keeps_the_measurements(tmp_path):
-    out = tmp_path / "o.json"
-    result = cli("run", FIXTURE + ":sleepy", "--executor", "process", "--workers", "2", "--tasks", "4",
-                 "--timeout", "1.5", "--headless", "--json", str(out))
-    assert result.returncode == 1
-    data = load(str(out))
-    assert data["status"] == "timeout"
-    assert data["tasks"]["submitted"] == 4
-    assert len(data["timeline"]) >= 5
-
-
 def test_doctor_reports_the_basics():
     result = cli("doctor")
     assert result.returncode == 0

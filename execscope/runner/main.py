@@ -30,7 +30,7 @@ from typing import Any, Dict, Optional
 
 from .. import protocol
 from ..machine import cpu_info
-from . import instrument, probes, resolve, slots, worker
+from . import instrument, lifecycle, probes, resolve, slots, worker
 
 TICK_S = 0.1
 
@@ -120,6 +120,10 @@ def run(config: Dict[str, Any], channel: Channel) -> str:
                          % (workload.name, module, sys.executable))
             return "fatal"
     kind = config["executor"]
+    if kind not in workload.executors:
+        channel.send("fatal", kind="usage", message="workload %s cannot run under --executor %s (supported: %s)"
+                     % (workload.name, kind, ", ".join(workload.executors)))
+        return "fatal"
     if kind == "process":
         problem = _check_picklable(workload.task)
         if problem:
@@ -281,13 +285,14 @@ def main(argv: Optional[list] = None) -> int:
     # The parent handles Ctrl-C for the whole run; a terminal's SIGINT reaches
     # only the foreground group, but be explicit.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    lifecycle.become_subreaper()
     _forward_warnings(channel)
     try:
         channel.send("hello", pid=os.getpid(), pgid=os.getpgid(0), t=time.monotonic(),
                      interpreter=interpreter_info(), machine=cpu_info())
         status = run(config, channel)
     except ParentGone:
-        _end_group()
+        lifecycle.kill_tree_and_exit()
         return 3
     except BaseException as exc:  # anything unexpected: say it, then leave
         import traceback
@@ -297,14 +302,9 @@ def main(argv: Optional[list] = None) -> int:
                          traceback=traceback.format_exc())
         except ParentGone:
             pass
-        _end_group()
+        lifecycle.kill_tree_and_exit()
         return 4
+    lifecycle.kill_leftovers()
     return 0 if status in ("completed", "failed") else 2
 
 
-def _end_group() -> None:
-    """Nobody is listening: take every process of this run down with us."""
-    try:
-        os.killpg(os.getpgid(0), signal.SIGKILL)
-    except OSError:
-        os._exit(3)

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import os
 import pickle
-import signal
 import sys
 import time
 import traceback
 from typing import Any, Optional, Tuple
 
 from . import slots as _slots
+from .lifecycle import set_parent_death_signal
 
 _table: Optional[_slots.SlotTable] = None
 _header_at = 0.0
@@ -35,20 +35,6 @@ _busy = 0.0
 _user_init: Any = None
 
 PROTOCOL = pickle.HIGHEST_PROTOCOL
-
-
-def set_parent_death_signal(sig: int = signal.SIGKILL) -> None:
-    """Linux: have the kernel send ``sig`` when our parent process dies."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        PR_SET_PDEATHSIG = 1
-        libc.prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
-    except Exception:
-        return
 
 
 def _patch_connection() -> None:

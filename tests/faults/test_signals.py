@@ -1,4 +1,5 @@
-"""No process outlives a run: signals to execscope, execscope killed, runner killed."""
+"""Faults around the run: signals to execscope, execscope killed, runner killed.
+After each, the run ends with a clear status and no process survives."""
 
 from __future__ import annotations
 
@@ -40,7 +41,14 @@ def _wait_for_tree(proc: subprocess.Popen, workers: int, timeout: float = 20.0) 
 
 def _gone_within(procs: list, seconds: float) -> list:
     _, alive = psutil.wait_procs(procs, timeout=seconds)
-    return [p for p in alive if p.status() != psutil.STATUS_ZOMBIE]
+    left = []
+    for p in alive:
+        try:
+            if p.status() != psutil.STATUS_ZOMBIE:
+                left.append(p)
+        except psutil.Error:
+            pass
+    return left
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
@@ -98,33 +106,6 @@ def test_runner_killed_is_a_failed_run_with_a_clear_reason():
     assert "runner process ended unexpectedly" in final.reason and "SIGKILL" in final.reason
     assert run_json(session)["tasks"]["completed"] > 0
     assert not _gone_within(workers, 3)
-
-
-def test_worker_sigkill_is_a_broken_pool():
-    from execscope.model import RunConfig
-    from execscope.session import Session
-
-    session = Session(RunConfig("cpu", executor="process", start_method="spawn", workers=2, tasks=400,
-                                gil_sampling=False))
-    session.start()
-    try:
-        deadline = time.monotonic() + 20
-        victim = None
-        while time.monotonic() < deadline and victim is None:
-            snap = session.snapshot()
-            if snap is not None:
-                busy = [w for w in snap.workers if w.state == "running" and w.pid]
-                if busy:
-                    victim = busy[0].pid
-            time.sleep(0.05)
-        assert victim, "no worker ever ran"
-        os.kill(victim, signal.SIGKILL)
-        final = session.wait(timeout=20)
-    finally:
-        session.close()
-    assert final.status == "failed"
-    assert "broken" in final.reason.lower() or "terminated" in final.reason.lower()
-    assert (victim, -signal.SIGKILL) in final.worker_exits
 
 
 def test_completed_run_leaves_nothing_and_cleans_its_private_directory():
