@@ -212,7 +212,8 @@ def test_pickle_bottleneck_remedy_matches_the_case():
     assert f.evidence["case"] == "per_call_overhead" and "fewer, larger tasks" in f.remedy
     heavy = timeline(lambda t: _ipc_run(t, compute=0.03), 1.5)  # compute a real part of the task
     f = detect.pickle_bottleneck(heavy)
-    assert f.evidence["case"] == "arguments" and f.remedy.startswith("put the data in multiprocessing.shared_memory")
+    assert f.evidence["case"] == "arguments"
+    assert f.remedy.startswith("put the data in multiprocessing.shared_memory")
 
 
 def test_pickle_bottleneck_when_the_pool_is_slower_than_one_thread():
@@ -396,6 +397,18 @@ def test_oversubscription_quiet_when_demand_fits():
     assert detect.oversubscription(sixteen) is None
     sleeping = timeline(lambda t: _procs(t, runnable=(0, 0, 0, 1), tree=30.0), 1.0)  # I/O-bound workers
     assert detect.oversubscription(sleeping) is None
+
+
+def _thread_pool(t, switches, n=4):
+    rows = [worker(k, cpu=45.0, runnable=1, vol=int(t * switches)) for k in range(1, n + 1)]
+    return snap(t, thread_config(n, "numpy"), workers=rows, cpu=cpu_view(usable=2, tree=180.0))
+
+
+def test_oversubscription_in_a_thread_pool_counts_gil_releasing_threads_only():
+    f = detect.oversubscription(timeline(lambda t: _thread_pool(t, switches=3), 1.0))
+    assert f is not None and f.evidence["case"] == "workers"
+    # the same run states, but every thread keeps sleeping for the GIL: not a CPU shortage
+    assert detect.oversubscription(timeline(lambda t: _thread_pool(t, switches=170), 1.0)) is None
 
 
 def test_oversubscription_without_proc_falls_back_to_saturated_cpus():

@@ -16,13 +16,17 @@ a detector names as its base (the start, or the end of the warm-up).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from ..model import Breakdown, Snapshot, WorkerView
 
 WINDOW_S = 1.0
 MIN_TASKS = 3
 MIN_SAMPLES = 5  # ticks (0.5 s at 10 Hz) before a CPU- or scheduler-based verdict
+# Voluntary context switches per switch interval (sys.getswitchinterval()) that
+# mean a computing thread keeps waiting for the GIL (see sampling/sched.py).
+SLEEPS_PER_INTERVAL = 0.25
+DEFAULT_SWITCH_INTERVAL_S = 0.005
 
 PHASES = ("queue", "ser", "xfer", "deser", "compute", "rser", "rxfer", "rdeser", "bytes_out", "bytes_in")
 
@@ -90,6 +94,7 @@ class Window:
     t_from: float
     t_to: float
     finished: int  # tasks finished in the window (counts, incl. failed)
+    start: int = 0  # index in the history of the snapshot the window starts at
 
     @property
     def seconds(self) -> float:
@@ -108,27 +113,28 @@ def task_window(history: Sequence[Snapshot], seconds: float = WINDOW_S, min_task
     if len(history) < 2 or base >= len(history) - 1:
         return None
     newest = history[-1]
-    older = history[base]
+    start = base
     for i in range(len(history) - 2, base - 1, -1):
         snap = history[i]
         if newest.t_s - snap.t_s >= seconds and newest.breakdown.tasks - snap.breakdown.tasks >= min_tasks:
-            older = snap
+            start = i
             break
+    older = history[start]
     b = delta_breakdown(older.breakdown, newest.breakdown)
     if b.tasks < min_tasks:
         return None
-    return Window(b, older.t_s, newest.t_s, newest.counts.finished - older.counts.finished)
+    return Window(b, older.t_s, newest.t_s, newest.counts.finished - older.counts.finished, start)
 
 
-def warm_base(history: Sequence[Snapshot]) -> Optional[int]:
+def warm_base(history: Sequence[Snapshot], stop: int = 0) -> Optional[int]:
     """Index of the first snapshot from which no process worker is still in its
     first task (and at least one has finished one).  Under spawn and
     forkserver a worker's first task also imports the task's module while
     unpickling it, which would read as IPC cost; tasks finished after this
     point are second-or-later tasks (a worker that never got a task does not
-    hold the window back)."""
+    hold the window back).  Looks no further back than ``stop``."""
     found = None
-    for i in range(len(history) - 1, -1, -1):
+    for i in range(len(history) - 1, stop - 1, -1):
         workers = [w for w in history[i].workers if w.kind == "process"]
         warm = any(w.done >= 1 for w in workers) and all(
             w.done >= 1 or w.state in ("idle", "starting") for w in workers)
@@ -154,6 +160,24 @@ def observed_t_s(w: WorkerView, fallback: float) -> float:
     if w.since_s is not None:
         return w.since_s + w.state_age_s
     return fallback
+
+
+def switch_rates(window: Sequence[Snapshot]) -> Dict[str, float]:
+    """Voluntary context switches per second of each worker over the window."""
+    first: Dict[str, tuple] = {}
+    last: Dict[str, tuple] = {}
+    for s in window:
+        for w in s.workers:
+            if w.voluntary_switches is None:
+                continue
+            first.setdefault(w.key, (s.t_s, w.voluntary_switches))
+            last[w.key] = (s.t_s, w.voluntary_switches)
+    rates = {}
+    for key, (t0, v0) in first.items():
+        t1, v1 = last[key]
+        if t1 - t0 > 0:
+            rates[key] = max(0, v1 - v0) / (t1 - t0)
+    return rates
 
 
 def fmt_ms(seconds: float) -> str:

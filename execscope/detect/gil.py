@@ -29,7 +29,8 @@ from __future__ import annotations
 from typing import Dict, List, Optional, Sequence
 
 from ..model import Snapshot
-from .base import MIN_SAMPLES, WINDOW_S, Finding, mean, r, recent, was_active
+from .base import (DEFAULT_SWITCH_INTERVAL_S, MIN_SAMPLES, SLEEPS_PER_INTERVAL, WINDOW_S, Finding, mean, r, recent,
+                   switch_rates, was_active)
 
 KIND = "gil_contention"
 RAISE_WAIT = 0.5  # mean GIL-wait share of the running workers
@@ -38,11 +39,9 @@ COMPUTING_SHARE = 0.3  # a worker computes if it gets 30% of an even split of th
 MIN_WORKER_CPU = 5.0  # percent of one core
 ONE_CORE = 120.0  # the pool's CPU, in % of one core: one core plus sampling noise
 KEEP_POOL_CPU = 135.0
-SLEEPS_PER_INTERVAL = 0.25  # voluntary switches per switch interval that mean "waits for the GIL"
 KEEP_SLEEPS = 0.15
 IDLE_HEADROOM = 50.0  # CPU path: half a usable core left idle by the pool
 KEEP_IDLE = 30.0
-DEFAULT_INTERVAL_S = 0.005
 
 REMEDY = ("for CPU-bound pure Python use a ProcessPoolExecutor (one GIL per process, C6); or move the hot "
           "loop into code that releases the GIL such as NumPy (C13); or run it on a free-threaded build, "
@@ -55,24 +54,6 @@ def _gil_off(snap: Snapshot) -> bool:
 
 def _running(snap: Snapshot) -> List:
     return [w for w in snap.workers if w.state == "running"]
-
-
-def _switch_rates(window: Sequence[Snapshot]) -> Dict[str, float]:
-    """Voluntary context switches per second of each worker over the window."""
-    first: Dict[str, tuple] = {}
-    last: Dict[str, tuple] = {}
-    for s in window:
-        for w in s.workers:
-            if w.voluntary_switches is None:
-                continue
-            first.setdefault(w.key, (s.t_s, w.voluntary_switches))
-            last[w.key] = (s.t_s, w.voluntary_switches)
-    rates = {}
-    for key, (t0, v0) in first.items():
-        t1, v1 = last[key]
-        if t1 - t0 > 0:
-            rates[key] = max(0, v1 - v0) / (t1 - t0)
-    return rates
 
 
 def gil_contention(history: Sequence[Snapshot]) -> Optional[Finding]:
@@ -98,10 +79,11 @@ def gil_contention(history: Sequence[Snapshot]) -> Optional[Finding]:
             if w.cpu_percent is not None:
                 cpu.setdefault(w.key, []).append(w.cpu_percent)
     per_worker = {key: mean(values) for key, values in cpu.items()}
-    pool_cpu = sum(per_worker.values())
+    # The pool's CPU tick by tick (all its workers, whatever their state).
+    pool_cpu = mean(sum(w.cpu_percent for w in s.workers if w.cpu_percent is not None) for s in window)
     even = pool_cpu / max(1.0, running_mean)
     computing = [k for k, v in per_worker.items() if v >= max(MIN_WORKER_CPU, COMPUTING_SHARE * even)]
-    interval = snap.interpreter.get("switch_interval_s") or DEFAULT_INTERVAL_S
+    interval = snap.interpreter.get("switch_interval_s") or DEFAULT_SWITCH_INTERVAL_S
     evidence = {
         "running_workers": r(running_mean, 2),
         "computing_workers": len(computing),
@@ -127,7 +109,7 @@ def gil_contention(history: Sequence[Snapshot]) -> Optional[Finding]:
     if pool_cpu > (KEEP_POOL_CPU if active else ONE_CORE):
         return None  # more than one core's worth: the threads do run in parallel
 
-    rates = _switch_rates(window)
+    rates = switch_rates(window)
     if all(k in rates for k in computing):
         need = (KEEP_SLEEPS if active else SLEEPS_PER_INTERVAL) / interval
         sleepers = [k for k in computing if rates[k] >= need]

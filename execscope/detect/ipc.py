@@ -95,13 +95,14 @@ def ipc_figures(history: Sequence[Snapshot]) -> Optional[IpcFigures]:
     snap = history[-1]
     if snap.config.executor != "process":
         return None
-    base, warm = 0, False
-    if snap.config.start_method in ("spawn", "forkserver"):
-        found = warm_base(history)
+    window = task_window(history, WINDOW_S, MIN_TASKS)
+    warm = snap.config.start_method in ("spawn", "forkserver")
+    if window is not None and warm:
+        found = warm_base(history, stop=window.start)
         if found is None:
             return None
-        base, warm = found, True
-    window = task_window(history, WINDOW_S, MIN_TASKS, base)
+        if found > window.start:
+            window = task_window(history, WINDOW_S, MIN_TASKS, found)
     if window is None or window.breakdown.service <= 0:
         return None
     chunk = (snap.chunksize or 1) if (snap.mode == "map" and snap.config.tasks is not None) else 1

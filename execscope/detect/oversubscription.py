@@ -9,6 +9,10 @@ business, not the pool size's), averaged over a second.  A CPU-bound worker
 process is runnable all the time whether or not it gets a core, so this does
 not depend on what else loads the machine; a worker that sleeps on I/O is not.
 
+In a thread pool, a worker that keeps sleeping for the GIL (its voluntary
+context switches, as in ``gil``) is left out: it shows up runnable only while
+a timed-out GIL wait queues for a CPU, and its problem is the GIL.
+
 Two cases, told apart by where the runnable threads are:
 
 - more busy workers than usable CPUs (``max_workers`` too high for the quota);
@@ -26,7 +30,8 @@ from __future__ import annotations
 from typing import Optional, Sequence
 
 from ..model import Snapshot
-from .base import MIN_SAMPLES, WINDOW_S, Finding, mean, r, recent, was_active
+from .base import (DEFAULT_SWITCH_INTERVAL_S, MIN_SAMPLES, SLEEPS_PER_INTERVAL, WINDOW_S, Finding, mean, r, recent,
+                   switch_rates, was_active)
 
 KIND = "oversubscription"
 RAISE_EXTRA = 1.0  # runnable threads beyond the usable CPUs
@@ -66,10 +71,17 @@ def oversubscription(history: Sequence[Snapshot]) -> Optional[Finding]:
         "window_s": r(window[-1].t_s - window[0].t_s, 2),
     }
 
+    # Thread workers that keep sleeping for the GIL are runnable only in
+    # passing (a timed-out GIL wait queued for a CPU): they are the GIL's
+    # business, not the CPUs', so they do not count as demand.
+    waiters = set()
+    if not is_process:
+        interval = snap.interpreter.get("switch_interval_s") or DEFAULT_SWITCH_INTERVAL_S
+        waiters = {k for k, rate in switch_rates(window).items() if rate >= SLEEPS_PER_INTERVAL / interval}
     rows = [s for s in window if s.workers and all(w.runnable is not None for w in s.workers)]
     if len(rows) >= MIN_SAMPLES:
-        demand = mean(sum(w.runnable for w in s.workers) for s in rows)
-        busy = mean(sum(1 for w in s.workers if w.runnable) for s in rows)
+        demand = mean(sum(w.runnable for w in s.workers if w.key not in waiters) for s in rows)
+        busy = mean(sum(1 for w in s.workers if w.runnable and w.key not in waiters) for s in rows)
         if demand < need:
             return None
         per_busy = demand / busy if busy > 0 else 0.0

@@ -122,7 +122,10 @@ def _soft(history: Sequence[Snapshot]) -> Optional[Finding]:
     tasks = task_window(history, SOFT_PERSIST_S, min_tasks=1)
     message = ("%d of %d workers are blocked waiting on tasks of their own executor, leaving %d to run %d queued "
                "tasks" % (len(blocked), workers, free, snap.counts.queued))
-    message += (": each waits ~%s in the queue on average" % fmt_ms(wait)) if wait is not None else ": the queue is not moving"
+    if wait is not None:
+        message += ": each waits ~%s in the queue on average" % fmt_ms(wait)
+    else:
+        message += ": the queue is not moving"
     return Finding(
         kind=KIND,
         severity="warning",

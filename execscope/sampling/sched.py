@@ -104,7 +104,7 @@ def _read(path: str, limit: int) -> Optional[str]:
         return None
 
 
-def sample(pids: Iterable[int], switch_tids: Mapping[int, Sequence[int]] = {},
+def sample(pids: Iterable[int], switch_tids: Optional[Mapping[int, Sequence[int]]] = None,
            proc: str = PROC) -> Optional[SchedReading]:
     """Thread states of each process in ``pids``, and the context switches of
     the threads named in ``switch_tids`` ({pid: [tid, ...]}); None where /proc
@@ -129,7 +129,7 @@ def sample(pids: Iterable[int], switch_tids: Mapping[int, Sequence[int]] = {},
                 threads[int(name)] = parse_state(line)
         states[pid] = threads
     switches: Dict[int, Tuple[int, int]] = {}
-    for pid, tids in switch_tids.items():
+    for pid, tids in (switch_tids or {}).items():
         for tid in tids:
             text = _read(os.path.join(proc, str(pid), "task", str(tid), "status"), 8192)
             found = parse_switches(text) if text else None
