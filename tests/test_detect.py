@@ -438,6 +438,8 @@ def test_fork_with_threads_warns_with_the_thread_names():
 def test_fork_with_threads_quiet_for_spawn_or_a_single_thread():
     assert detect.fork_with_threads(timeline(lambda t: _forked(t, method="spawn"), 0.5)) is None
     assert detect.fork_with_threads(timeline(lambda t: _forked(t, threads=("MainThread",)), 0.5)) is None
+    own = ("MainThread", "execscope-gil-probe")
+    assert detect.fork_with_threads(timeline(lambda t: _forked(t, threads=own), 0.5)) is None
 
 
 def test_fork_with_threads_from_the_interpreter_warning():

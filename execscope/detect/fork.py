@@ -25,6 +25,9 @@ KIND = "fork_with_threads"
 HANG_S = 2.0  # a forked worker starts in milliseconds; a first task idle this long is stuck
 IDLE_CPU = 2.0  # percent of one core: "no CPU at all"
 _WARNING_WORDS = ("fork", "thread")
+# execscope's own helper threads in the runner (a GIL probe, say) hold no lock
+# a task could need; they are named with this prefix and not counted.
+OWN_THREAD_PREFIX = "execscope-"
 
 
 def _fork_warnings(snap: Snapshot) -> List[str]:
@@ -75,7 +78,8 @@ def fork_with_threads(history: Sequence[Snapshot]) -> Optional[Finding]:
     snap = history[-1]
     if snap.config.executor != "process" or snap.config.start_method != "fork":
         return None
-    others = [name for name in snap.threads_at_first_submit if name != "MainThread"]
+    others = [name for name in snap.threads_at_first_submit
+              if name != "MainThread" and not name.startswith(OWN_THREAD_PREFIX)]
     warned = _fork_warnings(snap)
     if not others and not warned:
         return None

@@ -114,8 +114,9 @@ def oversubscription(history: Sequence[Snapshot]) -> Optional[Finding]:
                   "or run fewer processes (C4)" % usable)
     else:
         evidence["case"] = "workers"
-        message = ("%.1f workers want a CPU at once but only %d are usable (%s): they queue for the CPUs and "
-                   "each runs at about %.0f%% speed" % (demand, usable, limits, 100.0 * usable / demand))
+        threads = " (~%.1f threads each)" % per_busy if per_busy >= THREADS_PER_WORKER else ""
+        message = ("%.1f workers%s want a CPU at once but only %d are usable (%s): they queue for the CPUs "
+                   "and each runs at about %.0f%% speed" % (busy, threads, usable, limits, 100.0 * usable / demand))
         remedy = ("size the pool to the usable CPUs (max_workers=%d here): os.process_cpu_count() (3.13+) "
                   "follows the affinity mask but not a cgroup quota, so in containers size it from the quota "
                   "(C4)" % usable)
