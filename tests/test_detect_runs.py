@@ -133,8 +133,9 @@ def test_gil_releasing_threads_do_not():
 # -- oversubscription -------------------------------------------------------------------------------
 
 def test_more_cpu_bound_processes_than_usable_cpus():
+    # tasks of ~50 ms, so that even 18 workers never wait on the runner to hand out work
     out, _ = observed_run("cpu", executor="process", start_method=start_methods()[0], workers=USABLE + 2,
-                          duration=1.5)
+                          duration=1.5, params={"size": "800000"})
     alert = one_alert(out, "oversubscription")
     ev = alert["evidence"]
     assert ev["case"] == "workers" and ev["usable_cpus"] == USABLE == out["machine"]["usable_cpus"]
@@ -216,7 +217,7 @@ def test_a_short_spawn_run_is_startup_dominated():
 
 @pytest.mark.parametrize("method", start_methods()[:1] + SPAWN_LIKE[:1])
 def test_cpu_work_in_a_process_pool_raises_nothing(method):
-    out, _ = observed_run("cpu", executor="process", start_method=method, workers=min(2, USABLE), tasks=150)
+    out, _ = observed_run("cpu", executor="process", start_method=method, workers=min(2, USABLE), tasks=200)
     assert out["status"] == "completed"
     assert out["alerts"] == []
 
