@@ -446,7 +446,7 @@ def test_fork_with_threads_from_the_interpreter_warning():
     text = ("DeprecationWarning: This process (pid=42) is multi-threaded, use of fork() may lead to "
             "deadlocks in the child.")
     f = detect.fork_with_threads(timeline(lambda t: _forked(t, threads=("MainThread",), warnings=(text,)), 0.5))
-    assert f is not None and f.evidence["python_warning"] == text
+    assert f is not None and f.evidence["python_warning"] == text and "multi-threaded" in f.message
 
 
 def test_fork_with_threads_critical_when_a_worker_hangs_in_its_first_task():
@@ -489,6 +489,12 @@ def test_worker_crash_by_signal():
     assert f.evidence["signal"] == "SIGKILL" and "out-of-memory" in f.remedy
     f = detect.worker_crash(_crashed(((1001, -11),)))
     assert f.evidence["signal"] == "SIGSEGV" and "native code" in f.remedy
+
+
+def test_worker_crash_from_a_broken_pool_before_the_exit_is_known():
+    f = detect.worker_crash(_crashed((), broken=True))
+    assert f.evidence["pid"] is None and f.evidence["pool_broken"] is True
+    assert f.message.count("broken") == 1
 
 
 def test_worker_crash_quiet_for_clean_exits_and_threads():

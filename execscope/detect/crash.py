@@ -72,7 +72,7 @@ def worker_crash(history: Sequence[Snapshot]) -> Optional[Finding]:
         remedy = _remedy(code)
     else:
         pid, code, t = 0, 0, snap.t_s
-        message = "the process pool is broken: a worker ended abruptly"
+        message = "a worker process ended abruptly (its exit code is not known yet)"
         remedy = _remedy(0)
     if snap.pool_broken or collateral:
         message += "; the pool is broken: %d task(s) failed and the other workers were stopped" % failed

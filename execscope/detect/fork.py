@@ -84,10 +84,12 @@ def fork_with_threads(history: Sequence[Snapshot]) -> Optional[Finding]:
     if not others and not warned:
         return None
     hung = hung_workers(history)
-    names = ", ".join(others) if others else "see the interpreter's warning"
-    message = ("the process pool forked its workers while the runner had %d other thread(s) alive (%s): any "
-               "lock one of them held at that instant is copied locked into every worker, with no thread "
-               "there to release it" % (len(others), names))
+    if others:
+        alive = "the runner had %d other thread(s) alive (%s)" % (len(others), ", ".join(others))
+    else:
+        alive = "the runner was multi-threaded (the interpreter warned about it)"
+    message = ("the process pool forked its workers while %s: any lock one of them held at that instant is "
+               "copied locked into every worker, with no thread there to release it" % alive)
     if hung:
         w, seconds, how = max(hung, key=lambda h: h[1])
         message += "; %d worker(s) look deadlocked (%s %s for %.1f s)" % (len(hung), w.label, how, seconds)
