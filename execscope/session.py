@@ -40,6 +40,7 @@ from .interpreters import probe
 from .metrics import TaskTotals, windowed_rate
 from .model import (FINAL_STATUSES, Counts, CpuView, GilView, RunConfig, Snapshot,
                     WorkerView)
+from .sampling import sched
 from .sampling.cpu import CpuReading, CpuSampler
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -364,7 +365,8 @@ class Session:
         for pid in reading.tree_pids:
             if pid not in self._known_pids:
                 self._remember(pid)
-        snap = self._build(now, reading)
+        states = sched.sample(reading.tree_pids, self._switch_tids())
+        snap = self._build(now, reading, states)
         if snap.status == "running" and reading.per_core:
             if len(self._core_sums) != len(reading.per_core):
                 self._core_sums = [0.0] * len(reading.per_core)
@@ -410,7 +412,8 @@ class Session:
                 how = ("killed by signal %s" % signal.Signals(-code).name) if code < 0 else "exit code %d" % code
                 self._finish("failed", "the runner process ended unexpectedly (%s)" % how)
 
-    def _build(self, now: float, reading: CpuReading) -> Snapshot:
+    def _build(self, now: float, reading: CpuReading,
+               states: Optional[sched.SchedReading] = None) -> Snapshot:
         st = self.state
         with st.lock:
             tick = dict(st.tick)
@@ -423,9 +426,13 @@ class Session:
             bytes_out, bytes_in = totals.bytes_out, totals.bytes_in
             first_begin, first_submit, last_end = totals.first_begin, totals.first_submit, totals.last_end
             started = dict(st.worker_started)
-            fork_threads = tuple(st.submitted_info.get("threads_at_first_submit") or ())
+            # Threads alive when the pool's workers were forked: the runner says
+            # so once submission ends; until then, those alive at pool creation.
+            fork_threads = tuple(st.submitted_info.get("threads_at_first_submit")
+                                 or st.pool.get("threads") or ())
             warnings = tuple("%s: %s" % (w["category"], w["message"]) for w in list(st.warnings)[-10:])
             exits = tuple((e["pid"], e["exitcode"]) for e in st.exits)
+            exit_times = tuple(e["t"] - self.t_launch for e in st.exits)
         t0 = self.t_launch
         t_pool = pool.get("t")
         counts = Counts(
@@ -446,7 +453,7 @@ class Session:
             end = now
         run_elapsed = max(0.0, end - t_pool) if t_pool else 0.0
         gil_view = self._gil_view()
-        workers = tuple(self._worker_views(tick, reading, gil_view, runner_now, t_pool, started))
+        workers = tuple(self._worker_views(tick, reading, gil_view, runner_now, t_pool, started, states))
         machine = dict(hello.get("machine", {}))
         cpu_view = CpuView(
             per_core=reading.per_core,
@@ -458,6 +465,8 @@ class Session:
             cgroup_cpu_limit=machine.get("cgroup_cpu_limit"),
             tree_rss_bytes=reading.tree_rss_bytes,
             tree_uss_bytes=reading.tree_uss_bytes,
+            tree_threads=states.total_threads if states is not None else None,
+            runnable_threads=states.total_runnable if states is not None else None,
         )
         return Snapshot(
             config=self.config,
@@ -492,7 +501,18 @@ class Session:
             threads_at_first_submit=fork_threads,
             warnings=warnings,
             worker_exits=exits,
+            worker_exit_t_s=exit_times,
+            pool_broken=bool(tick.get("broken")),
         )
+
+    def _switch_tids(self) -> Dict[int, List[int]]:
+        """Thread-pool worker threads, whose context switches tell GIL waits (sampling/sched.py)."""
+        if self.config.executor == "process" or self.proc is None:
+            return {}
+        tid_at = protocol.WORKER_INDEX["tid"]
+        with self.state.lock:
+            rows = list(self.state.tick.get("workers", ()))
+        return {self.proc.pid: [row[tid_at] for row in rows if row[tid_at]]}
 
     def _chunksize(self) -> Optional[int]:
         if self.workload is None or self.workload.mode != "map":
@@ -512,7 +532,8 @@ class Session:
 
     def _worker_views(self, tick: Dict[str, Any], reading: CpuReading, gil: GilView,
                       runner_now: float, t_pool: Optional[float],
-                      started: Dict[str, float]) -> List[WorkerView]:
+                      started: Dict[str, float],
+                      states: Optional[sched.SchedReading] = None) -> List[WorkerView]:
         I = protocol.WORKER_INDEX
         by_tid = {t.tid: t for t in gil.threads if t.tid}
         by_pid_main = {}
@@ -544,6 +565,11 @@ class Session:
                 gil_wait=g.wait if g else None,
                 gil_released=g.released if g else None,
                 startup_s=(t_started - t_pool) if (t_started and t_pool) else None,
+                since_s=(since - self.t_launch) if since else None,
+                threads=states.threads(pid) if (states is not None and is_process) else None,
+                runnable=(None if states is None else states.runnable_in(pid) if is_process
+                          else states.thread_runnable(self.proc.pid if self.proc else 0, tid)),
+                voluntary_switches=states.voluntary(tid) if (states is not None and not is_process) else None,
             ))
         return views
 
