@@ -28,49 +28,11 @@ import time
 import warnings
 from typing import Any, Dict, Optional
 
-from .. import protocol
 from ..machine import cpu_info
 from . import instrument, lifecycle, probes, resolve, slots, worker
+from .channel import Channel, ParentGone, interpreter_info  # noqa: F401 (re-exported)
 
 TICK_S = 0.1
-
-
-class ParentGone(Exception):
-    pass
-
-
-class Channel:
-    """Line-delimited JSON on the pipe to the parent."""
-
-    def __init__(self, fd: int, parent_pid: int) -> None:
-        self.fd = fd
-        self.parent_pid = parent_pid
-
-    def send(self, msg_kind: str, /, **fields: Any) -> None:
-        data = protocol.encode(msg_kind, **fields)
-        try:
-            view = memoryview(data)
-            while view:
-                written = os.write(self.fd, view)
-                view = view[written:]
-        except (BrokenPipeError, OSError):
-            raise ParentGone() from None
-
-    def check_parent(self) -> None:
-        if os.getppid() != self.parent_pid:
-            raise ParentGone()
-
-
-def interpreter_info() -> Dict[str, Any]:
-    gil_check = getattr(sys, "_is_gil_enabled", None)
-    return {
-        "executable": sys.executable,
-        "version": "%d.%d.%d" % sys.version_info[:3],
-        "implementation": sys.implementation.name,
-        "gil_enabled": bool(gil_check()) if gil_check else True,
-        "free_threaded_build": bool(__import__("sysconfig").get_config_var("Py_GIL_DISABLED")),
-        "switch_interval_s": sys.getswitchinterval(),
-    }
 
 
 def build_executor(config: Dict[str, Any], run_dir: str) -> Any:
