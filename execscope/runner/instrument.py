@@ -166,6 +166,8 @@ class Tracker:
         self._submitted_at_close = 0
         # thread workers: ident -> [state, task, since, done, busy_s, native_id, name, key, Totals]
         self._threads: Dict[int, list] = {}
+        self._seen_processes: Dict[int, Any] = {}  # process workers ever seen: pid -> Process
+        self._reported_exits: set = set()
 
     # -- submission -----------------------------------------------------------
 
@@ -319,10 +321,10 @@ class Tracker:
             if outer is not None:
                 outer.set_result(value)
         else:
-            message, text = out
+            message, text = out[0], out[1]
             self._report_error(task_id, None, message, text)
             if outer is not None:
-                outer.set_exception(TaskError(message))
+                outer.set_exception(remote_exception(out))
 
     # -- bookkeeping ---------------------------------------------------------------
 
@@ -369,6 +371,23 @@ class Tracker:
             remote.v = list(self._remote_totals.v)
             remote.hist = dict(self._remote_totals.hist)
         return combine(parts + [remote])
+
+    def new_exits(self) -> List[Tuple[int, int]]:
+        """Process workers that ended since the last call, as (pid, exit code).
+
+        A broken pool drops its processes (and shutdown forgets them), so every
+        worker ever seen is kept: the one that died must be reported even when
+        the pool lets go of it first.  A clean exit of a worker the pool has
+        already dropped is an ordinary shutdown, not news."""
+        current = probes.pool_processes(self.executor)
+        self._seen_processes.update(current)
+        out = []
+        for pid, process in list(self._seen_processes.items()):
+            code = process.exitcode
+            if code is not None and pid not in self._reported_exits and (code != 0 or pid in current):
+                self._reported_exits.add(pid)
+                out.append((pid, code))
+        return out
 
     # -- live state ------------------------------------------------------------
 
@@ -465,6 +484,28 @@ class Tracker:
 
 class TaskError(Exception):
     """A task failed in a worker process (message carries the remote exception)."""
+
+
+class RemoteTraceback(Exception):
+    """The worker's traceback, chained as ``__cause__`` as CPython does."""
+
+    def __str__(self) -> str:
+        return "\n" + "".join(self.args)
+
+
+def remote_exception(out: tuple) -> BaseException:
+    """The task's own exception from a worker's ``(message, traceback, pickled)``,
+    or a TaskError carrying the message when it cannot be rebuilt."""
+    exc: Any = None
+    if len(out) > 2 and out[2]:
+        try:
+            exc = pickle.loads(out[2])
+        except Exception:
+            exc = None
+    if not isinstance(exc, BaseException):
+        exc = TaskError(out[0])
+    exc.__cause__ = RemoteTraceback(out[1])
+    return exc
 
 
 def describe_exception(exc: BaseException) -> str:

@@ -137,8 +137,6 @@ def _execute(config: Dict[str, Any], channel: Channel, workload: Any, params: Di
     duration = config.get("duration")
     items = list(range(n_tasks)) if n_tasks is not None else None
     fn = workload.task
-    reported_exits = set()
-    seen_processes: Dict[int, Any] = {}
     last_tick = 0.0
 
     def tick(final: bool = False) -> None:
@@ -150,16 +148,8 @@ def _execute(config: Dict[str, Any], channel: Channel, workload: Any, params: Di
         while marks:
             channel.send("mark", **marks.pop(0))
         if kind == "process":
-            # A broken pool drops its processes (and shutdown forgets them), so
-            # keep every worker ever seen: the one that died must be reported
-            # even when the pool lets go of it before this tick.
-            current = probes.pool_processes(executor)
-            seen_processes.update(current)
-            for pid, process in seen_processes.items():
-                code = process.exitcode
-                if code is not None and pid not in reported_exits and (code != 0 or pid in current):
-                    reported_exits.add(pid)
-                    channel.send("exit", pid=pid, exitcode=code, t=time.monotonic())
+            for pid, code in tracker.new_exits():
+                channel.send("exit", pid=pid, exitcode=code, t=time.monotonic())
         state["t"] = time.monotonic()
         state["totals"] = tracker.totals()
         state["threads"] = threading.active_count()

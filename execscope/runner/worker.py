@@ -107,9 +107,16 @@ def _finish(task_id: int, t_begin: float, deser_s: float, t_c0: float, t_c1: flo
     return status, out, meta
 
 
-def _describe(exc: BaseException, prefix: str = "") -> Tuple[str, str]:
+def _describe(exc: BaseException, prefix: str = "") -> Tuple[str, str, Optional[bytes]]:
+    """(message, traceback text, the pickled exception or None).  The exception
+    itself travels for callers that hand it back to a program whose own
+    ``except`` clauses must still match (see instrument.remote_exception)."""
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    return (prefix + type(exc).__name__ + ": " + str(exc), text)
+    try:
+        data: Optional[bytes] = pickle.dumps(exc, PROTOCOL)
+    except Exception:
+        data = None
+    return (prefix + type(exc).__name__ + ": " + str(exc), text, data)
 
 
 def run_task(task_id: int, payload: bytes) -> Tuple[str, Any, tuple]:
