@@ -3,6 +3,8 @@
     execscope                       TUI on the built-in default (a tour of the claims)
     execscope list                  workloads, with the claims each shows
     execscope run WORKLOAD [...]    one run: TUI on a terminal, else headless
+    execscope run [...] -- python prog.py ARGS   your own program, instrumented
+    execscope attach PID            a running Python process, from outside
     execscope compare WORKLOAD      the same work under every executor, and a verdict
     execscope tour                  every claim of the article, measured here
     execscope doctor                what works here
@@ -81,7 +83,9 @@ def build_parser() -> Parser:
     sub.add_parser("list", help="the workload catalog")
 
     run = sub.add_parser("run", help="run one workload under one executor")
-    run.add_argument("workload", help="built-in name, package.module:function or file.py:function")
+    run.add_argument("workload", nargs="?", default=None,
+                     help="built-in name, package.module:function or file.py:function; "
+                          "or none, and -- python prog.py ARGS after the options")
     _add_run_options(run)
     run.add_argument("--headless", action="store_true")
     run.add_argument("--json", default=None, metavar="PATH")
@@ -89,8 +93,10 @@ def build_parser() -> Parser:
     sub.add_parser("doctor", help="what works on this machine")
 
     from .compare_cli import add_commands
+    from .program_cli import add_attach
 
     add_commands(sub, _int, _positive_float)
+    add_attach(sub, _int, _positive_float)
     return parser
 
 
@@ -168,7 +174,8 @@ def run_headless(config: RunConfig, json_path: Optional[str], out: Any = None,
     from . import report
     from .session import Session
 
-    out = out or sys.stdout
+    # A program's stdout is its own (copied through): ours goes to stderr.
+    out = out or (sys.stderr if (config.argv or config.attach_pid is not None) else sys.stdout)
     last_second = [-1]
 
     def progress(snap: Any) -> None:
@@ -179,6 +186,7 @@ def run_headless(config: RunConfig, json_path: Optional[str], out: Any = None,
 
     session = Session(config, listener=progress, gil_sampler_factory=gil_factory(config),
                       refresh_hz=refresh_hz)
+    session.passthrough_output = bool(config.argv)
     stopper = _Stopper(session)
     try:
         session.start()
@@ -190,7 +198,7 @@ def run_headless(config: RunConfig, json_path: Optional[str], out: Any = None,
         raise UsageError(session.usage_error)
     snap = session.snapshot()
     print(report.summary_table(snap), file=out, flush=True)
-    if session.output_tail and snap.status != "completed":
+    if session.output_tail and snap.status != "completed" and not session.passthrough_output:
         print("--- workload output (last lines) ---", file=out)
         for line in list(session.output_tail)[-10:]:
             print(line, file=out)
@@ -201,7 +209,14 @@ def run_headless(config: RunConfig, json_path: Optional[str], out: Any = None,
 
 def cmd_run(args: argparse.Namespace) -> int:
     _check_output_path(args.json, "--json")
-    config = config_from(args)
+    if getattr(args, "program", None) is not None:
+        from .program_cli import program_config
+
+        config = program_config(args, args.program, args.program_options)
+    elif args.workload is None:
+        raise UsageError("run: give a WORKLOAD (see `execscope list`), or -- python prog.py ARGS")
+    else:
+        config = config_from(args)
     if args.headless or not sys.stdout.isatty():
         return run_headless(config, args.json, refresh_hz=args.refresh)
     try:
@@ -241,13 +256,32 @@ def cmd_tour(args: argparse.Namespace) -> int:
     return handler(args)
 
 
-COMMANDS = {"list": cmd_list, "run": cmd_run, "doctor": cmd_doctor, "compare": cmd_compare, "tour": cmd_tour}
+def cmd_attach(args: argparse.Namespace) -> int:
+    from .program_cli import attach_config
+
+    _check_output_path(args.json, "--json")
+    config = attach_config(args)
+    if args.headless or not sys.stdout.isatty():
+        return run_headless(config, args.json, refresh_hz=args.refresh)
+    try:
+        from tui.app import run_tui
+    except ImportError:
+        return run_headless(config, args.json, refresh_hz=args.refresh)
+    return run_tui(config=config, json_path=args.json, refresh_hz=args.refresh)
+
+
+COMMANDS = {"list": cmd_list, "run": cmd_run, "doctor": cmd_doctor, "compare": cmd_compare, "tour": cmd_tour,
+            "attach": cmd_attach}
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
-        args = build_parser().parse_args(argv)
+        from .program_cli import split_program
+
+        options, program = split_program(argv)
+        args = build_parser().parse_args(options)
+        args.program, args.program_options = program, options
         handler = COMMANDS.get(args.command, cmd_default)
         return handler(args)
     except UsageError as exc:

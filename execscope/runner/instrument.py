@@ -467,8 +467,8 @@ class Tracker:
             if pid not in seen:
                 rows.append(["p:%d" % pid, "pid %d" % pid, pid, 0, "starting", -1, 0.0, 0, 0.0, -1, 0.0])
         if undispatched is None:
-            with self._lock:
-                undispatched = max(0, self.submitted - self.finished - running)
+            # self.finished takes self._lock itself (not reentrant): not under it.
+            undispatched = max(0, self.submitted - self.finished - running)
             source = "instrumentation"
         else:
             source = "executor"
