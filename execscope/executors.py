@@ -214,3 +214,70 @@ class ExecutorAlerts:
             if alert is not None and (found is None or alert.severity == "critical"):
                 found = tag(alert, self._views[ex_id]) if ex_id in self._views else alert
         return found
+
+
+CPU_BOUND = 0.6  # a running worker uses most of a core
+WAITING = 0.25  # a running worker uses little CPU...
+GIL_BOUND = 0.3  # ...because it waits for the GIL this much of the time
+ONE_CORE = 80.0  # percent: a GIL-bound thread pool keeps about one core busy
+MIN_SAMPLES = 5  # running-worker readings before a verdict
+
+
+class BoundMeter:
+    """What each executor's running workers spend their time on, so far.
+
+    A worker counts while it runs a task.  Its CPU share says how much of a
+    core it used; what it did otherwise is told by the GIL sampler when there
+    is one (waiting for the GIL) and else by elimination: threads that wait
+    for the GIL keep about one core busy between them (one always holds it),
+    so a process far below one core whose running workers barely use CPU is
+    waiting on something else: I/O, sleeps, locks.
+
+        cpu-bound   running workers use >= 60% of a core
+        gil-bound   they use less, and wait for the GIL >= 30% of the time
+                    (or, unsampled, the process keeps a core busy)
+        io-bound    they use < 25% of a core, and neither of the above
+        mixed       anything between
+    """
+
+    def __init__(self) -> None:
+        self._sums: Dict[str, List[float]] = {}  # id -> [cpu shares, gil waits, n, n with gil]
+
+    def update(self, ex: ExecutorView, tree_cpu_percent: float) -> ExecutorView:
+        s = self._sums.setdefault(ex.id, [0.0, 0.0, 0, 0, 0.0])
+        if ex.state != "retired":
+            for w in ex.workers:
+                if w.state != "running" or w.cpu_percent is None:
+                    continue
+                s[0] += min(100.0, w.cpu_percent) / 100.0
+                s[2] += 1
+                s[4] += tree_cpu_percent
+                if w.gil_wait is not None:
+                    s[1] += w.gil_wait
+                    s[3] += 1
+        if s[2] < MIN_SAMPLES:
+            return ex
+        cpu = s[0] / s[2]
+        gil = s[1] / s[3] if s[3] else None
+        return replace(ex, cpu_per_running_worker=cpu, gil_wait_per_running_worker=gil,
+                       bound=verdict(cpu, gil, s[4] / s[2], ex.kind))
+
+
+def verdict(cpu: float, gil_wait: Optional[float], process_cpu_percent: float, kind: str) -> str:
+    """The verdict from a running worker's CPU share and GIL wait share (None
+    when not sampled) and its process's CPU (percent of one core).
+
+    >>> verdict(0.95, None, 190.0, "process"), verdict(0.03, 0.01, 8.0, "thread")
+    ('cpu-bound', 'io-bound')
+    >>> verdict(0.3, None, 99.0, "thread"), verdict(0.3, 0.6, 99.0, "thread")
+    ('gil-bound', 'gil-bound')
+    """
+    if cpu >= CPU_BOUND:
+        return "cpu-bound"
+    if kind == "thread":
+        if gil_wait is not None:
+            if gil_wait >= GIL_BOUND:
+                return "gil-bound"
+        elif process_cpu_percent >= ONE_CORE:
+            return "gil-bound"
+    return "io-bound" if cpu < WAITING else "mixed"

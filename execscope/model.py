@@ -218,6 +218,12 @@ class ExecutorView:
     worker_exits: Tuple[Tuple[int, int], ...] = ()
     worker_exit_t_s: Tuple[float, ...] = ()
     first_task_start_s: Optional[float] = None
+    # What its running workers do, over the run so far (executors.BoundMeter):
+    # mean share of a core a running worker used, its mean GIL wait share when
+    # sampled, and the verdict: cpu-bound | gil-bound | io-bound | mixed.
+    cpu_per_running_worker: Optional[float] = None
+    gil_wait_per_running_worker: Optional[float] = None
+    bound: Optional[str] = None
     alerts: Tuple["Alert", ...] = ()  # this executor's, newest first
 
 

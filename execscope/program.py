@@ -41,7 +41,7 @@ from typing import Any, Deque, Dict, List, Optional, Sequence, Tuple
 
 from . import protocol
 from .errors import UsageError
-from .executors import ExecutorAlerts, executor_view, merge_ticks
+from .executors import BoundMeter, ExecutorAlerts, executor_view, merge_ticks
 from .inject import ENV, SOCKET_NAME
 from .interpreters import probe
 from .model import ProgramView, RunConfig, Snapshot
@@ -126,6 +126,7 @@ class ProgramMode:
         self.session = session
         self.argv = tuple(session.config.argv)
         self.alerts = ExecutorAlerts(session.detectors, session.history.maxlen or 600)
+        self.meter = BoundMeter()
         self.exit_code: Optional[int] = None
         self.instrumented = False
         self._lock = threading.Lock()
@@ -315,8 +316,9 @@ class ProgramMode:
         for entry in tick.get("executors", ()):
             ex_id = entry.get("id", "?")
             state = "retired" if ex_id in retired else ("shutting_down" if entry.get("shutdown") else "live")
-            views.append(executor_view(entry, worker_views, t_launch, now, rates.get(ex_id, ()), state,
-                                       exits.get(ex_id, ())))
+            view = executor_view(entry, worker_views, t_launch, now, rates.get(ex_id, ()), state,
+                                 exits.get(ex_id, ()))
+            views.append(self.meter.update(view, snap.cpu.tree_percent))
         proc = self.session.proc
         program = ProgramView(argv=self.argv, pid=proc.pid if proc is not None else 0, exit_code=self.exit_code,
                               instrumented=self.instrumented, processes=processes,

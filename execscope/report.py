@@ -210,6 +210,9 @@ def executors_json(snap: Snapshot) -> List[Dict[str, Any]]:
             },
             "breakdown_s": _breakdown_json(ex.breakdown),
             "ipc": _ipc_json(ex.ipc_bytes_sent, ex.ipc_bytes_received, ex.breakdown),
+            "bound": ex.bound,
+            "cpu_per_running_worker": _r(ex.cpu_per_running_worker, 3),
+            "gil_wait_per_running_worker": _r(ex.gil_wait_per_running_worker, 3),
             "worker_exits": [{"pid": pid, "exitcode": code} for pid, code in ex.worker_exits],
             "alerts": [alert_json(a) for a in reversed(ex.alerts)],
         }
@@ -328,7 +331,8 @@ def _executor_rows(snap: Snapshot) -> List[tuple]:
         where = ex.created_at + (" (via %s)" % ex.via if ex.via else "")
         rows.append(("executor %d" % i, "%s at %s: %d completed, %d failed of %d; queue %s, compute %s%s" % (
             executor_label(ex), where, c.completed, c.failed, c.submitted, fmt_s(b.queue), fmt_s(b.compute),
-            ", ipc %.0f%%" % (100 * b.ipc_share) if ex.kind == "process" else "")))
+            ", ipc %.0f%%" % (100 * b.ipc_share) if ex.kind == "process" else "")
+            + ("; %s" % ex.bound if ex.bound else "")))
     p = snap.program
     if p is not None:
         code = "running" if p.exit_code is None else ("exit code %d" % p.exit_code if p.exit_code >= 0
