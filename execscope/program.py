@@ -326,6 +326,12 @@ class ProgramMode:
         return replace(snap, source=self.source, executors=tuple(views), program=program,
                        max_workers=tick.get("max_workers"))
 
+    def finalize(self, snap: Snapshot) -> Snapshot:
+        """The last snapshot, once the program is gone: its exit code is known now."""
+        if snap.program is None or self.exit_code is None:
+            return snap
+        return replace(snap, program=replace(snap.program, exit_code=self.exit_code))
+
     def evaluate(self, snap: Snapshot) -> Snapshot:
         return self.alerts.evaluate(snap)
 

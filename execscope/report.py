@@ -77,8 +77,8 @@ def run_json(session: Any) -> Dict[str, Any]:
     gil = snap.gil
     return {
         "schema": SCHEMA_RUN,
-        "workload": {"name": cfg.workload, "params": dict(cfg.params), "summary": snap.workload_summary,
-                     "argv": list(cfg.argv) or None},
+        "workload": dict({"name": cfg.workload, "params": dict(cfg.params), "summary": snap.workload_summary},
+                         **({"argv": list(cfg.argv)} if cfg.argv else {})),
         "executor": {
             "kind": cfg.executor,
             "start_method": cfg.start_method if cfg.executor == "process" else None,

@@ -673,6 +673,8 @@ class Session:
         for thread in self._threads:
             if thread is not threading.current_thread():
                 thread.join(timeout=2.0)
+        if self.mode is not None and self._latest is not None:
+            self._latest = self.mode.finalize(self._latest)  # e.g. the exit code of a program we killed
         if self.run_dir:
             shutil.rmtree(self.run_dir, ignore_errors=True)
 
