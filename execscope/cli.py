@@ -124,6 +124,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 def _check_output_path(path: Optional[str], flag: str) -> None:
     if path is None:
         return
+    if not path.strip():
+        raise UsageError("%s: give a file path" % flag)
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise UsageError("%s %s: directory %s does not exist" % (flag, path, directory))

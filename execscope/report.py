@@ -30,6 +30,7 @@ def alert_json(alert: Alert) -> Dict[str, Any]:
         "evidence": dict(alert.evidence),
         "active": alert.active,
         "cleared_t_s": _r(alert.cleared_t_s, 3),
+        "panel": alert.panel,
     }
 
 
