@@ -17,7 +17,7 @@ import argparse
 import os
 import signal
 import sys
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, NoReturn, Optional, Sequence
 
 from .errors import UsageError
 from .model import RunConfig
@@ -28,7 +28,7 @@ EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE = 0, 1, 2
 class Parser(argparse.ArgumentParser):
     """argparse, but an error is one line, not a usage block."""
 
-    def error(self, message: str) -> "NoReturn":  # type: ignore[name-defined]
+    def error(self, message: str) -> NoReturn:
         raise UsageError(message)
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import asdict
 from typing import Any, Dict, List, Optional
 
 from .model import Alert, Snapshot

@@ -31,7 +31,7 @@ import time
 import traceback
 from collections import deque
 from concurrent.futures import Future
-from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
 
 from ..protocol import TOTALS_FIELDS, latency_bucket
 from . import probes, slots, worker

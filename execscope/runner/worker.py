@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import sys
 import time
 import traceback
 from typing import Any, Optional, Tuple

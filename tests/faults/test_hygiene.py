@@ -5,29 +5,21 @@ from __future__ import annotations
 import json
 import os
 import stat
-import time
 
 import psutil
 import pytest
 
-from execscope.model import RunConfig
+from helpers import start_session, wait_for
 from execscope.report import write_json_atomic
-from execscope.session import Session
 
 
 def test_a_run_opens_no_inet_socket_and_keeps_its_files_private():
-    session = Session(RunConfig("cpu", executor="process", start_method="spawn", workers=2, duration=30,
-                                params={"size": "20000"}, gil_sampling=False))
     me = psutil.Process()
     before = {c.laddr for c in me.net_connections(kind="inet")}
-    session.start()
+    session = start_session("cpu", executor="process", start_method="spawn", workers=2, duration=30,
+                            params={"size": "20000"})
     try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            snap = session.snapshot()
-            if snap is not None and snap.counts.completed > 5:
-                break
-            time.sleep(0.05)
+        wait_for(session, lambda snap: snap.counts.completed > 5)
         tree = [psutil.Process(session.proc.pid)] + psutil.Process(session.proc.pid).children(recursive=True)
         assert len(tree) >= 3  # runner and two workers at least
         for proc in tree:
