@@ -19,7 +19,7 @@ import argparse
 import os
 import signal
 import sys
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, NoReturn, Optional, Sequence
 
 from .errors import UsageError
 from .model import RunConfig
@@ -30,7 +30,7 @@ EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE = 0, 1, 2
 class Parser(argparse.ArgumentParser):
     """argparse, but an error is one line, not a usage block."""
 
-    def error(self, message: str) -> "NoReturn":  # type: ignore[name-defined]
+    def error(self, message: str) -> NoReturn:
         raise UsageError(message)
 
 
@@ -130,6 +130,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 def _check_output_path(path: Optional[str], flag: str) -> None:
     if path is None:
         return
+    if not path.strip():
+        raise UsageError("%s: give a file path" % flag)
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise UsageError("%s %s: directory %s does not exist" % (flag, path, directory))

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import asdict
 from typing import Any, Dict, List, Optional
 
 from .model import Alert, Breakdown, ExecutorView, Snapshot
@@ -30,6 +29,7 @@ def alert_json(alert: Alert) -> Dict[str, Any]:
         "evidence": dict(alert.evidence),
         "active": alert.active,
         "cleared_t_s": _r(alert.cleared_t_s, 3),
+        "panel": alert.panel,
     }
 
 

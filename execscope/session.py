@@ -24,7 +24,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -108,10 +107,9 @@ def validate(config: RunConfig) -> Tuple[RunConfig, Optional[Any], Dict]:
     if not resolve.is_custom(config.workload):
         try:
             workload = resolve.resolve(config.workload)
-            resolve_params = resolve.resolve_params(workload, dict(config.params))
+            resolve.resolve_params(workload, dict(config.params))
         except (resolve.SpecError, ParamError) as exc:
             raise UsageError(str(exc)) from None
-        del resolve_params
         if config.executor not in workload.executors:
             raise UsageError("workload %s cannot run under --executor %s (supported: %s)"
                              % (workload.name, config.executor, ", ".join(workload.executors)))

@@ -11,14 +11,14 @@ really computing or *blocked* on another future is read from its Python stack
 ``wait`` in ``concurrent/futures/_base.py`` means it waits, and that frame's
 ``self`` is the future it waits for.  This costs nothing between ticks.
 
-Process pools: the arguments travel as a ``LazyPayload`` whose ``__reduce__``
-pickles ``(fn, args, kwargs)`` with a stopwatch running.  The executor's feeder
-thread calls it exactly when it would have pickled the arguments itself, so
-the serialization is measured where and when it really happens, once.  The
-worker (``worker.run_task``) times transfer, unpickling, compute and result
-pickling, and returns the result as bytes; the done callback (in the
-executor's manager thread, where CPython unpickles results too) times the
-result's transfer and unpickling and resolves the future the caller holds.
+Process pools: the task travels as ``worker.run_task(task_id, fn, args,
+kwargs)`` in the executor's own call item, pickled once by the executor's
+feeder thread; ``probes.time_queue_pickling`` times that pickle (and, in the
+worker, the unpickle) where it happens.  The worker times transfer, compute
+and its pickling of the result, and returns the result as bytes with the
+timings; the done callback (in the executor's manager thread, where CPython
+unpickles results too) times the result's transfer and unpickling and, when
+asked, resolves a future holding the caller's real result.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import time
 import traceback
 from collections import deque
 from concurrent.futures import Future
-from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
 
 from ..protocol import TOTALS_FIELDS, latency_bucket
 from . import probes, slots, worker
@@ -40,23 +40,6 @@ IDLE, RUNNING, BLOCKED = "idle", "running", "blocked"
 _FUTURES_FILE = "concurrent" + "/futures/_base.py"
 _WAIT_FUNCTIONS = {"result", "exception", "wait", "as_completed", "_result_or_cancel"}
 MAX_REPORTED_ERRORS = 5
-
-
-class LazyPayload:
-    """Pickles its contents when the executor pickles it, and times that."""
-
-    __slots__ = ("tracker", "task_id", "obj")
-
-    def __init__(self, tracker: "Tracker", task_id: int, obj: tuple) -> None:
-        self.tracker, self.task_id, self.obj = tracker, task_id, obj
-
-    def __reduce__(self) -> tuple:
-        t0 = time.monotonic()
-        data = pickle.dumps(self.obj, worker.PROTOCOL)
-        t1 = time.monotonic()
-        self.tracker.serialized[self.task_id] = (t1 - t0, len(data))
-        self.obj = None  # the executor keeps the work item until done: free the objects
-        return (worker.blob, (data,))
 
 
 class Totals:
@@ -149,6 +132,8 @@ class Tracker:
         self.errors: Deque[dict] = deque()
         self.serialized: Dict[int, Tuple[float, int]] = {}
         self._remote_totals = Totals()  # process pools, under self._lock
+        if kind == "process":
+            probes.time_queue_pickling(on_dumps=self._call_pickled)
         # No lock on the thread-pool hot path: a Python lock shared by the
         # submitter and the workers convoys under the GIL (a holder preempted
         # mid-section makes every other thread block and hand the GIL over).
@@ -227,9 +212,8 @@ class Tracker:
         parent = row[1] if row is not None else -1  # a task submitting from a worker
         t_submit = self.clock()
         if self.kind == "process":
-            payload = LazyPayload(self, task_id, (fn, args, kwargs))
             entry = worker.run_chunk if chunk else worker.run_task
-            inner = self.executor.submit(entry, task_id, payload)
+            inner = self.executor.submit(entry, task_id, fn, args, kwargs)
             outer: Optional[Future] = None
             if self.deliver_results:
                 outer = Future()
@@ -243,6 +227,12 @@ class Tracker:
         return future
 
     # -- thread pools -----------------------------------------------------------
+
+    def _call_pickled(self, obj: Any, seconds: float, nbytes: int) -> None:
+        """Feeder thread: the executor just pickled a call item."""
+        args = probes.call_item_args(obj)
+        if args and type(args[0]) is int:
+            self.serialized[args[0]] = (seconds, nbytes)
 
     def _thread_row(self) -> list:
         ident = threading.get_ident()
@@ -300,6 +290,7 @@ class Tracker:
                 outer.set_exception(reason)
             return
         pid, t_header, t_begin, deser_s, t_c0, t_c1, rser_s, t_wend = meta
+        # the worker's receive (header -> call started) includes its unpickling
         rdeser_s, bytes_in, value, ok = 0.0, 0, None, 1
         if status == "ok":
             bytes_in = len(out)
@@ -312,7 +303,7 @@ class Tracker:
         else:
             ok = 0
         t_end = self.clock()
-        phases = (max(0.0, t_header - t_submit - ser_s), ser_s, max(0.0, t_begin - t_header), deser_s,
+        phases = (max(0.0, t_header - t_submit - ser_s), ser_s, max(0.0, t_begin - t_header - deser_s), deser_s,
                   t_c1 - t_c0, rser_s, max(0.0, t_got - t_wend), rdeser_s)
         with self._lock:
             self._remote_totals.add(items, ok, t_submit, t_header, t_end, phases, bytes_out, bytes_in)
