@@ -146,15 +146,18 @@ def test_several_executors_each_named_by_where_they_were_made():
     for e in data["executors"]:
         by_kind.setdefault(e["kind"], []).append(e)
     asyncio_pool = [e for e in by_kind["thread"] if e["created_at"].startswith("asyncio/")]
-    assert asyncio_pool and asyncio_pool[0]["via"].endswith("mixed.py:37")
+    assert asyncio_pool and asyncio_pool[0]["via"].endswith("mixed.py:38")
     assert asyncio_pool[0]["tasks"]["completed"] == 15  # run_in_executor and to_thread
-    (pool,) = by_kind["process"]
+    pool, second = by_kind["process"]
     assert pool["start_method"] == "spawn" and pool["chunksize"] == 4
     assert pool["tasks"]["completed"] == 30 and pool["tasks"]["failed"] == 1
+    assert second["start_method"] == "fork" and second["tasks"]["completed"] == 5
+    # each pool's pickling is timed and counted for that pool
+    assert pool["ipc"]["bytes_sent"] > 0 and second["ipc"]["bytes_sent"] > 0
     child = [e for e in by_kind["thread"] if e["created_at"] == "<string>:3"]
     assert child and child[0]["pid"] != data["program"]["pid"]  # made by the program's child process
     assert child[0]["tasks"]["completed"] == 20
-    assert data["tasks"]["completed"] == sum(e["tasks"]["completed"] for e in data["executors"]) == 65
+    assert data["tasks"]["completed"] == sum(e["tasks"]["completed"] for e in data["executors"]) == 70
     assert data["errors"][0]["message"] == "ValueError: negative: -1"
 
 

@@ -32,10 +32,12 @@ def boot() -> None:
     run_dir = os.environ.get(ENV)
     if not run_dir or not os.path.isdir(run_dir):
         return
-    from . import agent, hooks
+    from . import hooks
 
     hooks.install()
     if _claim_root(run_dir):
+        from . import agent
+
         agent.start(run_dir, root=True)
 
 

@@ -38,14 +38,18 @@ import socket
 import sys
 import threading
 import time
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from .. import protocol
-from ..runner import instrument, lifecycle, probes, slots, worker
+from ..runner import lifecycle, probes, slots
+
+if TYPE_CHECKING:
+    from ..runner import instrument
 from ..runner.channel import Channel, ParentGone, interpreter_info
 from . import ENV, SOCKET_NAME
 
 TICK_S = 0.1
+ID_SPAN = 10 ** 12  # task ids of this process's n-th executor start at n * ID_SPAN
 THREAD_NAME = "execscope-telemetry"
 _FLAGS = getattr(socket, "MSG_NOSIGNAL", 0)
 
@@ -96,6 +100,8 @@ def _forget_after_fork() -> None:
     _lock = threading.Lock()
     if old is not None:
         old.abandon()
+        if old._by_number:
+            probes.time_queue_pickling()  # the parent's pools are not this process's
 
 
 if hasattr(os, "register_at_fork"):
@@ -110,6 +116,8 @@ def plan_process_pool(mp_context: Any, initializer: Any, initargs: tuple,
     agent = _current()
     if agent is None or (initializer is not None and not callable(initializer)):
         return None
+    from ..runner import worker  # only now: importing it costs a program without pools nothing
+
     method = _start_method(mp_context, kwargs)
     slot_dir = agent.new_slot_dir()
     user_init = functools.partial(initializer, *initargs) if initializer is not None else None
@@ -283,6 +291,7 @@ class Agent:
         self.pid = os.getpid()
         self.gone = False
         self.entries: Dict[str, Entry] = {}
+        self._by_number: Dict[int, Entry] = {}  # process pools, by executor number
         self._ids = itertools.count(1)
         self._slot_ids = itertools.count(1)
         self._stop = threading.Event()
@@ -316,6 +325,7 @@ class Agent:
 
     def add(self, executor: Any, kind: str, original_submit: Callable[..., Any], site: dict,
             slot_dir: Optional[str]) -> None:
+        from ..runner import instrument
         from .hooks import ATTR
 
         ref = ExecutorRef(executor, original_submit)
@@ -324,10 +334,24 @@ class Agent:
         if kind == "process":
             context = getattr(executor, "_mp_context", None)
             start_method = context.get_start_method() if context is not None else None
-        tracker = instrument.Tracker(ref, kind, table, deliver_results=True)
-        entry = Entry(self, "%d:%d" % (self.pid, next(self._ids)), kind, ref, tracker, site, start_method, table)
+        n = next(self._ids)
+        tracker = instrument.Tracker(ref, kind, table, deliver_results=True, first_id=n * ID_SPAN)
+        entry = Entry(self, "%d:%d" % (self.pid, n), kind, ref, tracker, site, start_method, table)
         executor.__dict__[ATTR] = entry
         self.entries[entry.id] = entry
+        if kind == "process":
+            self._by_number[n] = entry
+            # The Tracker hooked the (per-process) pickling timer to itself:
+            # route each call item to the tracker whose task it is instead.
+            probes.time_queue_pickling(on_dumps=self._pickled)
+
+    def _pickled(self, obj: Any, seconds: float, nbytes: int) -> None:
+        """A feeder thread pickled a call item (probes.time_queue_pickling)."""
+        args = probes.call_item_args(obj)
+        if args and type(args[0]) is int:
+            entry = self._by_number.get(args[0] // ID_SPAN)
+            if entry is not None:
+                entry.tracker._call_pickled(obj, seconds, nbytes)
 
     # -- telemetry --------------------------------------------------------------
 
@@ -348,6 +372,7 @@ class Agent:
             if done:
                 self._send("retired", t=time.monotonic(), executor=data)
                 del self.entries[entry.id]
+                self._by_number.pop(int(entry.id.split(":")[1]), None)
                 entry.close()
             else:
                 executors.append(data)

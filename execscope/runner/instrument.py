@@ -121,6 +121,7 @@ class Tracker:
         slot_table: Optional[slots.SlotTable] = None,
         clock: Callable[[], float] = time.monotonic,
         deliver_results: bool = True,
+        first_id: int = 0,
     ) -> None:
         self.executor = executor
         # Process pools: resolve a future holding the caller's real result.
@@ -141,7 +142,9 @@ class Tracker:
         # worker row) and summed when read; ids come from itertools.count,
         # whose next() is one C call.
         self._lock = threading.Lock()  # process-pool callbacks, errors, reads
-        self._ids = itertools.count()
+        # Task ids start at first_id: several trackers in one process (an
+        # instrumented program's pools) keep apart whose call item was pickled.
+        self._ids = itertools.count(first_id)
         self._submit_counts: Dict[int, List[int]] = {}  # thread ident -> [items]
         self._tickets = itertools.count(1)  # thread-pool tasks finished (a hint)
         self._remote_finished = 0  # process pools, under the lock

@@ -1,8 +1,9 @@
 """Several executors at once, made in different ways.
 
 asyncio's default executor (run_in_executor(None) and to_thread), a spawn
-process pool with its own initializer whose task raises, and a child Python
-process (subprocess) that makes a thread pool of its own.
+process pool with its own initializer whose task raises, a second (fork)
+process pool alive at the same time, and a child Python process
+(subprocess) that makes a thread pool of its own.
 """
 
 import asyncio
@@ -55,6 +56,8 @@ def main():
             pool.submit(square, -1).result()
         except ValueError as exc:  # the task's own exception type comes back
             print("caught", exc, flush=True)
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as second:
+            print("second", sum(second.map(abs, range(-5, 0))), flush=True)
     subprocess.run([sys.executable, "-c", CHILD], check=True)
 
 
