@@ -230,28 +230,28 @@ class BoundMeter:
     core it used; what it did otherwise is told by the GIL sampler when there
     is one (waiting for the GIL) and else by elimination: threads that wait
     for the GIL keep about one core busy between them (one always holds it),
-    so a process far below one core whose running workers barely use CPU is
-    waiting on something else: I/O, sleeps, locks.
+    so running workers that together stay far below one core, each barely
+    using CPU, are waiting on something else: I/O, sleeps, locks.
 
-        cpu-bound   running workers use >= 60% of a core
-        gil-bound   they use less, and wait for the GIL >= 30% of the time
-                    (or, unsampled, the process keeps a core busy)
+        cpu-bound   running workers use >= 60% of a core each
+        gil-bound   thread pools: less, and they wait for the GIL >= 30% of
+                    the time (or, unsampled, together keep a core busy)
         io-bound    they use < 25% of a core, and neither of the above
         mixed       anything between
     """
 
     def __init__(self) -> None:
-        self._sums: Dict[str, List[float]] = {}  # id -> [cpu shares, gil waits, n, n with gil]
+        self._sums: Dict[str, List[float]] = {}  # id -> [cpu shares, gil waits, n, n with gil, pool cpu]
 
-    def update(self, ex: ExecutorView, tree_cpu_percent: float) -> ExecutorView:
+    def update(self, ex: ExecutorView) -> ExecutorView:
         s = self._sums.setdefault(ex.id, [0.0, 0.0, 0, 0, 0.0])
-        if ex.state != "retired":
-            for w in ex.workers:
-                if w.state != "running" or w.cpu_percent is None:
-                    continue
+        running = [w for w in ex.workers if w.state == "running" and w.cpu_percent is not None]
+        if ex.state != "retired" and running:
+            pool_cpu = sum(w.cpu_percent for w in running)
+            for w in running:
                 s[0] += min(100.0, w.cpu_percent) / 100.0
                 s[2] += 1
-                s[4] += tree_cpu_percent
+                s[4] += pool_cpu
                 if w.gil_wait is not None:
                     s[1] += w.gil_wait
                     s[3] += 1
@@ -263,9 +263,10 @@ class BoundMeter:
                        bound=verdict(cpu, gil, s[4] / s[2], ex.kind))
 
 
-def verdict(cpu: float, gil_wait: Optional[float], process_cpu_percent: float, kind: str) -> str:
-    """The verdict from a running worker's CPU share and GIL wait share (None
-    when not sampled) and its process's CPU (percent of one core).
+def verdict(cpu: float, gil_wait: Optional[float], pool_cpu_percent: float, kind: str) -> str:
+    """The verdict from a running worker's CPU share, its GIL wait share (None
+    when not sampled) and what the running workers used together (percent of
+    one core).
 
     >>> verdict(0.95, None, 190.0, "process"), verdict(0.03, 0.01, 8.0, "thread")
     ('cpu-bound', 'io-bound')
@@ -278,6 +279,6 @@ def verdict(cpu: float, gil_wait: Optional[float], process_cpu_percent: float, k
         if gil_wait is not None:
             if gil_wait >= GIL_BOUND:
                 return "gil-bound"
-        elif process_cpu_percent >= ONE_CORE:
+        elif pool_cpu_percent >= ONE_CORE:
             return "gil-bound"
     return "io-bound" if cpu < WAITING else "mixed"

@@ -318,7 +318,7 @@ class ProgramMode:
             state = "retired" if ex_id in retired else ("shutting_down" if entry.get("shutdown") else "live")
             view = executor_view(entry, worker_views, t_launch, now, rates.get(ex_id, ()), state,
                                  exits.get(ex_id, ()))
-            views.append(self.meter.update(view, snap.cpu.tree_percent))
+            views.append(self.meter.update(view))
         proc = self.session.proc
         program = ProgramView(argv=self.argv, pid=proc.pid if proc is not None else 0, exit_code=self.exit_code,
                               instrumented=self.instrumented, processes=processes,

@@ -329,10 +329,15 @@ def _executor_rows(snap: Snapshot) -> List[tuple]:
     for i, ex in enumerate(snap.executors, 1):
         c, b = ex.counts, ex.breakdown
         where = ex.created_at + (" (via %s)" % ex.via if ex.via else "")
-        rows.append(("executor %d" % i, "%s at %s: %d completed, %d failed of %d; queue %s, compute %s%s" % (
-            executor_label(ex), where, c.completed, c.failed, c.submitted, fmt_s(b.queue), fmt_s(b.compute),
-            ", ipc %.0f%%" % (100 * b.ipc_share) if ex.kind == "process" else "")
-            + ("; %s" % ex.bound if ex.bound else "")))
+        if snap.source == "attach":
+            states = [w.state for w in ex.workers]
+            text = "%s, %s: %s" % (where, "%d workers" % len(states), ", ".join(
+                "%d %s" % (states.count(s), s) for s in ("running", "blocked", "idle") if s in states))
+        else:
+            text = "%s at %s: %d completed, %d failed of %d; queue %s, compute %s%s" % (
+                executor_label(ex), where, c.completed, c.failed, c.submitted, fmt_s(b.queue), fmt_s(b.compute),
+                ", ipc %.0f%%" % (100 * b.ipc_share) if ex.kind == "process" else "")
+        rows.append(("executor %d" % i, text + ("; %s" % ex.bound if ex.bound else "")))
     p = snap.program
     if p is not None:
         code = "running" if p.exit_code is None else ("exit code %d" % p.exit_code if p.exit_code >= 0
@@ -369,8 +374,11 @@ def summary_table(snap: Snapshot) -> str:
         ("gil", snap.gil.source + (" (%s)" % snap.gil.reason if snap.gil.reason else "")),
     ]
     if snap.source != "runner":
-        rows[1] = ("executors", "%d created" % len(snap.executors) if snap.executors else
-                   "none seen" if snap.source == "program" else "not visible from outside")
+        rows[1] = ("executors", ("%d %s" % (len(snap.executors), "created" if snap.source == "program" else "seen"))
+                   if snap.executors else "none seen")
+        hidden = {"tasks": ("tasks", "wall", "latency"), "breakdown": ("per task",), "ipc": ("ipc",)}
+        gone = {row for panel, _ in snap.unavailable for row in hidden.get(panel, ())}
+        rows = [row for row in rows if row[0] not in gone]
         rows.extend(_executor_rows(snap))
     if snap.first_error:
         rows.append(("first error", snap.first_error))

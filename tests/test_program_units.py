@@ -118,9 +118,9 @@ def test_bound_meter_needs_samples_then_names_what_workers_wait_for():
     ex = ExecutorView(id="1:1", created_at="p.py:1", kind="thread", pid=1,
                       workers=(worker(1, cpu=3.0), worker(2, cpu=2.0), worker(3, "idle", cpu=0.0)))
     for _ in range(2):
-        out = meter.update(ex, tree_cpu_percent=6.0)
+        out = meter.update(ex)
     assert out.bound is None  # four readings: not enough yet
-    out = meter.update(ex, tree_cpu_percent=6.0)
+    out = meter.update(ex)
     assert out.bound == "io-bound" and out.cpu_per_running_worker == pytest.approx(0.025)
 
 
