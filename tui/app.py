@@ -1,0 +1,131 @@
+"""The execscope TUI: a thin App that owns the runs and stacks the screens.
+
+    execscope            tour of the claims (LiveScreen, one run per step)
+    execscope run W      LiveScreen on that run; --json written after quitting
+    execscope demo       the tour on a timer, for recordings
+
+The App holds what outlives a screen: how sessions are made (real or fake),
+the refresh rate, and the Registry of every run, so that q, Ctrl+C, SIGHUP or
+SIGTERM stop the runners and nothing is left behind.  Panels and screens live
+in ``tui.widgets`` and ``tui.screens``.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from functools import partial
+from typing import Any, Callable, Iterable, Optional
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from execscope.model import RunConfig
+
+from .runs import LiveRun, Registry, SessionFactory, default_session_factory
+
+
+class ExecscopeApp(App):
+    CSS_PATH = "execscope.tcss"
+    TITLE = "execscope"
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS = [
+        Binding("q", "quit", "Quit", tooltip="Stop every run and quit"),
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True, tooltip="Stop every run and quit"),
+        Binding("question_mark", "help", "Help", tooltip="Every key, screen by screen"),
+    ]
+
+    def __init__(self, config: Optional[RunConfig] = None, *, tour: bool = False,
+                 auto_s: Optional[float] = None, refresh_hz: float = 10.0,
+                 session_factory: Optional[SessionFactory] = None,
+                 compare_factory: Optional[SessionFactory] = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.initial_config = config
+        self.tour = tour
+        self.auto_s = auto_s
+        self.refresh_hz = refresh_hz
+        self.session_factory = session_factory or default_session_factory
+        self.compare_factory = compare_factory or self.session_factory
+        self.clock = clock
+        self.registry = Registry()
+        self.current_run: Optional[LiveRun] = None
+
+    def on_mount(self) -> None:
+        from .screens.live import LiveScreen
+
+        self.push_screen(LiveScreen(self.initial_config, tour=self.tour, auto_s=self.auto_s))
+
+    def install_signal_handlers(self) -> None:
+        """SIGHUP (the SSH session closed) and SIGTERM quit like q does."""
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGHUP, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, self.action_quit)
+            except (NotImplementedError, RuntimeError, ValueError, TypeError):
+                pass
+
+    def action_quit(self) -> None:
+        self.registry.stop_all()
+        self.exit()
+
+    def action_help(self) -> None:
+        from .screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """A palette entry for every key binding of the screen and the app."""
+        seen = set()
+        for target, bindings in ((screen, screen.BINDINGS), (self, self.BINDINGS)):
+            for b in bindings:
+                b = b if isinstance(b, Binding) else Binding(*b)
+                if b.action in seen or (target is screen and screen.check_action(
+                        b.action.split("(")[0], ()) is False):
+                    continue
+                seen.add(b.action)
+                title = b.tooltip or b.description
+                yield SystemCommand(title, "key: %s" % _key(b.key), partial(target.run_action, b.action))
+        for command in super().get_system_commands(screen):
+            if command.title not in ("Quit", "Keys"):
+                yield command
+
+    def on_unmount(self) -> None:
+        self.registry.close_all()
+
+
+def _key(keys: str) -> str:
+    from .screens.help import key_label
+
+    return key_label(keys)
+
+
+def run_tui(config: Optional[RunConfig] = None, json_path: Optional[str] = None,
+            refresh_hz: float = 10.0, *, demo_step_s: Optional[float] = None) -> int:
+    """Open the TUI; returns the exit status (0, or 1 when ``config``'s run did not complete)."""
+    from execscope.session import validate
+
+    if config is not None:
+        validate(config)  # bad input: one line from the CLI, before the screen is taken over
+    app = ExecscopeApp(config, tour=config is None, auto_s=demo_step_s, refresh_hz=refresh_hz)
+    app.call_later(app.install_signal_handlers)
+    try:
+        app.run()
+    finally:
+        app.registry.close_all()
+    run = app.current_run
+    if app.return_code:  # the app itself failed (its traceback is already printed)
+        return 1
+    if config is None:
+        return 0
+    session = run.session if run is not None else None
+    snap = session.snapshot() if session is not None else None
+    if json_path and snap is not None:
+        from execscope import report
+
+        report.write_json_atomic(json_path, report.run_json(session))
+    return 0 if snap is not None and snap.status == "completed" else 1
