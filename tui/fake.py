@@ -16,8 +16,10 @@ and then behaves like a run in progress until stop().
 
 from __future__ import annotations
 
+import asyncio
 import random
 import threading
+import time
 import zlib
 from dataclasses import dataclass, replace
 from typing import Callable, List, Optional, Tuple
@@ -82,12 +84,15 @@ def profile(config: RunConfig, cores: int) -> Profile:
         par = float(min(n, cores))
         gil = (0.97, 0.0) if proc else (0.99, 0.0)
     serial_task = 0.0095
-    rate = par / serial_task * (0.93 if proc else 1.0)
+    # threads lose a little to the GIL hand-over; processes to IPC and start-up
+    rate = par / serial_task * (0.93 if proc else (0.96 if kind == "thread" and n > 1 else 1.0))
     compute = serial_task * (n / par if kind == "thread" else 1.0)
-    b = Breakdown(queue=0.31 if n > 1 else 0.0, compute=compute, tasks=1,
+    queue = 0.31 * (1.0 / par if proc else 1.0)
+    b = Breakdown(queue=queue, compute=compute, tasks=1,
                   **(ipc(3e-6, 15e-6, 4e-6, 2.7e-4) if proc else ipc(0, 0, 0, 0)),
                   bytes_out=62.0 if proc else 0.0, bytes_in=17.0 if proc else 0.0)
-    return Profile(n, rate, par, b, (0.32, 0.59, 0.62), "running", gil, startup, 6.0)
+    p50 = queue + compute
+    return Profile(n, rate, par, b, (p50, p50 * 1.8, p50 * 1.95), "running", gil, startup, 6.0)
 
 
 def _rng(config: RunConfig, cores: int) -> random.Random:
@@ -140,7 +145,7 @@ def script(config: RunConfig, cores: int = 2, *, finish: bool = True,
             blocked = 0
             submitted = total
             queued = max(0, total - completed - running)
-        final = finish and k == ticks
+        final = finish and (k == ticks or (completed >= total and config.workload != "recursive_submit"))
         status = "running"
         reason = ""
         if final:
@@ -225,6 +230,8 @@ def script(config: RunConfig, cores: int = 2, *, finish: bool = True,
             snap = replace(snap, reason=active.message if active else "deadlock")
         history[-1] = snap
         snaps.append(snap)
+        if final:
+            break
     return snaps
 
 
@@ -349,3 +356,56 @@ def finished_alert(kind: str = "starvation") -> Alert:
     """A cleared alert, for panels that list history."""
     return Alert(kind=kind, severity="warning", t_s=1.0, message="a past condition",
                  remedy="nothing to do", active=False, cleared_t_s=2.0)
+
+
+# -- driving an app on scripted data (tests, screenshots, benchmarks) -------------
+
+def make_app(config: Optional[RunConfig] = None, *, cores: int = 2, tour: bool = False,
+             pause_at: Optional[float] = 0.75, auto_s: Optional[float] = None,
+             frozen_clock: float = 1000.0):
+    """An app whose sessions are scripted (no process), on a frozen clock."""
+    from .app import ExecscopeApp
+
+    return ExecscopeApp(config, tour=tour, auto_s=auto_s,
+                        session_factory=FakeFactory(cores, pause_at=pause_at),
+                        compare_factory=FakeFactory(cores, pause_at=None),
+                        clock=lambda: frozen_clock)
+
+
+def screen_text(app) -> str:
+    """The screen as plain text, one line per row."""
+    strips = app.screen._compositor.render_strips()
+    return "\n".join("".join(seg.text for seg in strip) for strip in strips)
+
+
+async def settle(pilot, timeout: float = 10.0) -> None:
+    """Wait until the current run's scripted snapshots are all on screen (or it failed)."""
+    app = pilot.app
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        await pilot.pause()
+        run = app.current_run
+        if run is None or (run.error and run.closed.is_set()):
+            break
+        session = run.session
+        if isinstance(session, FakeSession) and session.started \
+                and run.latest is session.snapshot() and not run._posted:
+            break
+        await asyncio.sleep(0.02)
+    await pilot.pause()
+    await pilot.wait_for_scheduled_animations()
+    await pilot.pause()
+
+
+async def settle_compare(pilot, timeout: float = 10.0) -> None:
+    """Wait until the compare screen's runs are all done and drawn."""
+    screen = pilot.app.screen
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = getattr(screen, "run", None)
+        if run is not None and run.closed.is_set() and not getattr(screen, "_pending", False):
+            break
+        await asyncio.sleep(0.02)
+        await pilot.pause()
+    await pilot.pause()
+    await pilot.pause()

@@ -12,12 +12,15 @@ word and a symbol, so NO_COLOR and monochrome terminals stay readable.
 from __future__ import annotations
 
 import math
+import textwrap
 from typing import Optional
+
+from rich.text import Text
 
 from execscope.report import fmt_bytes, fmt_s
 
 __all__ = ["fmt_s", "fmt_bytes", "fmt_rate", "fmt_pct", "level_glyph", "level_style",
-           "hbar", "status_text", "STATUS", "WORKER_STATES", "natural_key"]
+           "hbar", "status_text", "STATUS", "WORKER_STATES", "natural_key", "wrap"]
 
 _EIGHTHS = " ▏▎▍▌▋▊▉█"
 _LEVELS = "▁▂▃▄▅▆▇█"
@@ -28,7 +31,7 @@ STATUS = {
     "running": ("▶", "bold green"),
     "completed": ("✓", "bold cyan"),
     "failed": ("✗", "bold red"),
-    "timeout": ("⏱", "bold red"),
+    "timeout": ("◷", "bold red"),
     "deadlock": ("✗", "bold red reverse"),
     "interrupted": ("■", "bold yellow"),
     "idle": ("·", "dim"),
@@ -38,7 +41,7 @@ STATUS = {
 WORKER_STATES = {
     "idle": ("·", "idle", "dim"),
     "running": ("▶", "task", "green"),
-    "blocked": ("⏸", "waits on", "bold red"),
+    "blocked": ("‖", "waits on", "bold red"),
     "receiving": ("⇣", "receiving", "magenta"),
     "deserializing": ("⇣", "unpickling", "magenta"),
     "serializing": ("⇡", "pickling", "magenta"),
@@ -114,3 +117,19 @@ def natural_key(label: str):
             num = ""
         parts.append((1, 0, ch))
     return parts
+
+
+def wrap(text: Text, words: str, width: int, style: str = "", indent: str = "",
+         first: int = 0) -> None:
+    """Append ``words`` to ``text`` wrapped to ``width`` (panels never let Textual
+    wrap: knowing the line count lets them skip layout passes).  ``first`` is
+    how many columns the current line already uses; continuation lines start
+    with ``indent``.  Ends with a newline."""
+    lines = textwrap.wrap(words, width=max(8, width - first), subsequent_indent="",
+                          break_long_words=True, break_on_hyphens=False) or [""]
+    text.append(lines[0] + "\n", style=style)
+    rest = " ".join(lines[1:])
+    if rest:
+        for line in textwrap.wrap(rest, width=max(8, width - len(indent)), break_long_words=True,
+                                  break_on_hyphens=False):
+            text.append(indent + line + "\n", style=style)

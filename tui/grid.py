@@ -57,8 +57,8 @@ def plan_grid(n: int, width: int, max_rows: int) -> Grid:
         cell = (width - GAP * (cols - 1)) // cols
         return Grid("graph", cols, rows, cell, lw)
 
-    # percent: "12▆ 87" (label, glyph, 3-digit percent)
-    pct_w = lw + 4
+    # percent: "12 ▆ 87" (label, space, glyph, 3-digit percent)
+    pct_w = lw + 5
     cols = max(1, (width + GAP) // (pct_w + GAP))
     rows = math.ceil(n / cols)
     if rows <= max_rows:

@@ -66,7 +66,7 @@ class HelpScreen(ModalScreen):
             for keys, what in rows:
                 text.append("  %-18s" % keys, style="bold cyan")
                 text.append(what + "\n")
-        text.append("\nColours are never the only signal: ▶ running  ⏸ blocked  ⇡ pickling  "
+        text.append("\nColours are never the only signal: ▶ running  ‖ blocked  ⇡ pickling  "
                     "⚠ warning  ✗ failed  ✓ done.", style="dim")
         with VerticalScroll(id="help-box"):
             yield Static(text, markup=False)

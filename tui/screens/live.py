@@ -10,6 +10,7 @@ timer.
 
 from __future__ import annotations
 
+import time
 from typing import List, Optional
 
 from textual import on
@@ -33,6 +34,11 @@ from ..widgets.tour_banner import TourBanner
 from ..widgets.workers import WorkersPanel
 
 EXECUTOR_CYCLE = ("serial", "thread", "process")
+STALE_S = 3.0
+# Repaints per second at most, whatever the snapshot rate: drawing is what the
+# TUI costs, and a dashboard read by eye gains nothing above this.  Snapshots
+# still arrive at --refresh and all of them feed the sparklines.
+MAX_FPS = 4.0
 
 
 class LiveScreen(Screen):
@@ -66,6 +72,9 @@ class LiveScreen(Screen):
         self.auto_s = auto_s
         self.run: Optional[LiveRun] = None
         self._auto_timer = None
+        self._last_data = 0.0  # app.clock() when the newest snapshot arrived
+        self._last_paint = 0.0  # time.monotonic() of the last repaint
+        self._paint_timer = None
 
     # -- layout ------------------------------------------------------------------
 
@@ -83,6 +92,7 @@ class LiveScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.set_interval(1.0, self._check_stale)
         if self.step is not None:
             self.go_to_step(0)
         elif self.config is not None:
@@ -108,6 +118,7 @@ class LiveScreen(Screen):
         self.run = run
         self.app.current_run = run
         self.query_one(RunHeader).show(None, config)
+        self._last_data = self.app.clock()
         with self.app.batch_update():
             for panel in self.panels:
                 panel.show(None)
@@ -115,12 +126,28 @@ class LiveScreen(Screen):
         run.begin()
 
     @on(RunUpdated)
-    def _apply(self, message: RunUpdated) -> None:
-        run = message.run
-        if run is not self.run:
+    def _updated(self, message: RunUpdated) -> None:
+        if message.run is not self.run:
             return  # a run we already left
+        wait = self._last_paint + 1.0 / MAX_FPS - time.monotonic()
+        if wait > 0 and not message.run.closed.is_set():
+            # too soon: paint once the frame is due (the run posts nothing
+            # more until then, since nothing has taken its snapshot)
+            if self._paint_timer is None:
+                self._paint_timer = self.set_timer(wait, self._paint_due)
+            return
+        self._apply(message.run)
+
+    def _paint_due(self) -> None:
+        self._paint_timer = None
+        if self.run is not None:
+            self._apply(self.run)
+
+    def _apply(self, run: LiveRun) -> None:
+        self._last_paint = time.monotonic()
         snap = run.take()
         history = list(run.history)
+        self._last_data = self.app.clock()
         with self.app.batch_update():
             if run.error:
                 self.set_notice("✗ " + run.error)
@@ -133,6 +160,17 @@ class LiveScreen(Screen):
             for panel in self.panels:
                 panel.show(snap, history)
                 panel.set_alerts(alerts)
+
+    def _check_stale(self) -> None:
+        """Say so when a running run has sent nothing for a while (a stuck link or runner)."""
+        run = self.run
+        if run is None or run.finished or run.error:
+            return
+        quiet = self.app.clock() - self._last_data
+        header = self.query_one(RunHeader)
+        note = "no data for %ds" % quiet if quiet >= STALE_S else ""
+        if note != header.note:
+            header.show(run.latest, run.config, note=note)
 
     def set_notice(self, text: str) -> None:
         notice = self.query_one("#notice", Static)

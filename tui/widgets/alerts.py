@@ -18,10 +18,10 @@ from rich.text import Text
 
 from execscope import detect
 
-from ..fmt import STATUS
+from ..fmt import STATUS, wrap
 from .panel import Panel
 
-SEVERITY = {"critical": ("✗", "bold red"), "warning": ("⚠", "bold yellow"), "info": ("ℹ", "cyan")}
+SEVERITY = {"critical": ("✗", "bold red"), "warning": ("⚠", "bold yellow"), "info": ("»", "cyan")}
 
 
 def evidence_text(evidence: Any) -> str:
@@ -53,21 +53,25 @@ class AlertsPanel(Panel):
             return Text("no run yet", style="dim")
         if snap.status in ("failed", "timeout", "deadlock"):
             symbol, style = STATUS.get(snap.status, ("✗", "bold red"))
-            text.append("%s run ended: %s" % (symbol, snap.status), style=style)
+            head = "%s run ended: %s" % (symbol, snap.status)
+            text.append(head, style=style)
             if snap.reason and not any(a.message == snap.reason for a in snap.alerts):
-                text.append(" — " + snap.reason)
-            text.append("\n")
+                text.append(" — ")
+                wrap(text, snap.reason, width, first=len(head) + 3, indent="  ")
+            else:
+                text.append("\n")
         if snap.first_error:
             text.append("✗ task error: ", style="bold red")
-            text.append(snap.first_error + "\n")
+            wrap(text, snap.first_error, width, first=14, indent="  ")
         for warning in reversed(snap.warnings[-3:]):
             text.append("⚠ ", style="yellow")
-            text.append(warning + "\n", style="yellow")
+            wrap(text, warning, width, style="yellow", first=2, indent="  ")
         if not snap.alerts:
             if not text:
                 text.append("✓ no alerts", style="green")
-                text.append(" · watching for: %s" % detector_names(), style="dim")
-            return text.rstrip() or text
+                wrap(text, " · watching for: %s" % detector_names(), width, style="dim", first=11)
+            text.rstrip()
+            return text
         for alert in snap.alerts:
             symbol, style = SEVERITY.get(alert.severity, ("•", "bold"))
             if not alert.active:
@@ -75,14 +79,18 @@ class AlertsPanel(Panel):
             text.append("%s %.1fs " % (symbol, alert.t_s), style=style)
             text.append(alert.kind, style=style + " underline" if alert.active else style)
             if alert.active:
-                text.append(" %s" % alert.severity, style=style)
+                text.append(" %s\n" % alert.severity, style=style)
             else:
-                text.append(" cleared at %.1fs" % (alert.cleared_t_s or 0.0), style="dim")
-            text.append("\n  " + alert.message + "\n", style="" if alert.active else "dim")
+                text.append(" cleared at %.1fs\n" % (alert.cleared_t_s or 0.0), style="dim")
+            body = "" if alert.active else "dim"
+            text.append("  ")
+            wrap(text, alert.message, width, style=body, first=2, indent="  ")
             if alert.evidence:
                 text.append("  evidence ", style="dim")
-                text.append(evidence_text(alert.evidence) + "\n", style="dim" if not alert.active else "")
+                wrap(text, evidence_text(alert.evidence), width, style=body or "dim", first=11, indent="  ")
             if alert.remedy:
-                text.append("  → " + alert.remedy + "\n", style="italic" if alert.active else "dim")
+                text.append("  → ", style="bold" if alert.active else "dim")
+                wrap(text, alert.remedy, width, style="italic" if alert.active else "dim", first=4,
+                     indent="    ")
         text.rstrip()
         return text

@@ -14,7 +14,7 @@ from typing import List, Tuple
 
 from rich.text import Text
 
-from ..fmt import fmt_bytes, fmt_s
+from ..fmt import fmt_bytes, fmt_s, wrap
 from .panel import Panel
 
 # (name, fill, style)
@@ -96,13 +96,15 @@ class BreakdownPanel(Panel):
         pack(text, legend, width)
         if snap.config.executor == "process":
             share = b.ipc_share
-            text.append("IPC ", style="dim")
-            text.append("%.1f%%" % (share * 100), style="bold red" if share > 0.5 else "bold")
-            sizes = "→ %s ← %s a task" % (fmt_bytes(b.bytes_out), fmt_bytes(b.bytes_in))
+            line = Text()
+            line.append("IPC ", style="dim")
+            line.append("%.1f%%" % (share * 100), style="bold red" if share > 0.5 else "bold")
             if width >= 60:
-                text.append(" of service time", style="dim")
-            text.append(" · " + sizes)
+                line.append(" of service time", style="dim")
+            pack(text, [line, Text("→ %s ← %s a task" % (fmt_bytes(b.bytes_out), fmt_bytes(b.bytes_in)))],
+                 width, gap=1)
         else:
-            text.append("%s: shared memory, nothing is pickled" %
-                        ("serial" if snap.config.executor == "serial" else "threads"), style="dim")
+            wrap(text, "%s: shared memory, nothing is pickled" %
+                 ("serial" if snap.config.executor == "serial" else "threads"), width, style="dim")
+        text.rstrip()
         return text

@@ -88,7 +88,7 @@ class CoresPanel(Panel):
                     text.append(hbar(value, 100, bar_w), style=style)
                     text.append("%4d%%" % round(value), style=style)
                 else:
-                    text.append("%*d" % (lw, i), style="dim")
+                    text.append("%*d " % (lw, i), style="dim")
                     text.append(level_glyph(value), style=style)
                     text.append("%3d" % round(value), style=style)
             if r < grid.rows - 1:

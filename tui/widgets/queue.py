@@ -13,7 +13,7 @@ from rich.text import Text
 
 from execscope.metrics import spark
 
-from ..fmt import fmt_rate, fmt_s
+from ..fmt import fmt_rate, fmt_s, wrap
 from .panel import Panel
 
 LABEL = 8
@@ -33,7 +33,7 @@ class QueuePanel(Panel):
             done += "/%d" % snap.expected_tasks
         values = {
             "queued": "%d" % c.queued,
-            "running": "%d" % c.running + (" ⏸%d" % c.blocked if c.blocked else ""),
+            "running": "%d" % c.running + (" ‖%d" % c.blocked if c.blocked else ""),
             "done": done,
             "tasks/s": fmt_rate(snap.throughput_per_s),
         }
@@ -54,12 +54,14 @@ class QueuePanel(Panel):
             "red" if c.blocked else "green", top)
         row("done", [s.counts.finished for s in hist], "cyan", snap.expected_tasks or None)
         row("tasks/s", [s.throughput_per_s for s in hist], "bold cyan")
-        text.append("mean %s" % fmt_rate(snap.mean_throughput_per_s))
+        tail = "mean %s" % fmt_rate(snap.mean_throughput_per_s)
         if c.failed:
-            text.append(" · ✗ %d failed" % c.failed, style="bold red")
+            tail += " · ✗ %d failed" % c.failed
         if snap.breakdown.tasks:
             p50, p95, p99 = snap.latency_s
-            text.append(" · p50 %s p95 %s p99 %s" % (fmt_s(p50), fmt_s(p95), fmt_s(p99)))
+            tail += " · p50 %s p95 %s p99 %s" % (fmt_s(p50), fmt_s(p95), fmt_s(p99))
         if snap.mode == "map" and snap.chunksize:
-            text.append(" · map chunksize %d" % snap.chunksize)
+            tail += " · map chunksize %d" % snap.chunksize
+        wrap(text, tail, width)
+        text.rstrip()
         return text

@@ -43,7 +43,8 @@ class RunHeader(Widget):
 
     def show(self, snap: Optional[Snapshot], config: Optional[RunConfig] = None, note: str = "") -> None:
         self.snap = snap
-        self.config = config or (snap.config if snap else None)
+        # the snapshot's config has the defaults the session filled in (start method, tasks)
+        self.config = snap.config if snap is not None else config
         self.note = note
         self.refresh()
 
@@ -58,7 +59,10 @@ class RunHeader(Widget):
         right = Text()
         status = snap.status if snap is not None else ("starting" if not self.note else "idle")
         symbol, style = STATUS.get(status, ("?", ""))
-        right.append(" %s %s " % (symbol, self.note or status), style=style)
+        if self.note and snap is not None:
+            right.append(" ⚠ %s " % self.note, style="bold yellow")
+        else:
+            right.append(" %s %s " % (symbol, self.note or status), style=style)
         if snap is not None:
             right.append("%.1fs" % snap.t_s)
             c = snap.counts

@@ -16,12 +16,12 @@ from rich.text import Text
 
 from execscope.model import Snapshot, WorkerView
 
-from ..fmt import WORKER_STATES, fmt_pct, fmt_s, hbar, natural_key
+from ..fmt import WORKER_STATES, fmt_pct, fmt_s, hbar, natural_key, wrap
 from .panel import Panel
 
 
 def state_text(w: WorkerView) -> str:
-    """``▶ task 12``, ``⏸ waits on #10``, ``⇡ pickling #3``, ``· idle``."""
+    """``▶ task 12``, ``‖ waits on #10``, ``⇡ pickling #3``, ``· idle``."""
     symbol, word, _ = WORKER_STATES.get(w.state, ("?", w.state, ""))
     if w.state == "blocked":
         return "%s waits on #%d" % (symbol, w.blocked_on) if w.blocked_on >= 0 else "%s blocked" % symbol
@@ -29,7 +29,7 @@ def state_text(w: WorkerView) -> str:
         return "%s %s" % (symbol, word)
     if w.state == "running":
         if w.gil_wait is not None and w.gil_held is not None and w.gil_wait > max(0.5, w.gil_held):
-            return "⌛ task %d GIL" % w.task
+            return "◐ task %d GIL" % w.task
         return "%s task %d" % (symbol, w.task)
     return "%s %s #%d" % (symbol, word, w.task) if w.task >= 0 else "%s %s" % (symbol, word)
 
@@ -100,13 +100,14 @@ class WorkersPanel(Panel):
         name_w = min(12, max(6, max(len(w.label) for w in workers)))
         cols = plan_columns(width, name_w, has_gil, snap.config.executor == "process")
         head = "%-*s %-*s" % (name_w, "worker", STATE_W, "state") + "".join(HEADS[c] for c in cols)
+        if len(workers) > 1:
+            head = head.rstrip()
         text.append(head.rstrip()[:width] + "\n", style="bold")
         for w in workers:
             self._row(text, w, name_w, cols)
         if not has_gil:
-            text.append(gil_note(snap), style="dim italic")
-        else:
-            text.rstrip()
+            wrap(text, gil_note(snap), width, style="dim italic")
+        text.rstrip()
         return text
 
     @staticmethod
