@@ -42,10 +42,10 @@ WORKER_STATES = {
     "idle": ("·", "idle", "dim"),
     "running": ("▶", "task", "green"),
     "blocked": ("‖", "waits on", "bold red"),
-    "receiving": ("⇣", "receiving", "magenta"),
-    "deserializing": ("⇣", "unpickling", "magenta"),
-    "serializing": ("⇡", "pickling", "magenta"),
-    "sending": ("⇡", "sending", "magenta"),
+    "receiving": ("⇣", "receive", "magenta"),
+    "deserializing": ("⇣", "unpickle", "magenta"),
+    "serializing": ("⇡", "pickle", "magenta"),
+    "sending": ("⇡", "send", "magenta"),
     "starting": ("◌", "starting", "yellow"),
 }
 

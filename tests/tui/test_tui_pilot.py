@@ -374,3 +374,22 @@ async def test_screen_without_a_run_offers_the_picker():
         await pilot.pause()
         assert isinstance(app.screen, PickerScreen)
         assert all(isinstance(s, FakeSession) for s in app.session_factory.sessions)
+
+
+@aio
+async def test_every_screen_puts_its_keys_in_the_palette():
+    app = make_app(CPU4)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        for key, screen_type in (("p", PickerScreen), ("c", CompareScreen)):
+            await pilot.press(key)
+            await pilot.pause()
+            screen = app.screen
+            assert isinstance(screen, screen_type)
+            titles = {c.title for c in app.get_system_commands(screen)}
+            for b in screen_type.BINDINGS:
+                assert b.tooltip in titles, b.action
+            await pilot.press("escape")
+            await pilot.pause()
+            if isinstance(app.screen, CompareScreen):
+                await settle_compare(pilot)

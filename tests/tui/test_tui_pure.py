@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 import pytest
 
@@ -155,3 +156,18 @@ def test_notifications_coalesce_until_taken():
     run.stop()
     assert run.join(5)
     assert len(calls) == 2
+
+
+def test_verdict_calls_a_near_tie_a_near_tie():
+    rows = comparison.compare_configs(RunConfig("cpu", tasks=10), ("serial", "thread"), (), workers=2)
+    for row, tput in zip(rows, (100.0, 97.0)):
+        row.snap = replace(script(row.config, 2)[-1], mean_throughput_per_s=tput)
+        row.status = "completed"
+    assert "thread x2 is within 3% of it here" in comparison.verdict(rows, "thread")
+
+
+def test_state_text_drops_the_task_number_rather_than_cutting_it():
+    w = replace(script(RunConfig("pickle_heavy", "process", workers=2, tasks=40))[-1].workers[0],
+                state="deserializing", task=12345)
+    assert state_text(w) == "⇣ unpickle #12345"
+    assert state_text(w, 14) == "⇣ unpickle"

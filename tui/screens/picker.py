@@ -27,6 +27,14 @@ from ..claims import claim_lines
 from ..widgets.cycler import Cycler
 
 
+def _same(param, raw: str) -> bool:
+    """Is ``raw`` the parameter's default (so it need not be passed)?"""
+    try:
+        return param.parse(raw) == param.default
+    except Exception:
+        return False
+
+
 def _catalog():
     from workloads import catalog
 
@@ -169,7 +177,7 @@ class PickerScreen(Screen):
         params = {}
         for p in w.params:
             raw = self.query_one("#field-param-" + p.name, Input).value.strip()
-            if raw and raw != str(p.default):
+            if raw and not _same(p, raw):
                 params[p.name] = raw
         return RunConfig(
             workload=w.name,

@@ -31,7 +31,7 @@ class TourBanner(Static):
         text.append(" Tour %d/%d " % (index + 1, total), style="bold reverse")
         text.append(" %s " % "+".join(step.claims), style="bold")
         text.append(step.title, style="bold")
-        keys = ("  next in %ds" % auto_s) if auto_s else "  n next · b back · t leave"
+        keys = ("  next in %gs" % auto_s) if auto_s else "  n next · b back · t leave"
         claim = CLAIMS.get(step.claims[0], "")
         if claim and text.cell_len + 3 + len(claim) + len(keys) <= width - 2:
             text.append(" — " + claim, style="dim")

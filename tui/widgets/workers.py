@@ -20,8 +20,16 @@ from ..fmt import WORKER_STATES, fmt_pct, fmt_s, hbar, natural_key, wrap
 from .panel import Panel
 
 
-def state_text(w: WorkerView) -> str:
-    """``▶ task 12``, ``‖ waits on #10``, ``⇡ pickling #3``, ``· idle``."""
+def state_text(w: WorkerView, width: int = 99) -> str:
+    """``▶ task 12``, ``‖ waits on #10``, ``⇡ pickle #3``, ``· idle``; the task
+    number is dropped rather than cut when it does not fit ``width``."""
+    text = _state_text(w)
+    if len(text) > width and "#" in text:
+        text = text[:text.rindex("#")].rstrip()
+    return text[:width]
+
+
+def _state_text(w: WorkerView) -> str:
     symbol, word, _ = WORKER_STATES.get(w.state, ("?", w.state, ""))
     if w.state == "blocked":
         return "%s waits on #%d" % (symbol, w.blocked_on) if w.blocked_on >= 0 else "%s blocked" % symbol
@@ -114,7 +122,7 @@ class WorkersPanel(Panel):
     def _row(text: Text, w: WorkerView, name_w: int, cols: List[str]) -> None:
         _, _, style = WORKER_STATES.get(w.state, ("", "", ""))
         text.append("%-*s " % (name_w, w.label[:name_w]))
-        text.append("%-*s" % (STATE_W, state_text(w)[:STATE_W - 1]), style=style)
+        text.append("%-*s" % (STATE_W, state_text(w, STATE_W - 1)), style=style)
         for col in cols:
             if col == "age":
                 text.append("%6s" % (fmt_s(w.state_age_s) if w.state != "idle" else ""), style="dim")
