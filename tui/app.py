@@ -12,7 +12,9 @@ in ``tui.widgets`` and ``tui.screens``.
 
 from __future__ import annotations
 
+import os
 import signal
+import threading
 import time
 from functools import partial
 from typing import Any, Callable, Iterable, Optional
@@ -24,6 +26,8 @@ from textual.screen import Screen
 from execscope.model import RunConfig
 
 from .runs import LiveRun, Registry, SessionFactory, default_session_factory
+
+HANGUP_GRACE_S = 3.0
 
 
 class ExecscopeApp(App):
@@ -40,8 +44,13 @@ class ExecscopeApp(App):
                  auto_s: Optional[float] = None, refresh_hz: float = 10.0,
                  session_factory: Optional[SessionFactory] = None,
                  compare_factory: Optional[SessionFactory] = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, handle_signals: bool = False,
+                 steps: Optional[list] = None) -> None:
         super().__init__()
+        self.steps = steps  # None: tour_steps()
+        self.on_finish: Optional[Callable[[], int]] = None  # run_tui: write results, give the exit code
+        self.watchdog: Optional[threading.Timer] = None
+        self.handle_signals = handle_signals
         self.initial_config = config
         self.tour = tour
         self.auto_s = auto_s
@@ -55,18 +64,38 @@ class ExecscopeApp(App):
     def on_mount(self) -> None:
         from .screens.live import LiveScreen
 
-        self.push_screen(LiveScreen(self.initial_config, tour=self.tour, auto_s=self.auto_s))
+        if self.handle_signals:
+            self.install_signal_handlers()
+        self.push_screen(LiveScreen(self.initial_config, tour=self.tour, auto_s=self.auto_s,
+                                    steps=self.steps))
 
     def install_signal_handlers(self) -> None:
-        """SIGHUP (the SSH session closed) and SIGTERM quit like q does."""
+        """SIGHUP (the SSH session closed) and SIGTERM: stop every run and quit."""
         import asyncio
 
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGHUP, signal.SIGTERM):
             try:
-                loop.add_signal_handler(sig, self.action_quit)
+                loop.add_signal_handler(sig, self.hang_up)
             except (NotImplementedError, RuntimeError, ValueError, TypeError):
                 pass
+
+    def hang_up(self) -> None:
+        """The terminal is gone (or we are told to go): end the runs first, keep
+        their results (``on_finish``), then quit.  Restoring a terminal that no
+        longer exists can block Textual's writer for ever, so a watchdog ends
+        the process if the orderly exit has not within a few seconds."""
+        self.registry.close_all()
+        code = 1
+        if self.on_finish is not None:
+            try:
+                code = self.on_finish()
+            except Exception:
+                code = 1
+        self.watchdog = threading.Timer(HANGUP_GRACE_S, os._exit, args=(code or 1,))
+        self.watchdog.daemon = True
+        self.watchdog.start()  # cancelled by run_tui once the orderly exit is done
+        self.exit()
 
     def action_quit(self) -> None:
         self.registry.stop_all()
@@ -111,17 +140,34 @@ def run_tui(config: Optional[RunConfig] = None, json_path: Optional[str] = None,
 
     if config is not None:
         validate(config)  # bad input: one line from the CLI, before the screen is taken over
-    app = ExecscopeApp(config, tour=config is None, auto_s=demo_step_s, refresh_hz=refresh_hz)
-    app.call_later(app.install_signal_handlers)
+    app = ExecscopeApp(config, tour=config is None, auto_s=demo_step_s, refresh_hz=refresh_hz,
+                       handle_signals=True)
+    done: list = []
+
+    def finish() -> int:
+        """Write --json and work out the exit status, once (quit or hang-up)."""
+        if not done:
+            done.append(_results(app, config, json_path))
+        return done[0]
+
+    app.on_finish = finish
     try:
         app.run()
+    except OSError:
+        pass  # the terminal went away mid-write: what was measured is still written below
     finally:
+        if app.watchdog is not None:
+            app.watchdog.cancel()
         app.registry.close_all()
-    run = app.current_run
-    if app.return_code:  # the app itself failed (its traceback is already printed)
+    if app.return_code and not done:  # the app itself failed (its traceback is printed)
         return 1
+    return finish()
+
+
+def _results(app: ExecscopeApp, config: Optional[RunConfig], json_path: Optional[str]) -> int:
     if config is None:
         return 0
+    run = app.current_run
     session = run.session if run is not None else None
     snap = session.snapshot() if session is not None else None
     if json_path and snap is not None:

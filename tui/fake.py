@@ -363,10 +363,12 @@ def finished_alert(kind: str = "starvation") -> Alert:
 def make_app(config: Optional[RunConfig] = None, *, cores: int = 2, tour: bool = False,
              pause_at: Optional[float] = 0.75, auto_s: Optional[float] = None,
              frozen_clock: float = 1000.0):
-    """An app whose sessions are scripted (no process), on a frozen clock."""
+    """An app whose sessions are scripted (no process), on a frozen clock, walking
+    the built-in tour steps (so pictures do not change with the headless tour's)."""
     from .app import ExecscopeApp
+    from .tour_steps import STEPS
 
-    return ExecscopeApp(config, tour=tour, auto_s=auto_s,
+    return ExecscopeApp(config, tour=tour, auto_s=auto_s, steps=list(STEPS),
                         session_factory=FakeFactory(cores, pause_at=pause_at),
                         compare_factory=FakeFactory(cores, pause_at=None),
                         clock=lambda: frozen_clock)

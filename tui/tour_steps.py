@@ -1,7 +1,9 @@
 """The guided tour: one step per claim, each a run plus one sentence to watch.
 
-Plain data on purpose: the headless ``execscope tour`` walks the same steps,
-and this list can become an import from there without touching the screens.
+Plain data on purpose: the headless ``execscope tour`` (``execscope.tour``)
+walks the same claims.  ``tour_steps()`` takes its steps from there when that
+module is present (each step's ``focus`` run is the one shown live) and falls
+back to the list below otherwise, so the screens never need to change.
 Runs are short (a few seconds) so a step shows its effect while the sentence
 is being read; the tour waits on a key (``execscope demo`` on a timer).
 """
@@ -9,7 +11,7 @@ is being read; the tour waits on a key (``execscope demo`` on a timer).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Tuple
+from typing import Optional, Tuple
 
 from execscope.model import RunConfig
 
@@ -73,3 +75,26 @@ STEPS: Tuple[TourStep, ...] = (
              "hashlib releases the GIL on big buffers: threads fill the cores with no "
              "copying."),
 )
+
+
+def shared_steps() -> Optional[Tuple[TourStep, ...]]:
+    """The headless tour's steps as TourSteps, or None when ``execscope.tour``
+    is not there (or not in the shape this adapter knows)."""
+    try:
+        from execscope import tour
+    except ImportError:
+        return None
+    try:
+        steps = []
+        for s in tour.steps():
+            if getattr(s, "blocked", "") or not s.runs:
+                continue
+            config = s.config(s.focus) if s.focus else s.runs[0][1]
+            steps.append(TourStep((s.claim,), s.text, config, s.watch))
+        return tuple(steps) or None
+    except Exception:  # an API this adapter predates: the built-in list still works
+        return None
+
+
+def tour_steps() -> Tuple[TourStep, ...]:
+    return shared_steps() or STEPS

@@ -119,10 +119,10 @@ def test_real_app_runs_a_workload_shows_it_and_quits_clean(tmp_path):
 
 def test_closing_the_terminal_stops_the_runner(tmp_path):
     tmux = Tmux("hup")
-    rc_file = str(tmp_path / "rc")
+    rc_file, json_file = str(tmp_path / "rc"), str(tmp_path / "run.json")
     try:
-        tmux.start(_command("run cpu --executor process --workers 2 --duration 60 --no-gil", rc_file),
-                   width=80, height=24)
+        tmux.start(_command("run cpu --executor process --workers 2 --duration 60 --no-gil --json %s"
+                            % json_file, rc_file), width=80, height=24)
         tmux.wait_for("▶ running")
         tree = _tree(tmux.pane_pid())
         assert any("execscope.runner" in " ".join(p.cmdline()) for p in tree if p.is_running())
@@ -131,5 +131,9 @@ def test_closing_the_terminal_stops_the_runner(tmp_path):
         while _alive(tree) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert not _alive(tree), "left behind after SIGHUP: %s" % _alive(tree)
+        # the app quit the orderly way: the run was stopped and its JSON written
+        assert os.path.exists(json_file), "no JSON after SIGHUP: the app did not quit in order"
+        with open(json_file) as fh:
+            assert json.load(fh)["status"] == "interrupted"
     finally:
         tmux.kill_server()

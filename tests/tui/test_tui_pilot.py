@@ -393,3 +393,17 @@ async def test_every_screen_puts_its_keys_in_the_palette():
             await pilot.pause()
             if isinstance(app.screen, CompareScreen):
                 await settle_compare(pilot)
+
+
+@aio
+async def test_hang_up_ends_the_runs_keeps_the_results_and_quits():
+    app = make_app(CPU4)
+    finished = []
+    app.on_finish = lambda: finished.append(app.current_run.latest.status) or 1
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.hang_up()
+        await pilot.pause()
+    app.watchdog.cancel()  # run_tui does this once the orderly exit is done
+    assert finished == ["interrupted"]
+    assert all(s.closed for s in app.session_factory.sessions)

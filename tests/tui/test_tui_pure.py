@@ -171,3 +171,15 @@ def test_state_text_drops_the_task_number_rather_than_cutting_it():
                 state="deserializing", task=12345)
     assert state_text(w) == "⇣ unpickle #12345"
     assert state_text(w, 14) == "⇣ unpickle"
+
+
+def test_the_headless_tour_feeds_the_tui_tour_when_present():
+    import importlib.util
+
+    from tui.tour_steps import shared_steps, tour_steps
+
+    if importlib.util.find_spec("execscope.tour") is None:
+        assert shared_steps() is None and tour_steps() == STEPS
+    else:  # the adapter must understand it, not silently fall back
+        steps = shared_steps()
+        assert steps and all(s.config.workload and s.watch for s in steps)

@@ -24,7 +24,7 @@ from textual.widgets import Footer, Static
 from execscope.model import RunConfig
 
 from ..runs import LiveRun
-from ..tour_steps import STEPS, TourStep
+from ..tour_steps import TourStep, tour_steps
 from ..widgets.alerts import AlertsPanel
 from ..widgets.breakdown import BreakdownPanel
 from ..widgets.cores import CoresPanel
@@ -67,7 +67,7 @@ class LiveScreen(Screen):
         super().__init__()
         self.initial = config
         self.config: Optional[RunConfig] = config
-        self.steps = list(steps if steps is not None else STEPS)
+        self.steps = list(steps if steps is not None else tour_steps())
         self.step: Optional[int] = 0 if tour else None
         self.auto_s = auto_s
         self.run: Optional[LiveRun] = None
