@@ -97,6 +97,12 @@ def build_parser() -> Parser:
 
     add_commands(sub, _int, _positive_float)
     add_attach(sub, _int, _positive_float)
+    demo = sub.add_parser("demo", help="the tour of the claims, advancing on a timer (for recordings)")
+    demo.add_argument("--step-seconds", type=_positive_float, default=12.0, metavar="S",
+                      help="seconds per tour step")
+    demo.add_argument("--refresh", type=_positive_float, default=None, help="snapshots per second")
+    parser.add_argument("--refresh", type=_positive_float, default=10.0,
+                        help="snapshots per second in the TUI (lower it on slow links)")
     return parser
 
 
@@ -243,7 +249,7 @@ def cmd_default(args: argparse.Namespace) -> int:
         raise UsageError("the TUI is not available here (%s): try `execscope run cpu --headless`" % exc)
     if not sys.stdout.isatty():
         raise UsageError("the TUI needs a terminal: use `execscope run WORKLOAD --headless`")
-    return run_tui()
+    return run_tui(refresh_hz=args.refresh)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -272,8 +278,18 @@ def cmd_attach(args: argparse.Namespace) -> int:
     return run_tui(config=config, json_path=args.json, refresh_hz=args.refresh)
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    try:
+        from tui.app import run_tui
+    except ImportError as exc:
+        raise UsageError("the TUI is not available here (%s)" % exc)
+    if not sys.stdout.isatty():
+        raise UsageError("the demo needs a terminal: use `execscope run WORKLOAD --headless`")
+    return run_tui(refresh_hz=args.refresh or 10.0, demo_step_s=args.step_seconds)
+
+
 COMMANDS = {"list": cmd_list, "run": cmd_run, "doctor": cmd_doctor, "compare": cmd_compare, "tour": cmd_tour,
-            "attach": cmd_attach}
+            "demo": cmd_demo, "attach": cmd_attach}
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -416,9 +416,14 @@ class Tracker:
                 else:
                     running += 1
             rows.append(["t:%d" % native, name, 0, native, state, task, since, done, busy, waits_on, 0.0])
+        source = "executor" if depth is not None else "instrumentation"
+        unfinished = max(0, self.submitted - self.finished - running - blocked)
+        # shutdown() leaves a None wake-up sentinel in the work queue: it is
+        # not a task, so never count more queued items than unfinished tasks.
+        depth = unfinished if depth is None else min(depth, unfinished)
         return {
-            "queued": depth if depth is not None else 0,
-            "queue_source": "executor" if depth is not None else "instrumentation",
+            "queued": depth,
+            "queue_source": source,
             "dispatched": 0,
             "running": running,
             "blocked": blocked,
