@@ -177,6 +177,16 @@ def test_a_program_without_executors_completes():
     assert data["program"]["instrumented"] is True and data["output"]["tail"] == ["45"]
 
 
+def test_a_program_that_closes_every_descriptor_is_left_alone():
+    """Our socket closed and its number reused for the program's own pipe:
+    telemetry stops, nothing is written into the pipe, the program is not killed."""
+    code = ("import os, time\nos.closerange(3, 4096)\nr, w = os.pipe()\ntime.sleep(0.5)\n"
+            "os.write(w, b'mine')\nprint(os.read(r, 100))")
+    session, data = run_program(sys.executable, "-c", code)
+    assert data["status"] == "completed", data["reason"]
+    assert data["output"]["tail"] == ["b'mine'"]
+
+
 def test_timeout_stops_the_program():
     config = RunConfig(workload="sleep", argv=(sys.executable, "-c", "import time; time.sleep(60)"),
                        timeout=1.0, gil_sampling=False)
@@ -248,3 +258,25 @@ def test_what_cannot_be_instrumented_is_one_clear_line(argv, needle):
 def test_run_options_that_do_not_fit_a_program(args, needle):
     result = cli(*args, timeout=60)
     assert result.returncode == 2 and needle in result.stderr, result.stderr
+
+
+def _edge_interpreters() -> list:
+    from execscope.interpreters import discover
+
+    found = sorted(discover(), key=lambda p: probe_version(p))
+    return sorted({found[0], found[-1]}) if found else []
+
+
+def probe_version(path: str) -> tuple:
+    from execscope.interpreters import probe
+
+    return tuple(probe(path)["version"])
+
+
+@pytest.mark.parametrize("python", _edge_interpreters())
+def test_the_injection_works_under_the_oldest_and_newest_interpreter_here(python):
+    """The injected code runs inside the program's interpreter: 3.9 syntax, stdlib only."""
+    session, data = run_program(python, os.path.join(PROGRAMS, "mixed.py"))
+    assert data["status"] == "completed", (data["reason"], data["output"]["tail"])
+    assert data["interpreter"]["version"] == ".".join(map(str, probe_version(python)))
+    assert len(data["executors"]) == 4 and data["tasks"]["completed"] == 70

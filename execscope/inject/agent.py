@@ -58,18 +58,28 @@ _lock = threading.Lock()
 _failed = False  # this process could not connect: leave its executors alone
 
 
+class ChannelLost(Exception):
+    """The program closed our socket (closerange, say): stop reporting, quietly."""
+
+
 class SocketChannel(Channel):
-    """The runner's Channel over a stream socket: never SIGPIPE the program."""
+    """The runner's Channel over a stream socket: never SIGPIPE the program,
+    and never write into a descriptor the program has reused for its own."""
 
     def __init__(self, sock: socket.socket) -> None:
         super().__init__(sock.fileno(), 0)
         self.sock = sock
+        self._inode = os.fstat(sock.fileno()).st_ino
 
     def send(self, msg_kind: str, /, **fields: Any) -> None:
         try:
+            if os.fstat(self.fd).st_ino != self._inode:
+                raise ChannelLost()
             self.sock.sendall(protocol.encode(msg_kind, **fields), _FLAGS)
+        except (BrokenPipeError, ConnectionResetError):
+            raise ParentGone() from None  # the execscope process is gone
         except OSError:
-            raise ParentGone() from None
+            raise ChannelLost() from None
 
 
 def start(run_dir: str, root: bool = False) -> Optional["Agent"]:
@@ -386,6 +396,9 @@ class Agent:
             except ParentGone:
                 self._parent_gone()
                 return
+            except ChannelLost:
+                self.gone = True
+                return
             except Exception:  # a bad poll must not end the heartbeat
                 continue
 
@@ -404,7 +417,7 @@ class Agent:
         try:
             self.tick(final=True)
             self._send("bye", t=time.monotonic(), pid=self.pid)
-        except (ParentGone, Exception):
+        except Exception:  # ParentGone, ChannelLost: nobody to tell
             pass
         self.gone = True
 

@@ -34,6 +34,7 @@ _TARGETS = ("concurrent.futures.thread", "concurrent.futures.process")
 _STDLIB = os.path.dirname(os.path.abspath(os.__file__))
 _CWD = os.getcwd()
 _THIS_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_FUTURES_DIR = os.sep + os.path.join("concurrent", "futures") + os.sep
 
 
 def install() -> None:
@@ -171,8 +172,7 @@ def creation_site(executor: Any) -> dict:
     while frame is not None:
         code = frame.f_code
         filename = code.co_filename
-        if filename.startswith(_THIS_PACKAGE) or filename.endswith(os.path.join("concurrent", "futures",
-                                                                                 os.path.basename(filename))):
+        if filename.startswith(_THIS_PACKAGE) or _FUTURES_DIR in filename:
             frame = frame.f_back
             continue
         if code.co_name == "__init__" and frame.f_locals.get("self") is executor:
