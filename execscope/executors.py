@@ -107,6 +107,7 @@ def executor_view(entry: Mapping[str, Any], worker_views: WorkerViews, t_launch:
         default_max_workers=entry.get("default_max_workers"),
         created_t_s=t_created - t_launch,
         state=state,
+        instances=int(entry.get("instances", 1)),
         counts=counts,
         queue_source=str(entry.get("queue_source", "executor")),
         workers=workers,
@@ -282,3 +283,32 @@ def verdict(cpu: float, gil_wait: Optional[float], pool_cpu_percent: float, kind
         elif pool_cpu_percent >= ONE_CORE:
             return "gil-bound"
     return "io-bound" if cpu < WAITING else "mixed"
+
+
+def fold_retired(entries: Sequence[Mapping[str, Any]], keep: int) -> List[Dict[str, Any]]:
+    """At most about ``keep`` retired executors: beyond that, those made at the
+    same line (an executor created in a loop) are folded into one entry that
+    counts them (``instances``).  Sums and task totals are kept exactly."""
+    entries = [dict(e) for e in entries]
+    if len(entries) <= keep:
+        return entries
+    groups: Dict[Tuple[Any, ...], List[Dict[str, Any]]] = {}
+    for e in entries:
+        groups.setdefault((e.get("pid"), e.get("created_at"), e.get("kind")), []).append(e)
+    out = []
+    for group in groups.values():
+        if len(group) == 1:
+            out.append(group[0])
+            continue
+        first, last = group[0], group[-1]
+        folded = dict(last)
+        folded["instances"] = sum(int(e.get("instances", 1)) for e in group)
+        folded["id"] = "%s+%d" % (str(first.get("id")).split("+")[0], folded["instances"] - 1)
+        for name in _COUNT_FIELDS + ("map_items",):
+            folded[name] = sum(int(e.get(name) or 0) for e in group)
+        folded["t_created"] = min(float(e.get("t_created") or 0.0) for e in group)
+        folded["max_workers"] = max(int(e.get("max_workers") or 0) for e in group) or None
+        folded["totals"] = combine_totals(e.get("totals") or {} for e in group)
+        folded["workers"] = []
+        out.append(folded)
+    return sorted(out, key=lambda e: e.get("t_created", 0.0))

@@ -200,6 +200,7 @@ class ExecutorView:
     default_max_workers: Optional[int] = None
     created_t_s: float = 0.0  # seconds since launch
     state: str = "live"  # live | shutting_down | retired
+    instances: int = 1  # retired executors made at the same line, folded into one view
     counts: Counts = Counts()
     queue_source: str = "executor"
     workers: Tuple[WorkerView, ...] = ()

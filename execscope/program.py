@@ -41,7 +41,7 @@ from typing import Any, Deque, Dict, List, Optional, Sequence, Tuple
 
 from . import protocol
 from .errors import UsageError
-from .executors import BoundMeter, ExecutorAlerts, executor_view, merge_ticks
+from .executors import BoundMeter, ExecutorAlerts, executor_view, fold_retired, merge_ticks
 from .inject import ENV, SOCKET_NAME
 from .interpreters import probe
 from .model import ProgramView, RunConfig, Snapshot
@@ -54,6 +54,7 @@ _DISABLING = {"I": "-I (isolated mode) ignores PYTHONPATH", "E": "-E ignores PYT
 _WITH_VALUE = "WX"  # options whose value follows (-W error, -Xdev)
 OUTPUT_KEEP = 50  # lines of the program's output in each snapshot
 END_DRAIN_S = 1.0  # after the program exits, how long its last telemetry may take to arrive
+MAX_RETIRED = 64  # retired executors kept apart; beyond, those made at one line are folded
 
 
 def describe(argv: Sequence[str]) -> str:
@@ -222,6 +223,8 @@ class ProgramMode:
             entry = msg["executor"]
             with self._lock:
                 self._retired[entry["id"]] = entry
+                if len(self._retired) > MAX_RETIRED:
+                    self._retired = {e["id"]: e for e in fold_retired(list(self._retired.values()), MAX_RETIRED)}
                 tick = self._ticks.get(conn_id)
                 if tick is not None:
                     tick["executors"] = [e for e in tick.get("executors", ()) if e["id"] != entry["id"]]

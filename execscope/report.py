@@ -197,6 +197,7 @@ def executors_json(snap: Snapshot) -> List[Dict[str, Any]]:
             "start_method": ex.start_method,
             "max_workers": ex.max_workers,
             "state": ex.state,
+            "instances": ex.instances,
             "created_t_s": _r(ex.created_t_s, 3),
             "wall_s": _r(ex.run_elapsed_s),
             "mode": ex.mode,

@@ -165,3 +165,19 @@ def test_interpreter_options_that_keep_the_injection(argv):
 def test_interpreter_options_that_defeat_it(argv, needle):
     with pytest.raises(UsageError, match=needle):
         _check_options(argv)
+
+
+def test_retired_executors_made_at_one_line_are_folded_beyond_a_limit():
+    from execscope.executors import fold_retired
+
+    many = [entry("10:%d" % i, 10, submitted=5, completed=5, compute=0.1, t_created=float(i)) for i in range(1, 8)]
+    for e in many:
+        e["created_at"] = "loop.py:6"
+    other = entry("10:99", 10, submitted=1, completed=1, t_created=3.5)
+    assert len(fold_retired(many + [other], keep=10)) == 8  # under the limit: untouched
+    folded = fold_retired(many + [other], keep=4)
+    assert [e["id"] for e in folded] == ["10:1+6", "10:99"]
+    assert folded[0]["instances"] == 7 and folded[0]["completed"] == 35
+    assert folded[0]["totals"]["items"] == 35 and folded[0]["totals"]["compute"] == pytest.approx(0.7)
+    again = fold_retired(folded + [dict(many[0], id="10:50")], keep=1)
+    assert again[0]["id"] == "10:1+7" and again[0]["instances"] == 8
