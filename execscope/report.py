@@ -312,6 +312,11 @@ def progress_line(snap: Snapshot) -> str:
     if held:
         gil = "  gil-wait %.0f%%" % (100 * sum(held) / len(held))
     alerts = "".join("  !%s" % a.kind for a in snap.active_alerts)
+    if snap.source == "attach":  # no task counts from outside: the workers' states instead
+        states = [w.state for w in snap.workers]
+        return ("[%6.1fs] %-9s pid %s  workers %d: %d running %d blocked %d idle  cpu %3.0f%%%s%s"
+                % (snap.t_s, snap.status, snap.config.attach_pid, len(states), states.count("running"),
+                   states.count("blocked"), states.count("idle"), snap.cpu.tree_percent, gil, alerts))
     return (
         "[%6.1fs] %-9s %s %-18s done %-11s queue %-5d run %-3d %7.1f/s  p95 %-8s cpu %3.0f%%%s%s"
         % (snap.t_s, snap.status, snap.config.workload, snap.config.label, done, c.queued, c.running,
