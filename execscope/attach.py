@@ -56,6 +56,7 @@ from .model import ProgramView, RunConfig, Snapshot
 DUMP_EVERY_S = 0.5  # py-spy dump pauses the target for a moment: twice a second is enough for states
 DUMP_TIMEOUT_S = 10.0
 MAX_CHILDREN = 16  # child processes dumped per round
+FAILURES_SHOWN = 3  # consecutive failed dumps of the process before the workers panel says why
 BLOCKED_HOLD_S = 1.0  # every worker blocked this long: starvation (from stacks)
 IDLE, RUNNING, BLOCKED = "idle", "running", "blocked"
 _WAIT_FUNCTIONS = {"result", "exception", "wait", "as_completed", "_result_or_cancel"}
@@ -247,7 +248,10 @@ def find_pyspy() -> Optional[str]:
 def dump(pyspy: str, pid: int) -> Tuple[Optional[List[Dict[str, Any]]], str]:
     """(threads, "") or (None, why not)."""
     try:
-        out = subprocess.run([pyspy, "dump", "--pid", str(pid), "--json"], capture_output=True, text=True,
+        # --nonblocking: read without stopping the process (and without
+        # competing with the GIL sampler's py-spy for the ptrace attachment).
+        out = subprocess.run([pyspy, "dump", "--pid", str(pid), "--json", "--nonblocking"], capture_output=True,
+                             text=True,
                              timeout=DUMP_TIMEOUT_S, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
         return None, "py-spy dump did not answer within %gs" % DUMP_TIMEOUT_S
@@ -321,6 +325,7 @@ class AttachMode:
         self.meter = BoundMeter()
         self.states = StackStates()
         self.problem = ""
+        self.failures = 0
         self.exit_code: Optional[int] = None
         self._stop = threading.Event()
         try:
@@ -371,8 +376,12 @@ class AttachMode:
             threads, problem = dump(self.pyspy, pid)
             if threads is not None:
                 dumps[pid] = threads
+                if pid == self.pid:
+                    self.failures, self.problem = 0, ""
             elif pid == self.pid:
-                self.problem = problem
+                self.failures += 1
+                if self.failures >= FAILURES_SHOWN:  # one failed read is noise, several are news
+                    self.problem = problem
         return dumps
 
     def decorate(self, snap: Snapshot, tick: Dict[str, Any], worker_views: Any, now: float) -> Snapshot:
