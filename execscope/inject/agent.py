@@ -91,8 +91,8 @@ def start(run_dir: str, root: bool = False) -> Optional["Agent"]:
         if _agent is None and not _failed:
             try:
                 _agent = Agent(run_dir, root)
-            except OSError:
-                _failed = True
+            except (OSError, ParentGone, ChannelLost):
+                _failed = True  # no execscope to report to: leave this process's executors alone
     return _agent
 
 
@@ -312,7 +312,17 @@ class Agent:
         except OSError:
             sock.close()
             raise
-        self.channel = SocketChannel(sock)
+        try:
+            self.channel = SocketChannel(sock)
+            self._hello(root)
+        except BaseException:
+            sock.close()
+            raise
+        self.thread = threading.Thread(target=self._loop, name=THREAD_NAME, daemon=True)
+        self.thread.start()
+        atexit.register(self._at_exit)
+
+    def _hello(self, root: bool) -> None:
         hello: Dict[str, Any] = {"pid": self.pid, "ppid": os.getppid(), "root": root, "t": time.monotonic(),
                                  "interpreter": interpreter_info()}
         if root:
@@ -321,9 +331,6 @@ class Agent:
             hello["pgid"] = os.getpgid(0)
             hello["machine"] = cpu_info()
         self._send("hello", **hello)
-        self.thread = threading.Thread(target=self._loop, name=THREAD_NAME, daemon=True)
-        self.thread.start()
-        atexit.register(self._at_exit)
 
     # -- executors ------------------------------------------------------------
 
