@@ -63,17 +63,25 @@ def parse_params(pairs: Sequence[str]) -> Dict[str, str]:
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--executor", choices=("serial", "thread", "process"), default="thread")
-    p.add_argument("--start-method", choices=("fork", "spawn", "forkserver"), default=None)
-    p.add_argument("--workers", type=_int, default=None)
-    p.add_argument("--tasks", type=_int, default=None)
-    p.add_argument("--duration", type=_positive_float, default=None)
-    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
-    p.add_argument("--python", default=None, metavar="PATH")
-    p.add_argument("--timeout", type=_positive_float, default=None)
-    p.add_argument("--on-deadlock", choices=("stop", "wait"), default="stop")
+    p.add_argument("--executor", choices=("serial", "thread", "process"), default="thread",
+                   help="serial is a one-worker baseline with the same instrumentation (default: thread)")
+    p.add_argument("--start-method", choices=("fork", "spawn", "forkserver"), default=None,
+                   help="process pools only (default: the interpreter's own)")
+    p.add_argument("--workers", type=_int, default=None, help="pool size (default: the executor's own)")
+    p.add_argument("--tasks", type=_int, default=None, help="number of tasks (default: the workload's)")
+    p.add_argument("--duration", type=_positive_float, default=None, metavar="S",
+                   help="keep submitting for S seconds instead of a task count")
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="a workload parameter (repeat); `execscope list` shows them")
+    p.add_argument("--python", default=None, metavar="PATH",
+                   help="run the workload under this interpreter (CPython 3.9+)")
+    p.add_argument("--timeout", type=_positive_float, default=None, metavar="S",
+                   help="stop the run after S seconds (status timeout)")
+    p.add_argument("--on-deadlock", choices=("stop", "wait"), default="stop",
+                   help="what to do once starvation has deadlocked the pool (default: stop)")
     p.add_argument("--no-gil", action="store_true", help="do not sample the GIL with py-spy")
-    p.add_argument("--refresh", type=_positive_float, default=10.0, help="snapshots per second")
+    p.add_argument("--refresh", type=_positive_float, default=10.0, metavar="HZ",
+                   help="snapshots per second (default 10)")
 
 
 def build_parser() -> Parser:
@@ -87,8 +95,9 @@ def build_parser() -> Parser:
                      help="built-in name, package.module:function or file.py:function; "
                           "or none, and -- python prog.py ARGS after the options")
     _add_run_options(run)
-    run.add_argument("--headless", action="store_true")
-    run.add_argument("--json", default=None, metavar="PATH")
+    run.add_argument("--headless", action="store_true",
+                     help="progress lines and a summary instead of the TUI (implied without a terminal)")
+    run.add_argument("--json", default=None, metavar="PATH", help="write the run object (execscope.run/1)")
 
     sub.add_parser("doctor", help="what works on this machine")
 
