@@ -9,6 +9,9 @@ config always yields the same pictures.  The starvation alert comes from the
 real detector run over the scripted history; a detector that does not exist
 yet (pickle_bottleneck) is stood in for by a scripted alert.
 
+Program and attach runs (``execscope run -- python prog.py``, ``execscope
+attach PID``) are scripted in ``tui.fake_program``.
+
 ``FakeSession`` speaks the part of the Session API the TUI uses; with
 ``pause_at`` it delivers the script up to that share of the run at start()
 and then behaves like a run in progress until stop().
@@ -116,6 +119,14 @@ def _per_core(rng: random.Random, cores: int, busy: float, k: int) -> Tuple[floa
 def script(config: RunConfig, cores: int = 2, *, finish: bool = True,
            t0: float = 0.25) -> List[Snapshot]:
     """The whole scripted run, oldest first, ten snapshots a second."""
+    from .fake_program import attach_script, program_script
+    from .modes import source_of
+
+    source = source_of(config)
+    if source == "program":
+        return program_script(config, cores, finish=finish)
+    if source == "attach":
+        return attach_script(config, cores, finish=finish)
     p = profile(config, cores)
     rng = _rng(config, cores)
     total = config.tasks or (8 if config.workload == "recursive_submit" else max(1, int(p.rate * p.seconds)))

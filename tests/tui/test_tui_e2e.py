@@ -1,6 +1,7 @@
 """The real app in a real terminal: tmux runs ``execscope run`` on a small
-workload; we read the screen with ``capture-pane``, quit (q, or SIGHUP by
-closing the terminal), and check that nothing the app started is left.
+workload, or on a program (``execscope run -- python prog.py``); we read the
+screen with ``capture-pane``, quit (q, or SIGHUP by closing the terminal), and
+check that nothing the app started is left.
 
 Each test uses its own tmux server (``-L``), killed at the end.
 """
@@ -137,3 +138,72 @@ def test_closing_the_terminal_stops_the_runner(tmp_path):
             assert json.load(fh)["status"] == "interrupted"
     finally:
         tmux.kill_server()
+
+
+def test_program_mode_shows_the_program_and_its_exit_code_and_leaves_nothing(tmp_path):
+    """``execscope run -- python mixed.py`` on a terminal opens the TUI: the
+    program's own output in its panel, its executors, its exit code; quitting
+    leaves none of its processes (spawn and fork pools, a child interpreter)."""
+    tmux = Tmux("prog")
+    rc_file, json_file = str(tmp_path / "rc"), str(tmp_path / "run.json")
+    args = "run --no-gil --json %s -- %s tests/programs/mixed.py" % (json_file, sys.executable)
+    try:
+        tmux.start(_command(args, rc_file), width=100, height=30)
+        screen = tmux.wait_for("exit 0")
+        tree = _tree(tmux.pane_pid())
+        header = screen.splitlines()[0]
+        assert "mixed.py" in header and "✓ completed" in header
+        assert "Program output" in screen and "exit 0" in screen
+        assert "child 210" in screen  # the program's last line, from its child process
+        assert "executors summed" in screen  # it made several
+        footer = screen.rstrip().splitlines()[-1]
+        assert "Next executor" in footer and "Pick" not in footer and "Restart" not in footer
+        tmux.run("send-keys", "-t", tmux.session, "e")
+        screen = tmux.wait_for("◂ 1/")
+        assert "thread" in screen.splitlines()[1]
+        tmux.run("send-keys", "-t", tmux.session, "q")
+        assert _wait_file(rc_file) == "0"  # the program exited 0
+        with open(json_file) as fh:
+            data = json.load(fh)
+        assert data["status"] == "completed" and len(data["executors"]) >= 3
+        deadline = time.monotonic() + 10
+        while (_alive(tree) or _marked("mixed.py")) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(tree), "left behind: %s" % _alive(tree)
+        assert not _marked("mixed.py"), "left behind: %s" % _marked("mixed.py")
+    finally:
+        tmux.kill_server()
+
+
+def test_quitting_while_a_program_runs_ends_the_program(tmp_path):
+    tmux = Tmux("spin")
+    rc_file = str(tmp_path / "rc")
+    args = "run --no-gil -- %s tests/programs/spin_pool.py 2" % sys.executable
+    try:
+        tmux.start(_command(args, rc_file), width=80, height=24)
+        tmux.wait_for("ready")  # the program's own line, in its output panel
+        screen = tmux.wait_for("▶ running")
+        assert "thread x2 at " in screen.splitlines()[1] and "spin_pool.py:" in screen.splitlines()[1]
+        assert _marked("spin_pool.py"), "the program is not running"
+        tmux.run("send-keys", "-t", tmux.session, "q")
+        assert _wait_file(rc_file) == "1"  # stopped before it ended: not a completed run
+        deadline = time.monotonic() + 10
+        while _marked("spin_pool.py") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _marked("spin_pool.py"), "left behind: %s" % _marked("spin_pool.py")
+    finally:
+        tmux.kill_server()
+
+
+def _marked(word: str) -> list:
+    """Processes started by this test session (they carry its mark) whose command line has ``word``."""
+    token = os.environ.get("EXECSCOPE_TEST_MARK")
+    found = []
+    for proc in psutil.process_iter(["pid"]):
+        try:
+            if token and proc.environ().get("EXECSCOPE_TEST_MARK") == token \
+                    and any(word in part for part in proc.cmdline()) and proc.status() != psutil.STATUS_ZOMBIE:
+                found.append("%d %s" % (proc.pid, " ".join(proc.cmdline()[:4])))
+        except psutil.Error:
+            pass
+    return found

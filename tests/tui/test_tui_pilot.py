@@ -243,6 +243,8 @@ async def test_palette_has_an_entry_for_every_binding_and_runs_it():
         for b in list(LiveScreen.BINDINGS) + list(app.BINDINGS):
             if b.action in ("next_step", "prev_step"):
                 continue  # only while the tour runs
+            if b.action.startswith("executor("):
+                continue  # only for a program with several executors
             assert b.tooltip in commands, b.action
         await commands["Stop the run now (what was measured stays on screen)"].callback()
         assert app.current_run.join(5)

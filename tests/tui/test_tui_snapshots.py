@@ -76,3 +76,25 @@ def test_no_color_80x24(snap_compare, monkeypatch):
     monkeypatch.setenv("NO_COLOR", "1")
     app = make_app(RunConfig("recursive_submit", "thread", workers=2), pause_at=None)
     assert snap_compare(app, terminal_size=(80, 24), run_before=settle)
+
+
+PROGRAM = RunConfig("python pipeline.py", argv=("python", "pipeline.py"))
+
+
+def test_program_80x24(snap_compare):
+    assert snap_compare(make_app(PROGRAM), terminal_size=(80, 24), run_before=settle)
+
+
+def test_program_one_executor_ended_160x48(snap_compare):
+    async def second_executor(pilot):
+        await settle(pilot)
+        await pilot.press("e", "e")  # all -> #1 -> #2
+        await settle(pilot)
+
+    app = make_app(PROGRAM, pause_at=None)
+    assert snap_compare(app, terminal_size=(160, 48), run_before=second_executor)
+
+
+def test_attach_100x30(snap_compare):
+    app = make_app(RunConfig("pid 4242", attach_pid=4242))
+    assert snap_compare(app, terminal_size=(100, 30), run_before=settle)

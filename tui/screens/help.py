@@ -44,9 +44,19 @@ def help_sections(app) -> List[Tuple[str, List[Tuple[str, str]]]]:
     from .picker import PickerScreen
 
     everywhere = binding_rows(app.BINDINGS) + [("Ctrl+P", "Command palette: every action by name")]
+    live = next((s for s in reversed(app.screen_stack) if isinstance(s, LiveScreen)), None)
+    live_rows = binding_rows(LiveScreen.BINDINGS)
+    if live is not None and live.source != "runner":
+        # a program or an attached process: only the keys that apply to it
+        from .live import RUNNER_ONLY
+
+        live_rows = binding_rows(b for b in LiveScreen.BINDINGS
+                                 if b.action.split("(")[0] not in RUNNER_ONLY)
+        live_rows.append(("", "(p r c x + - t start built-in workloads: off while %s)"
+                          % ("a program runs" if live.source == "program" else "watching a process")))
     return [
         ("Everywhere", everywhere),
-        ("Live run", binding_rows(LiveScreen.BINDINGS)),
+        ("Live run", live_rows),
         ("Scenario picker", binding_rows(PickerScreen.BINDINGS) + [
             ("↑ / ↓", "Choose the workload"), ("Tab / Shift+Tab", "Next / previous field"),
             ("← / →", "Change a choice (executor, start method)"), ("Enter", "Start the run")]),

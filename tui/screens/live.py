@@ -1,5 +1,10 @@
 """The live run screen: header, tour line, cores, workers, queue, time split, alerts.
 
+Program and attach runs (``execscope run -- python prog.py``, ``execscope
+attach PID``) add an executor line (``e`` shows one executor at a time, or all
+summed) and, for a program, its own output; the keys that would start a
+built-in workload are switched off for them (hidden from footer and palette).
+
 A run's snapshots arrive on the session's ticker thread; ``LiveRun`` keeps
 the newest and posts one ``RunUpdated`` at a time, and this screen applies the
 newest snapshot to every panel inside ``batch_update`` (one repaint per
@@ -23,18 +28,25 @@ from textual.widgets import Footer, Static
 
 from execscope.model import RunConfig
 
+from ..modes import Focus, source_of
 from ..runs import LiveRun
 from ..tour_steps import TourStep, tour_steps
 from ..widgets.alerts import AlertsPanel
 from ..widgets.breakdown import BreakdownPanel
 from ..widgets.cores import CoresPanel
+from ..widgets.executor_bar import ExecutorBar
+from ..widgets.output import OutputPanel
 from ..widgets.queue import QueuePanel
 from ..widgets.run_header import RunHeader
 from ..widgets.tour_banner import TourBanner
 from ..widgets.workers import WorkersPanel
 
 EXECUTOR_CYCLE = ("serial", "thread", "process")
+# Keys that start a built-in workload: they do not apply to a program or an attached process.
+RUNNER_ONLY = frozenset({"picker", "restart", "compare", "cycle_executor", "workers", "tour",
+                         "next_step", "prev_step"})
 STALE_S = 3.0
+SHORT_ROWS = 30  # below this many rows the program output panel shows only its newest line
 # Repaints per second at most, whatever the snapshot rate: drawing is what the
 # TUI costs, and a dashboard read by eye gains nothing above this.  Snapshots
 # still arrive at --refresh and all of them feed the sparklines.
@@ -53,6 +65,10 @@ class LiveScreen(Screen):
         Binding("n", "next_step", "Next", tooltip="Tour: go to the next step"),
         Binding("b", "prev_step", "Back", show=False, tooltip="Tour: go back one step"),
         Binding("t", "tour", "Tour", show=False, tooltip="Start the guided tour of the claims, or leave it"),
+        Binding("e", "executor(1)", "Next executor",
+                tooltip="Program or attach runs with several executors: show the next one (or all)"),
+        Binding("E", "executor(-1)", "Previous executor", show=False,
+                tooltip="Program or attach runs with several executors: show the previous one"),
     ]
 
     class RunUpdated(Message):
@@ -75,23 +91,32 @@ class LiveScreen(Screen):
         self._last_data = 0.0  # app.clock() when the newest snapshot arrived
         self._last_paint = 0.0  # time.monotonic() of the last repaint
         self._paint_timer = None
+        self.focus_ex = Focus()  # program/attach runs: which executor the panels show
+        self._several = False  # whether the e key applies (refresh the footer when it changes)
 
     # -- layout ------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         yield RunHeader(id="header")
+        yield ExecutorBar(id="executors")
         yield TourBanner(id="tour")
         yield Static(id="notice", markup=False)
         yield CoresPanel(id="cores")
         with Horizontal(id="middle"):
             yield WorkersPanel(id="workers")
             yield QueuePanel(id="queue")
+        yield OutputPanel(id="output")
         with Horizontal(id="bottom"):
             yield BreakdownPanel(id="breakdown")
             yield AlertsPanel(id="alerts")
         yield Footer()
 
+    def on_resize(self, event) -> None:
+        # a short terminal keeps one line of a program's output, for the workers' sake
+        self.set_class(event.size.height < SHORT_ROWS, "-short")
+
     def on_mount(self) -> None:
+        self.set_class(self.app.size.height < SHORT_ROWS, "-short")
         self.set_interval(1.0, self._check_stale)
         if self.step is not None:
             self.go_to_step(0)
@@ -104,6 +129,11 @@ class LiveScreen(Screen):
     def panels(self):
         return self.query("#cores, #workers, #queue, #breakdown, #alerts")
 
+    @property
+    def source(self) -> str:
+        """runner (built-in or custom workload), program or attach."""
+        return source_of(self.config)
+
     # -- runs --------------------------------------------------------------------
 
     def start_run(self, config: RunConfig) -> None:
@@ -111,7 +141,13 @@ class LiveScreen(Screen):
         if self.run is not None:
             self.run.stop()
         self.config = config
+        self.focus_ex = Focus()
         self.set_notice("")
+        self.set_class(self.source != "runner", "-outside")
+        self.query_one(OutputPanel).set_class(self.source == "program", "-on")
+        self.query_one(OutputPanel).show(None)
+        self.query_one(ExecutorBar).show(None, 0, self.source)
+        self.refresh_bindings()
         run = LiveRun(config, notify=lambda: None, factory=self.app.session_factory,
                       refresh_hz=self.app.refresh_hz, registry=self.app.registry)
         run.notify = lambda: self.post_message(self.RunUpdated(run))
@@ -156,10 +192,23 @@ class LiveScreen(Screen):
                 self.query_one(RunHeader).show(snap, run.config)
             if snap is None:
                 return
-            alerts = snap.active_alerts
-            for panel in self.panels:
-                panel.show(snap, history)
-                panel.set_alerts(alerts)
+            self._show(snap, history)
+
+    def _show(self, snap, history) -> None:
+        """Every panel from ``snap``, narrowed to the chosen executor when there is one."""
+        view, view_history = self.focus_ex.view(snap, history)
+        index, count = self.focus_ex.position(snap)
+        self.query_one(ExecutorBar).show(snap, index, self.source)
+        if self.source == "program":
+            self.query_one(OutputPanel).show(snap)
+        alerts = view.active_alerts
+        for panel in self.panels:
+            panel.show(view, view_history)
+            panel.set_alerts(alerts)
+        several = self.source != "runner" and count >= 2
+        if several != self._several:
+            self._several = several
+            self.refresh_bindings()
 
     def _check_stale(self) -> None:
         """Say so when a running run has sent nothing for a while (a stuck link or runner)."""
@@ -182,15 +231,22 @@ class LiveScreen(Screen):
     def action_stop(self) -> None:
         if self.run is not None and not self.run.finished:
             self.run.stop()
-            self.notify("stopping the run…", timeout=2)
+            self.notify({"program": "stopping the program…",
+                         "attach": "no longer watching (the process keeps running)"}.get(self.source,
+                                                                                          "stopping the run…"),
+                        timeout=2)
 
     def action_restart(self) -> None:
+        if self.source != "runner":
+            return  # a program or an attached process: nothing of ours to restart
         if self.config is not None:
             self.start_run(self.config)
         else:
             self.action_picker()
 
     def action_picker(self) -> None:
+        if self.source != "runner":
+            return  # a program or an attached process: nothing of ours to restart
         from .picker import PickerScreen
 
         def picked(result) -> None:
@@ -211,10 +267,14 @@ class LiveScreen(Screen):
         return CompareScreen(config)
 
     def action_compare(self) -> None:
+        if self.source != "runner":
+            return  # a program or an attached process: nothing of ours to restart
         config = self.config or RunConfig("cpu")
         self.app.push_screen(self._compare_screen(config))
 
     def action_cycle_executor(self) -> None:
+        if self.source != "runner":
+            return  # a program or an attached process: nothing of ours to restart
         if self.config is None:
             return
         cfg = self.config
@@ -225,6 +285,8 @@ class LiveScreen(Screen):
         self.start_run(cfg.with_(executor=kind, workers=workers, start_method=method))
 
     def action_workers(self, step: int) -> None:
+        if self.source != "runner":
+            return  # a program or an attached process: nothing of ours to restart
         cfg = self.config
         if cfg is None or cfg.executor == "serial":
             return
@@ -234,9 +296,25 @@ class LiveScreen(Screen):
     # -- tour --------------------------------------------------------------------
 
     def check_action(self, action: str, parameters) -> Optional[bool]:
+        """False hides a key from the footer and the palette: the tour keys outside the
+        tour; the keys that start built-in workloads while a program is shown; the
+        executor key unless there are several executors to choose from."""
+        if action in RUNNER_ONLY and self.source != "runner":
+            return False
         if action in ("next_step", "prev_step"):
             return self.step is not None
+        if action == "executor":
+            return self._several
         return True
+
+    def action_executor(self, step: int) -> None:
+        run = self.run
+        snap = run.latest if run is not None else None
+        if snap is None:
+            return
+        self.focus_ex.cycle(snap, step)
+        with self.app.batch_update():
+            self._show(snap, list(run.history))
 
     def go_to_step(self, index: int) -> None:
         if not self.steps:
@@ -276,6 +354,8 @@ class LiveScreen(Screen):
             self.go_to_step(self.step - 1)
 
     def action_tour(self) -> None:
+        if self.source != "runner":
+            return  # a program or an attached process: nothing of ours to restart
         if self.step is None:
             self.go_to_step(0)
         else:

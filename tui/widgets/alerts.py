@@ -2,44 +2,33 @@
 
     ● 0.3s critical starvation
       deadlock: all 2 workers are blocked waiting on tasks of their own executor…
-      evidence blocked_workers worker_0, worker_1 · queued 9
+      evidence form deadlock · blocked_workers [worker_0, worker_1] · queued 9
       → do not wait on futures of the pool you run in…
 
 The run's own end (failed, timeout, deadlock), the first task error and
 Python warnings from the runner are listed above the alerts: they are what a
-person needs next to them.
+person needs next to them.  Evidence is formatted by ``tui.evidence``: units
+from the key names, a few lines at most (the JSON keeps all of it).
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from rich.text import Text
 
 from execscope import detect
 
+from ..evidence import evidence_lines
 from ..fmt import STATUS, wrap
 from .panel import Panel
 
 SEVERITY = {"critical": ("✗", "bold red"), "warning": ("⚠", "bold yellow"), "info": ("»", "cyan")}
 
 
-def evidence_text(evidence: Any) -> str:
-    parts = []
-    for key, value in dict(evidence).items():
-        if isinstance(value, (list, tuple)):
-            shown = ", ".join(str(v) for v in list(value)[:8])
-            if len(value) > 8:
-                shown += ", … (%d)" % len(value)
-            value = shown
-        elif isinstance(value, float):
-            value = "%.3g" % value
-        parts.append("%s %s" % (key, value))
-    return " · ".join(parts)
-
-
-def detector_names() -> str:
-    return ", ".join(getattr(d, "__name__", "?").replace("_", " ") for d in detect.DETECTORS)
+def detector_names(source: str = "runner") -> str:
+    detectors = detect.DETECTORS
+    if source == "attach":
+        from execscope.attach import DETECTORS as detectors
+    return ", ".join(getattr(d, "__name__", "?").replace("_", " ") for d in detectors)
 
 
 class AlertsPanel(Panel):
@@ -60,6 +49,13 @@ class AlertsPanel(Panel):
                 wrap(text, snap.reason, width, first=len(head) + 3, indent="  ")
             else:
                 text.append("\n")
+        ended = Text()
+        if snap.status not in ("failed", "timeout", "deadlock") and snap.finished and snap.reason \
+                and snap.source != "runner":
+            # how a program ended, or why watching it stopped
+            symbol, style = STATUS.get(snap.status, ("■", "bold"))
+            ended.append("%s %s: " % (symbol, snap.status), style=style)
+            wrap(ended, snap.reason, width, first=len(snap.status) + 4, indent="  ")
         if snap.first_error:
             text.append("✗ task error: ", style="bold red")
             wrap(text, snap.first_error, width, first=14, indent="  ")
@@ -68,10 +64,14 @@ class AlertsPanel(Panel):
             wrap(text, warning, width, style="yellow", first=2, indent="  ")
         if not snap.alerts:
             if not text:
+                text.append_text(ended)
                 text.append("✓ no alerts", style="green")
-                wrap(text, " · watching for: %s" % detector_names(), width, style="dim", first=11)
+                wrap(text, " · watching for: %s" % detector_names(snap.source), width, style="dim", first=11)
+            else:
+                text.append_text(ended)
             text.rstrip()
             return text
+        text.append_text(ended)
         for alert in snap.alerts:
             symbol, style = SEVERITY.get(alert.severity, ("•", "bold"))
             if not alert.active:
@@ -85,9 +85,11 @@ class AlertsPanel(Panel):
             body = "" if alert.active else "dim"
             text.append("  ")
             wrap(text, alert.message, width, style=body, first=2, indent="  ")
-            if alert.evidence:
-                text.append("  evidence ", style="dim")
-                wrap(text, evidence_text(alert.evidence), width, style=body or "dim", first=11, indent="  ")
+            lines = evidence_lines(alert.evidence, width, first=11, indent=4,
+                                   max_lines=3 if width >= 60 else 5) if alert.evidence else []
+            for i, line in enumerate(lines):
+                text.append("  evidence " if i == 0 else "    ", style="dim")
+                text.append(line + "\n", style=body or "dim")
             if alert.remedy:
                 text.append("  → ", style="bold" if alert.active else "dim")
                 wrap(text, alert.remedy, width, style="italic" if alert.active else "dim", first=4,

@@ -15,6 +15,7 @@ from typing import List, Tuple
 from rich.text import Text
 
 from ..fmt import fmt_bytes, fmt_s, wrap
+from ..modes import kinds
 from .panel import Panel
 
 # (name, fill, style)
@@ -72,8 +73,17 @@ class BreakdownPanel(Panel):
     PANEL = "breakdown"
     TITLE = "Where the time goes"
 
+    COVERS = ("breakdown", "ipc")
+
     def render_body(self, width: int) -> Text:
         snap = self.snap
+        missing = self.unavailable()
+        if missing:
+            text = Text()
+            self.unavailable_head(text, width, missing)
+            self.unavailable_why(text, width, missing)
+            text.rstrip()
+            return text
         if snap is None or not snap.breakdown.tasks:
             return Text("no task finished yet", style="dim")
         b = snap.breakdown
@@ -94,7 +104,8 @@ class BreakdownPanel(Panel):
                 item.append(" %s %s" % (name, fmt_s(value)))
                 legend.append(item)
         pack(text, legend, width)
-        if snap.config.executor == "process":
+        pools = kinds(snap)
+        if "process" in pools:
             share = b.ipc_share
             line = Text()
             line.append("IPC ", style="dim")
@@ -103,8 +114,10 @@ class BreakdownPanel(Panel):
                 line.append(" of service time", style="dim")
             pack(text, [line, Text("→ %s ← %s a task" % (fmt_bytes(b.bytes_out), fmt_bytes(b.bytes_in)))],
                  width, gap=1)
-        else:
+            if len(pools) > 1:
+                wrap(text, "summed over thread and process pools: e shows one at a time", width, style="dim")
+        elif pools:
             wrap(text, "%s: shared memory, nothing is pickled" %
-                 ("serial" if snap.config.executor == "serial" else "threads"), width, style="dim")
+                 ("serial" if pools == ("serial",) else "threads"), width, style="dim")
         text.rstrip()
         return text

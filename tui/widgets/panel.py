@@ -8,11 +8,13 @@ is not sent again, and a layout pass happens only when the number of lines
 changes.  While an
 active alert names the panel (``Alert.panel``) the border turns to a double
 line and its subtitle names the alert: shape and words, not colour alone.
+A panel whose figures the run cannot measure (attach mode: ``Snapshot.
+unavailable``) says so in place of them, with the reason.
 """
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -21,11 +23,15 @@ from textual.widgets import Static
 
 from execscope.model import Alert, Snapshot
 
+from ..fmt import wrap
+
 
 class Panel(VerticalScroll, can_focus=True):
     PANEL = ""  # the name detectors use in Alert.panel
     TITLE = ""
     SCROLLBAR_ROOM = 1  # columns kept free for a vertical scrollbar
+    # Names in Snapshot.unavailable this panel would show (attach mode cannot fill them).
+    COVERS: Tuple[str, ...] = ()
 
     def __init__(self, *, id: Optional[str] = None, classes: Optional[str] = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -59,6 +65,25 @@ class Panel(VerticalScroll, can_focus=True):
 
     def render_body(self, width: int) -> Text:  # pragma: no cover - overridden
         return Text("")
+
+    def unavailable(self) -> List[Tuple[str, str]]:
+        """(name, why) for each part of this panel the run cannot fill."""
+        snap = self.snap
+        if snap is None or not self.COVERS:
+            return []
+        return [(name, why) for name, why in snap.unavailable if name in self.COVERS]
+
+    def unavailable_head(self, text: Text, width: int, reasons: Sequence[Tuple[str, str]]) -> None:
+        """``⊘ queue, tasks: not available in attach mode``."""
+        mode = "attach" if self.snap is not None and self.snap.source == "attach" else "this"
+        wrap(text, "⊘ %s: not available in %s mode" % (", ".join(name for name, _ in reasons), mode),
+             width, style="bold yellow", indent="  ")
+
+    def unavailable_why(self, text: Text, width: int, reasons: Sequence[Tuple[str, str]]) -> None:
+        """One paragraph of why per part."""
+        for name, why in reasons:
+            text.append("%s: " % name, style="bold")
+            wrap(text, why, width, style="dim", first=len(name) + 2, indent="  ")
 
     def on_resize(self) -> None:
         self.redraw()

@@ -5,6 +5,10 @@
     done    457/631  ▁▂▂▃▄▅▅▆▇█
     tasks/s 111/s    ▃▅▆▆▇▇▇▆▇▇
     mean 98/s · p50 320ms p95 590ms p99 620ms
+
+Attached to a running process there is no queue to read and no task to
+count: the panel shows the workers running and blocked (from their stacks)
+and says why the rest is missing.
 """
 
 from __future__ import annotations
@@ -23,10 +27,15 @@ class QueuePanel(Panel):
     PANEL = "queue"
     TITLE = "Queue"
 
+    COVERS = ("queue", "tasks")
+
     def render_body(self, width: int) -> Text:
         snap = self.snap
         if snap is None:
             return Text("no run yet", style="dim")
+        missing = self.unavailable()
+        if missing:
+            return self._states_only(snap, width, missing)
         c = snap.counts
         done = "%d" % c.finished
         if snap.expected_tasks:
@@ -63,5 +72,24 @@ class QueuePanel(Panel):
         if snap.mode == "map" and snap.chunksize:
             tail += " · map chunksize %d" % snap.chunksize
         wrap(text, tail, width)
+        text.rstrip()
+        return text
+
+    def _states_only(self, snap, width: int, missing) -> Text:
+        """Attach mode: what the workers' stacks say (running, blocked), and why the rest is missing."""
+        c = snap.counts
+        hist = list(self.history)[-max(4, width - LABEL - 8):] or [snap]
+        text = Text()
+        self.unavailable_head(text, width, missing)
+        top = snap.max_workers or max([s.counts.running + s.counts.blocked for s in hist] + [1])
+        for label, value, series, style in (
+                ("running", c.running, [s.counts.running for s in hist], "green"),
+                ("blocked", c.blocked, [s.counts.blocked for s in hist], "red" if c.blocked else "dim")):
+            text.append(label.ljust(LABEL), style="dim")
+            text.append(("%d" % value).ljust(8), style="bold")
+            text.append(spark(series, max(4, width - LABEL - 8), top), style=style)
+            text.append("\n")
+        wrap(text, "(worker states, read from their stacks)", width, style="dim italic")
+        self.unavailable_why(text, width, missing)
         text.rstrip()
         return text

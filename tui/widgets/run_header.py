@@ -1,10 +1,13 @@
 """The top line: what runs, on which interpreter, for how long, and how it is going.
 
     cpu · thread x4 · CPython 3.11.7 GIL on (switch 5ms)        ▶ running 3.2s 457/631
+    python prog.py · pid 4242 · CPython 3.11.7 GIL on    ✓ completed exit 0 5.3s 256 done
+    attached to pid 4242 python spin.py · CPython 3.11.7    ▶ watching 3.2s 3 running
 """
 
 from __future__ import annotations
 
+import os
 from typing import Optional
 
 from rich.text import Text
@@ -13,6 +16,7 @@ from textual.widget import Widget
 from execscope.model import RunConfig, Snapshot
 
 from ..fmt import STATUS
+from ..modes import exit_text, source_of
 
 
 def interpreter_text(interp, short: bool = False) -> str:
@@ -28,6 +32,20 @@ def interpreter_text(interp, short: bool = False) -> str:
     if switch and not short:
         text += " (switch %gms)" % (switch * 1000)
     return text
+
+
+def command_text(argv, short: bool = False) -> str:
+    """A program's command line: the interpreter by its name; short: every path by its name.
+
+    >>> command_text(("/usr/bin/python3", "tests/programs/mixed.py", "-v"))
+    'python3 tests/programs/mixed.py -v'
+    >>> command_text(("/usr/bin/python3", "tests/programs/mixed.py", "-v"), short=True)
+    'python3 mixed.py -v'
+    """
+    words = [os.path.basename(argv[0])] + list(argv[1:])
+    if short:
+        words = [os.path.basename(w) if os.sep in w and not w.startswith("-") else w for w in words]
+    return " ".join(words)
 
 
 class RunHeader(Widget):
@@ -59,15 +77,23 @@ class RunHeader(Widget):
         right = Text()
         status = snap.status if snap is not None else ("starting" if not self.note else "idle")
         symbol, style = STATUS.get(status, ("?", ""))
+        word = "watching" if status == "running" and source_of(cfg) == "attach" else status
         if self.note and snap is not None:
             right.append(" ⚠ %s " % self.note, style="bold yellow")
         else:
-            right.append(" %s %s " % (symbol, self.note or status), style=style)
+            right.append(" %s %s " % (symbol, self.note or word), style=style)
+        source = source_of(cfg)
         if snap is not None:
+            code = exit_text(snap.program.exit_code) if snap.program is not None else ""
+            if code:
+                right.append(code + " ", style="bold" if snap.program.exit_code == 0 else "bold red")
             right.append("%.1fs" % snap.t_s)
             c = snap.counts
             total = snap.expected_tasks
-            right.append("  %d%s " % (c.finished, "/%d" % total if total else " done"))
+            if source == "attach":
+                right.append("  %d running%s " % (c.running, " ‖%d blocked" % c.blocked if c.blocked else ""))
+            else:
+                right.append("  %d%s " % (c.finished, "/%d" % total if total else " done"))
         room = width - right.cell_len
         for variant in range(4):
             left = self._left(cfg, snap, variant)
@@ -84,10 +110,25 @@ class RunHeader(Widget):
         left = Text()
         if variant < 2:
             left.append(" execscope ", style="bold reverse")
-        left.append(" %s" % cfg.workload, style="bold")
-        left.append(" · %s" % cfg.label)
-        if snap is not None and snap.max_workers and not cfg.workers and cfg.executor != "serial":
-            left.append(" (%d by default)" % snap.max_workers, style="dim")
+        source = source_of(cfg)
+        if source == "runner":
+            left.append(" %s" % cfg.workload, style="bold")
+            left.append(" · %s" % cfg.label)
+            if snap is not None and snap.max_workers and not cfg.workers and cfg.executor != "serial":
+                left.append(" (%d by default)" % snap.max_workers, style="dim")
+        else:
+            program = snap.program if snap is not None else None
+            if source == "attach":
+                pid = program.pid if program is not None else cfg.attach_pid
+                left.append(" attached to pid %s" % pid)
+                argv = program.argv if program is not None and program.argv else ()
+                if argv:
+                    left.append(" " + command_text(argv, short=variant >= 2), style="bold")
+            else:
+                left.append(" " + (command_text(cfg.argv, short=variant >= 2) if cfg.argv else cfg.workload),
+                            style="bold")
+                if program is not None and program.pid:
+                    left.append(" · pid %d" % program.pid)
         if snap is not None and snap.interpreter and variant < 3:
             left.append(" · " + interpreter_text(snap.interpreter, short=variant > 0), style="dim")
         return left

@@ -5,7 +5,8 @@
     worker_0   ▶ task 457       13ms   24%   114  ██ 25%  ██████ 72%
 
 When no GIL figures exist the panel says why (``Snapshot.gil.reason``)
-instead of showing empty columns.
+instead of showing empty columns.  A program's executors shown summed are
+listed one group each (``#2 process/fork x2 at prog.py:32 · 2/2 busy``).
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from typing import List, Optional
 
 from rich.text import Text
 
+from execscope.inject.agent import ID_SPAN
 from execscope.model import Snapshot, WorkerView
 
 from ..fmt import WORKER_STATES, fmt_pct, fmt_s, hbar, natural_key, wrap
+from ..modes import executor_kind_label, is_summed, kinds, short_label, where
 from .panel import Panel
 
 
@@ -29,17 +32,32 @@ def state_text(w: WorkerView, width: int = 99) -> str:
     return text[:width]
 
 
+def task_number(task: int) -> int:
+    """A task's number within its executor.  In a program, each executor's
+    task ids start at a multiple of ``ID_SPAN`` (so that ids stay unique
+    across executors): the screen shows the count within the executor.
+
+    >>> task_number(17), task_number(3 * ID_SPAN + 42)
+    (17, 42)
+    """
+    return task % ID_SPAN if task >= ID_SPAN else task
+
+
 def _state_text(w: WorkerView) -> str:
     symbol, word, _ = WORKER_STATES.get(w.state, ("?", w.state, ""))
+    task = task_number(w.task)
     if w.state == "blocked":
-        return "%s waits on #%d" % (symbol, w.blocked_on) if w.blocked_on >= 0 else "%s blocked" % symbol
+        return ("%s waits on #%d" % (symbol, task_number(w.blocked_on)) if w.blocked_on >= 0
+                else "%s blocked" % symbol)
     if w.state in ("idle", "starting"):
         return "%s %s" % (symbol, word)
     if w.state == "running":
+        if w.task < 0:  # attach mode: a worker seen running from its stack; the task is unknown
+            return "%s running" % symbol
         if w.gil_wait is not None and w.gil_held is not None and w.gil_wait > max(0.5, w.gil_held):
-            return "◐ task %d GIL" % w.task
-        return "%s task %d" % (symbol, w.task)
-    return "%s %s #%d" % (symbol, word, w.task) if w.task >= 0 else "%s %s" % (symbol, word)
+            return "◐ task %d GIL" % task
+        return "%s task %d" % (symbol, task)
+    return "%s %s #%d" % (symbol, word, task) if w.task >= 0 else "%s %s" % (symbol, word)
 
 
 def pool_line(snap: Snapshot, width: int = 80) -> str:
@@ -47,6 +65,14 @@ def pool_line(snap: Snapshot, width: int = 80) -> str:
     cfg = snap.config
     n = len(snap.workers)
     busy = sum(1 for w in snap.workers if w.state not in ("idle", "starting"))
+    if is_summed(snap):
+        live = [ex for ex in snap.executors if ex.state != "retired"]
+        head = "%d executor%s, %d live" % (len(snap.executors), "s" if len(snap.executors) != 1 else "",
+                                           len(live))
+        for text in ("%s · %d/%d workers busy" % (head, busy, n), "%d/%d busy" % (busy, n)):
+            if len(text) <= width:
+                return text
+        return text[:width]
     if cfg.executor == "serial":
         return "serial baseline: one task after another"[:width]
     kind = "thread pool" if cfg.executor == "thread" else "%s pool" % (cfg.start_method or "process")
@@ -94,25 +120,38 @@ class WorkersPanel(Panel):
     PANEL = "workers"
     TITLE = "Workers"
 
+    COVERS = ("workers", "gil")
+
     def render_body(self, width: int) -> Text:
         snap = self.snap
         if snap is None:
             return Text("no run yet", style="dim")
         text = Text()
+        for name, why in self.unavailable():
+            if name == "workers":  # the stacks could not be read: say so before anything else
+                text.append("⚠ worker states: ", style="bold yellow")
+                wrap(text, why, width, style="yellow", first=17, indent="  ")
         text.append(pool_line(snap, width) + "\n", style="dim")
         workers = sorted(snap.workers, key=lambda w: natural_key(w.label))
         if not workers:
-            text.append("no worker has started yet", style="dim")
+            text.append(_no_workers(snap), style="dim")
             return text
         has_gil = any(w.gil_held is not None for w in workers)
         name_w = min(12, max(6, max(len(w.label) for w in workers)))
-        cols = plan_columns(width, name_w, has_gil, snap.config.executor == "process")
+        counted = not any(name == "tasks" for name, _ in snap.unavailable)
+        cols = plan_columns(width, name_w, has_gil, "process" in kinds(snap))
+        if not counted and "done" in cols:
+            cols.remove("done")  # attach mode counts no tasks
         head = "%-*s %-*s" % (name_w, "worker", STATE_W, "state") + "".join(HEADS[c] for c in cols)
         if len(workers) > 1:
             head = head.rstrip()
         text.append(head.rstrip()[:width] + "\n", style="bold")
-        for w in workers:
-            self._row(text, w, name_w, cols)
+        groups = _groups(snap, workers)
+        for number, ex, members in groups:
+            if len(groups) > 1:
+                text.append(_group_line(number, ex, members, width) + "\n", style="bold dim")
+            for w in members:
+                self._row(text, w, name_w, cols)
         if not has_gil:
             wrap(text, gil_note(snap), width, style="dim italic")
         text.rstrip()
@@ -121,7 +160,7 @@ class WorkersPanel(Panel):
     @staticmethod
     def _row(text: Text, w: WorkerView, name_w: int, cols: List[str]) -> None:
         _, _, style = WORKER_STATES.get(w.state, ("", "", ""))
-        text.append("%-*s " % (name_w, w.label[:name_w]))
+        text.append("%-*s " % (name_w, short_label(w.label, name_w)))
         text.append("%-*s" % (STATE_W, state_text(w, STATE_W - 1)), style=style)
         for col in cols:
             if col == "age":
@@ -160,3 +199,48 @@ def gil_note(snap: Snapshot) -> str:
         return "GIL: latency probe only%s — %s" % (
             (" (wake-ups %.2f ms late)" % lat) if lat is not None else "", gil.reason or "")
     return "GIL held/wait: not measured — %s" % (gil.reason or "no sampler")
+
+
+def _no_workers(snap: Snapshot) -> str:
+    if is_summed(snap) and not snap.executors:
+        return ("no executor yet" if snap.source == "program"
+                else "no concurrent.futures worker seen in the stacks yet")
+    if is_summed(snap):
+        return "no live executor: the ones it made have shut down (e: see each)"
+    if snap.executors and snap.executors[0].state == "retired":
+        return "this executor has shut down: its workers are gone (its totals stay in the other panels)"
+    return "no worker has started yet"
+
+
+def _groups(snap: Snapshot, workers: List[WorkerView]):
+    """[(number, executor, its workers)]: one group per live executor when the
+    panel shows several summed, else one group of every worker."""
+    if not is_summed(snap) or len(snap.executors) < 2:
+        return [(0, None, workers)]
+    keys = {}
+    for number, ex in enumerate(snap.executors, 1):
+        for w in ex.workers:
+            keys[w.key] = number
+    groups, rest = {}, []
+    for w in workers:
+        if w.key in keys:
+            groups.setdefault(keys[w.key], []).append(w)
+        else:
+            rest.append(w)
+    out = [(number, snap.executors[number - 1], members) for number, members in sorted(groups.items())]
+    if rest:
+        out.append((0, None, rest))
+    return out
+
+
+def _group_line(number: int, ex, members: List[WorkerView], width: int) -> str:
+    """``#2 process/fork x2 at prog.py:32 · 2/2 busy``."""
+    if ex is None:
+        return "other workers"[:width]
+    busy = sum(1 for w in members if w.state not in ("idle", "starting"))
+    head = "#%d %s" % (number, executor_kind_label(ex))
+    for text in ("%s %s · %d/%d busy" % (head, where(ex, short=True), busy, len(members)),
+                 "%s · %d/%d busy" % (head, busy, len(members))):
+        if len(text) <= width:
+            return text
+    return text[:width]

@@ -1,0 +1,172 @@
+"""An alert's evidence as a few readable lines: units from the key names,
+rounded numbers, nested dicts and lists flattened.
+
+    >>> evidence_items({"ipc_share": 0.9534, "bytes_out_per_task": 8388608,
+    ...                 "worker_cpu_percent": {"worker_0": 25.54, "worker_1": 25.1}})
+    ['ipc_share 95%', 'bytes_out_per_task 8.0 MiB', 'worker_cpu_percent (worker_0 26%, worker_1 25%)']
+
+The detectors' dicts keep every figure for the JSON; the panel has a few
+lines, so ``evidence_lines`` packs whole items into lines of the panel's width
+(an item is split only when it is wider than a line on its own) and says how
+many items did not fit.  Values that say nothing (None) are left out, and so
+are the keys that name the executor (the message already does).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, List, Mapping
+
+from execscope.report import fmt_bytes, fmt_s
+
+HIDDEN = frozenset({"executor", "executor_id"})
+MAX_SEQ = 4  # entries of a list shown before "+N"
+MAX_TEXT = 48  # characters of a string value
+MAX_FIELDS = 6  # entries of a nested dict shown before "+N"
+
+
+def number(value: float) -> str:
+    """Three significant digits, never an exponent.
+
+    >>> number(0.012345), number(123.456), number(98765.4), number(2.0), number(0.0)
+    ('0.0123', '123', '98765', '2', '0')
+    """
+    if value == 0:
+        return "0"
+    magnitude = abs(value)
+    if magnitude >= 100:
+        return "%d" % round(value)
+    if magnitude >= 1:
+        return ("%.2f" % value if magnitude < 10 else "%.1f" % value).rstrip("0").rstrip(".")
+    text = "%.3g" % value
+    if "e" in text:
+        text = "%.6f" % value
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def scalar(key: str, value: Any) -> str:
+    """One value, in the unit its key names.
+
+    >>> scalar("ipc_s_per_task", 0.000123), scalar("tasks_per_s", 37.21), scalar("window_s", 2.0)
+    ('123µs', '37.2/s', '2.00s')
+    >>> scalar("blocked_share", 0.5), scalar("pool_cpu_percent", 187.26), scalar("slower_than_serial", True)
+    ('50%', '187%', 'yes')
+    """
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, str):
+        return value if len(value) <= MAX_TEXT else value[:MAX_TEXT - 1] + "…"
+    if not isinstance(value, (int, float)):
+        return str(value)
+    name = key.lower()
+    if "bytes" in name:
+        return fmt_bytes(value)
+    if name.endswith("_percent"):
+        return "%s%%" % number(value if abs(value) < 10 else round(value))
+    if name.endswith("share") or name.endswith("_mean") and "wait" in name:
+        return "%s%%" % number(value * 100 if abs(value) < 0.1 else round(value * 100))
+    if name.endswith("per_s"):
+        return number(value) + "/s"
+    if isinstance(value, float) and (name.endswith("_s") or "_s_" in name or name == "seconds"):
+        return fmt_s(value)
+    return number(value) if isinstance(value, float) else str(value)
+
+
+def _seq(key: str, values: List[Any]) -> str:
+    shown = [_nested(key, v) for v in values[:MAX_SEQ]]
+    if len(values) > MAX_SEQ:
+        shown.append("+%d" % (len(values) - MAX_SEQ))
+    sep = "; " if any(isinstance(v, Mapping) for v in values) else ", "
+    return sep.join(shown)
+
+
+def _nested(key: str, value: Any) -> str:
+    """A value inside a dict or list: a key that names a unit uses it, else the parent's."""
+    if isinstance(value, Mapping):
+        parts = ["%s %s" % (k, _nested(str(k) if _has_unit(str(k)) else key, v))
+                 for k, v in value.items() if v is not None]
+        if len(parts) > MAX_FIELDS:
+            parts = parts[:MAX_FIELDS] + ["+%d" % (len(parts) - MAX_FIELDS)]
+        return ", ".join(parts)
+    if isinstance(value, (list, tuple)):
+        return _seq(key, list(value))
+    return scalar(key, value)
+
+
+def _has_unit(key: str) -> bool:
+    key = key.lower()
+    return any(mark in key for mark in ("bytes", "percent", "share", "per_s")) or key.endswith("_s") \
+        or key == "seconds"
+
+
+def evidence_items(evidence: Mapping[str, Any]) -> List[str]:
+    """``key value`` for each piece of evidence that says something."""
+    items = []
+    for key, value in dict(evidence).items():
+        if key in HIDDEN or value is None or value == [] or value == {}:
+            continue
+        if isinstance(value, Mapping):
+            items.append("%s (%s)" % (key, _nested(key, value)))
+        elif isinstance(value, (list, tuple)):
+            items.append("%s [%s]" % (key, _seq(key, list(value))))
+        else:
+            items.append("%s %s" % (key, scalar(key, value)))
+    return items
+
+
+def evidence_text(evidence: Mapping[str, Any]) -> str:
+    """All of it on one line, items separated by `` · ``."""
+    return " · ".join(evidence_items(evidence))
+
+
+def evidence_lines(evidence: Mapping[str, Any], width: int, first: int = 0, indent: int = 0,
+                   max_lines: int = 3) -> List[str]:
+    """Items packed into at most ``max_lines`` lines: the first has ``first``
+    columns taken, the others start after ``indent`` spaces (not included in
+    the strings).  When items are left over, the last line ends ``+N more``.
+
+    >>> evidence_lines({"a": 1, "b": 2, "c": 3}, width=12)
+    ['a 1 · b 2', 'c 3']
+    >>> evidence_lines({"a": 1, "b": 2, "c": 333333333}, width=17, max_lines=1)
+    ['a 1 · b 2 +1 more']
+    >>> evidence_lines({"a": 1, "b": 2, "c": 3}, width=12, max_lines=1)
+    ['a 1 +2 more']
+    """
+    return pack(evidence_items(evidence), width, first, indent, max_lines)
+
+
+def pack(items: Iterable[str], width: int, first: int = 0, indent: int = 0, max_lines: int = 3) -> List[str]:
+    """Whole items, `` · `` between them, into lines (see ``evidence_lines``)."""
+    items = list(items)
+    lines: List[str] = []
+
+    def room(n: int) -> int:
+        return max(8, width - (first if n == 0 else indent))
+
+    line, i = "", 0
+    while i < len(items) and len(lines) < max_lines:
+        r = room(len(lines))
+        candidate = items[i] if not line else line + " · " + items[i]
+        if len(candidate) <= r:
+            line, i = candidate, i + 1
+        elif line and len(items[i]) <= room(len(lines) + 1):
+            lines.append(line)  # the item fits a line of its own: start one
+            line = ""
+        else:  # wider than any line: fill this one and carry on, cut at a space if there is one
+            cut = candidate.rfind(" ", 0, r + 1)
+            cut = cut if cut > r // 2 else r
+            lines.append(candidate[:cut].rstrip(" ·"))
+            items[i] = candidate[cut:].lstrip()
+            line = ""
+    if line:
+        lines.append(line)
+    left = len(items) - i
+    if left and lines:
+        last, r = lines[-1], room(len(lines) - 1)
+        while len(last) + len(" +%d more" % left) > r and " · " in last:
+            last = last.rsplit(" · ", 1)[0]
+            left += 1
+        more = " +%d more" % left
+        if len(last) + len(more) > r:
+            last = last[:max(1, r - len(more) - 1)] + "…"
+        lines[-1] = last + more
+    return lines
