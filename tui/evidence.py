@@ -14,6 +14,7 @@ are the keys that name the executor (the message already does).
 
 from __future__ import annotations
 
+import math
 from typing import Any, Iterable, List, Mapping
 
 from execscope.report import fmt_bytes, fmt_s
@@ -43,6 +44,19 @@ def number(value: float) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+def percent(value: float) -> str:
+    """Whole percents, but never rounded up to 100 nor down to 0.
+
+    >>> percent(25.53), percent(99.87), percent(100.0), percent(0.42), percent(187.2)
+    ('26%', '99.8%', '100%', '0.42%', '187%')
+    """
+    if 99.5 <= value < 100:
+        return "%.1f%%" % (math.floor(value * 10) / 10)
+    if abs(value) < 10:
+        return number(value) + "%"
+    return "%d%%" % round(value)
+
+
 def scalar(key: str, value: Any) -> str:
     """One value, in the unit its key names.
 
@@ -61,9 +75,9 @@ def scalar(key: str, value: Any) -> str:
     if "bytes" in name:
         return fmt_bytes(value)
     if name.endswith("_percent"):
-        return "%s%%" % number(value if abs(value) < 10 else round(value))
+        return percent(value)
     if name.endswith("share") or name.endswith("_mean") and "wait" in name:
-        return "%s%%" % number(value * 100 if abs(value) < 0.1 else round(value * 100))
+        return percent(value * 100)
     if name.endswith("per_s"):
         return number(value) + "/s"
     if isinstance(value, float) and (name.endswith("_s") or "_s_" in name or name == "seconds"):

@@ -221,10 +221,12 @@ class LiveScreen(Screen):
         if note != header.note:
             header.show(run.latest, run.config, note=note)
 
-    def set_notice(self, text: str) -> None:
+    def set_notice(self, text: str, info: bool = False) -> None:
+        """A line under the header: why a run could not start, or (info) a note about the picture."""
         notice = self.query_one("#notice", Static)
-        notice.update(text)
+        notice.update(("ⓘ " if info and text else "") + text)
         notice.set_class(bool(text), "-on")
+        notice.set_class(info, "-info")
 
     # -- actions -----------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Alerts: what the detectors raised, newest first, with evidence and remedy.
+"""Alerts: what the detectors raised, active ones first, newest first, with evidence and remedy.
 
     ● 0.3s critical starvation
       deadlock: all 2 workers are blocked waiting on tasks of their own executor…
@@ -72,7 +72,8 @@ class AlertsPanel(Panel):
             text.rstrip()
             return text
         text.append_text(ended)
-        for alert in snap.alerts:
+        # active alerts first (newest first among them): a cleared one never hides a live one
+        for alert in sorted(snap.alerts, key=lambda a: not a.active):
             symbol, style = SEVERITY.get(alert.severity, ("•", "bold"))
             if not alert.active:
                 symbol, style = "○", "dim"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+from rich.console import Console
 from rich.text import Text
 from textual.widgets import Static
 
@@ -26,17 +27,40 @@ class TourBanner(Static):
             self.set_class(False, "-on")
             return
         self.set_class(True, "-on")
-        width = self.size.width or self.app.size.width
+        self._shown = (step, index, total, auto_s)
+        self.update(self._text(step, index, total, auto_s, self.size.width or self.app.size.width))
+
+    def on_resize(self) -> None:
+        if getattr(self, "_shown", None) is not None and self.has_class("-on"):
+            self.update(self._text(*self._shown, self.size.width or self.app.size.width))
+
+    @staticmethod
+    def _text(step: TourStep, index: int, total: int, auto_s: Optional[float], width: int) -> Text:
+        """One line of title (cut to fit), then the sentence to watch (up to two lines):
+        what to look at matters more than the title when the terminal is small."""
+        room = max(20, width - 2)
         text = Text()
         text.append(" Tour %d/%d " % (index + 1, total), style="bold reverse")
         text.append(" %s " % "+".join(step.claims), style="bold")
-        text.append(step.title, style="bold")
         keys = ("  next in %gs" % auto_s) if auto_s else "  n next · b back · t leave"
+        title = Text(step.title, style="bold")
         claim = CLAIMS.get(step.claims[0], "")
-        if claim and text.cell_len + 3 + len(claim) + len(keys) <= width - 2:
-            text.append(" — " + claim, style="dim")
-        text.append(keys, style="dim")
+        if claim and claim != step.title:
+            title.append(" — " + claim, style="dim")
+        left = room - text.cell_len - len(keys)
+        if title.cell_len > left:
+            title.truncate(max(8, left), overflow="ellipsis")
+        text.append_text(title)
+        if text.cell_len + len(keys) <= room:
+            text.append(keys, style="dim")
         text.append("\n")
-        text.append("Watch: ", style="bold")
-        text.append(step.watch)
-        self.update(text)
+        watch = Text()
+        watch.append("Watch: ", style="bold")
+        watch.append(step.watch)
+        lines = watch.wrap(Console(width=room), room)
+        if len(lines) > 2:
+            lines = lines[:2]
+            lines[1].truncate(room - 1)
+            lines[1].append("…")
+        text.append_text(Text("\n").join(lines))
+        return text

@@ -1,15 +1,19 @@
 """A small two-stage pipeline: a thread pool waits on slow "downloads" while a
-process pool crunches what came back.  Prints a line per batch.
+process pool crunches the previous batch.  Prints a line per batch.
 
     python pipeline.py [SECONDS]
 
 Runs for about SECONDS (default 6), then exits 0.  Used to show program mode
-with two executors alive at once.
+with two executors busy at once.  It also has a flaw execscope points out:
+the process pool forks its workers while the thread pool's threads are
+alive (fork_with_threads).
 """
 
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
+BATCH = 16
 
 
 def download(i):
@@ -31,11 +35,16 @@ def main():
     fetchers = ThreadPoolExecutor(max_workers=8)
     crunchers = ProcessPoolExecutor(max_workers=2)
     with fetchers, crunchers:
+        crunching = []
         while time.monotonic() < end:
-            pages = list(fetchers.map(download, range(batch * 16, batch * 16 + 16)))
-            results = list(crunchers.map(crunch, pages))
+            pages = list(fetchers.map(download, range(batch * BATCH, (batch + 1) * BATCH)))
+            if crunching:  # the previous batch was crunched while this one downloaded
+                print("batch %d: %d pages, checksum %d" % (batch, len(crunching),
+                                                           sum(f.result() for f in crunching) % 100003), flush=True)
+            crunching = [crunchers.submit(crunch, page) for page in pages]
             batch += 1
-            print("batch %d: %d pages, checksum %d" % (batch, len(pages), sum(results) % 100003), flush=True)
+        print("batch %d: %d pages, checksum %d" % (batch, len(crunching),
+                                                   sum(f.result() for f in crunching) % 100003), flush=True)
     print("done: %d batches" % batch, flush=True)
 
 
