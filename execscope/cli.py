@@ -234,6 +234,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError("run: give a WORKLOAD (see `execscope list`), or -- python prog.py ARGS")
     else:
         config = config_from(args)
+    return _show(config, args)
+
+
+def _show(config: RunConfig, args: argparse.Namespace) -> int:
+    """One run: the TUI on a terminal, else (or with --headless) progress lines."""
     if args.headless or not sys.stdout.isatty():
         return run_headless(config, args.json, refresh_hz=args.refresh)
     try:
@@ -251,14 +256,20 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_default(args: argparse.Namespace) -> int:
+def _tour_tui(what: str) -> Any:
+    """run_tui for the tour and the demo, which only make sense on a terminal."""
     try:
         from tui.app import run_tui
     except ImportError as exc:
-        raise UsageError("the TUI is not available here (%s): try `execscope run cpu --headless`" % exc)
+        raise UsageError("the TUI is not available here (%s): try `execscope tour --headless`" % exc)
     if not sys.stdout.isatty():
-        raise UsageError("the TUI needs a terminal: use `execscope run WORKLOAD --headless`")
-    return run_tui(refresh_hz=args.refresh)
+        raise UsageError("%s needs a terminal: use `execscope tour --headless` or "
+                         "`execscope run WORKLOAD --headless`" % what)
+    return run_tui
+
+
+def cmd_default(args: argparse.Namespace) -> int:
+    return _tour_tui("the TUI")(refresh_hz=args.refresh)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -277,24 +288,11 @@ def cmd_attach(args: argparse.Namespace) -> int:
     from .program_cli import attach_config
 
     _check_output_path(args.json, "--json")
-    config = attach_config(args)
-    if args.headless or not sys.stdout.isatty():
-        return run_headless(config, args.json, refresh_hz=args.refresh)
-    try:
-        from tui.app import run_tui
-    except ImportError:
-        return run_headless(config, args.json, refresh_hz=args.refresh)
-    return run_tui(config=config, json_path=args.json, refresh_hz=args.refresh)
+    return _show(attach_config(args), args)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    try:
-        from tui.app import run_tui
-    except ImportError as exc:
-        raise UsageError("the TUI is not available here (%s)" % exc)
-    if not sys.stdout.isatty():
-        raise UsageError("the demo needs a terminal: use `execscope run WORKLOAD --headless`")
-    return run_tui(refresh_hz=args.refresh or 10.0, demo_step_s=args.step_seconds)
+    return _tour_tui("the demo")(refresh_hz=args.refresh or 10.0, demo_step_s=args.step_seconds)
 
 
 COMMANDS = {"list": cmd_list, "run": cmd_run, "doctor": cmd_doctor, "compare": cmd_compare, "tour": cmd_tour,
