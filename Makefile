@@ -30,7 +30,7 @@ slow: $(VENV)/.installed-test  ## timing-sensitive and long checks
 bench: $(VENV)/.installed-test  ## figures for the notes: ratios measured side by side
 	$(BIN)/python -m benchmarks
 
-screenshots: $(VENV)/.installed-test  ## regenerate screenshots/*.svg from scripted runs
+screenshots: $(VENV)/.installed-test  ## regenerate screenshots/*.svg from real runs here (the 128-core one is scripted)
 	$(BIN)/python -m tui.screenshots screenshots
 
 doctor: $(VENV)/.installed

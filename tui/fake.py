@@ -1,4 +1,5 @@
-"""Scripted snapshots: a stand-in for a Session in tests, screenshots and benchmarks.
+"""Scripted snapshots: a stand-in for a Session in tests, benchmarks and the one
+screenshot of a machine this project does not have (128 cores).
 
 Nothing here starts a process.  ``script(config, cores)`` returns the whole
 run as a list of Snapshots, ten per second, with numbers modelled on real runs
@@ -369,7 +370,7 @@ def finished_alert(kind: str = "starvation") -> Alert:
                  remedy="nothing to do", active=False, cleared_t_s=2.0)
 
 
-# -- driving an app on scripted data (tests, screenshots, benchmarks) -------------
+# -- driving an app on scripted data (tests, benchmarks, the 128-core screenshot) --
 
 def make_app(config: Optional[RunConfig] = None, *, cores: int = 2, tour: bool = False,
              pause_at: Optional[float] = 0.75, auto_s: Optional[float] = None,

@@ -87,7 +87,7 @@ async def test_keys_that_start_built_in_workloads_are_off_for_a_program():
         for b in LiveScreen.BINDINGS:
             if b.action.split("(")[0] in RUNNER_ONLY:
                 assert b.tooltip not in titles, b.action
-        assert any("next one" in t for t in titles)  # the executor key is there instead
+        assert any("next executor" in t for t in titles)  # the executor key is there instead
         for key in ("p", "r", "c", "x", "plus", "minus", "t"):
             await pilot.press(key)
             await pilot.pause()
@@ -97,7 +97,7 @@ async def test_keys_that_start_built_in_workloads_are_off_for_a_program():
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
         text = screen_text(app)
-        assert "start built-in workloads: off while a program runs" in text
+        assert "built-in workloads only: off while a program runs" in text
         assert "Choose workload, executor" not in text.split("Scenario picker")[0]
 
 

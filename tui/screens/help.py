@@ -52,7 +52,7 @@ def help_sections(app) -> List[Tuple[str, List[Tuple[str, str]]]]:
 
         live_rows = binding_rows(b for b in LiveScreen.BINDINGS
                                  if b.action.split("(")[0] not in RUNNER_ONLY)
-        live_rows.append(("", "(p r c x + - t start built-in workloads: off while %s)"
+        live_rows.append(("p r c x + - t", "built-in workloads only: off while %s"
                           % ("a program runs" if live.source == "program" else "watching a process")))
     return [
         ("Everywhere", everywhere),

@@ -66,9 +66,9 @@ class LiveScreen(Screen):
         Binding("b", "prev_step", "Back", show=False, tooltip="Tour: go back one step"),
         Binding("t", "tour", "Tour", show=False, tooltip="Start the guided tour of the claims, or leave it"),
         Binding("e", "executor(1)", "Next executor",
-                tooltip="Program or attach runs with several executors: show the next one (or all)"),
+                tooltip="Show the program's next executor on its own (then all of them)"),
         Binding("E", "executor(-1)", "Previous executor", show=False,
-                tooltip="Program or attach runs with several executors: show the previous one"),
+                tooltip="Show the program's previous executor on its own"),
     ]
 
     class RunUpdated(Message):
