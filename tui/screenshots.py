@@ -201,7 +201,7 @@ async def render(scene: Scene) -> Tuple[str, Optional[str]]:
             warning = await scene.drive(pilot)
             title = "execscope — " + scene.title
             if scene.measured:
-                title += " · a real run on %d CPUs" % (os.cpu_count() or 0)
+                title += " · measured on %d CPUs" % (os.cpu_count() or 0)
             return app.export_screenshot(title=title), warning
     finally:
         if scene.cleanup is not None:

@@ -224,7 +224,7 @@ class LiveScreen(Screen):
     def set_notice(self, text: str, info: bool = False) -> None:
         """A line under the header: why a run could not start, or (info) a note about the picture."""
         notice = self.query_one("#notice", Static)
-        notice.update(("ⓘ " if info and text else "") + text)
+        notice.update(text)
         notice.set_class(bool(text), "-on")
         notice.set_class(info, "-info")
 
