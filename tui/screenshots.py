@@ -217,8 +217,16 @@ def main(argv: Optional[List[str]] = None) -> int:
         print("no such scene: %s (scenes: %s)" % (", ".join(sorted(unknown)), ", ".join(s.name for s in SCENES)),
               file=sys.stderr)
         return 2
-    os.chdir(ROOT)  # the programs are named relative to the project
     os.makedirs(out, exist_ok=True)
+    here = os.getcwd()
+    os.chdir(ROOT)  # the programs are named relative to the project
+    try:
+        return _render_all(out, wanted)
+    finally:
+        os.chdir(here)
+
+
+def _render_all(out: str, wanted: set) -> int:
     failed = 0
     for scene in SCENES:
         if wanted and scene.name not in wanted:

@@ -136,3 +136,16 @@ def test_evidence_lines_fit_the_width_and_count_what_is_left(width, evidence):
             return text.replace("·", "").replace(" ", "")
 
         assert bare(shown) == bare(evidence_text(evidence))
+
+
+def test_screenshot_script_names_its_scenes_and_labels_scripted_data(tmp_path, capsys):
+    from tui import screenshots
+
+    names = [s.name for s in screenshots.SCENES]
+    assert len(names) == len(set(names))
+    scripted = [s for s in screenshots.SCENES if not s.measured]
+    assert {s.name for s in scripted} == {"cores-128", "picker"}  # every other picture is a real run
+    assert screenshots.main([str(tmp_path), "no-such-scene"]) == 2
+    assert screenshots.main([str(tmp_path), "cores-128"]) == 0
+    svg = (tmp_path / "cores-128.svg").read_text()
+    assert "SCRIPTED&#160;DATA" in svg or "SCRIPTED DATA" in svg
