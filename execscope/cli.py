@@ -3,6 +3,8 @@
     execscope                       TUI on the built-in default (a tour of the claims)
     execscope list                  workloads, with the claims each shows
     execscope run WORKLOAD [...]    one run: TUI on a terminal, else headless
+    execscope compare WORKLOAD      the same work under every executor, and a verdict
+    execscope tour                  every claim of the article, measured here
     execscope doctor                what works here
 
 Bad input is one line on stderr and exit status 2; a run that did not
@@ -85,6 +87,10 @@ def build_parser() -> Parser:
     run.add_argument("--json", default=None, metavar="PATH")
 
     sub.add_parser("doctor", help="what works on this machine")
+
+    from .compare_cli import add_commands
+
+    add_commands(sub, _int, _positive_float)
     return parser
 
 
@@ -167,7 +173,7 @@ def run_headless(config: RunConfig, json_path: Optional[str], out: Any = None,
 
     def progress(snap: Any) -> None:
         second = int(snap.t_s)
-        if second > last_second[0] and not snap.finished:
+        if second > last_second[0] and snap.status == "running":
             last_second[0] = second
             print(report.progress_line(snap), file=out, flush=True)
 
@@ -223,7 +229,19 @@ def cmd_default(args: argparse.Namespace) -> int:
     return run_tui()
 
 
-COMMANDS = {"list": cmd_list, "run": cmd_run, "doctor": cmd_doctor}
+def cmd_compare(args: argparse.Namespace) -> int:
+    from .compare_cli import cmd_compare as handler
+
+    return handler(args)
+
+
+def cmd_tour(args: argparse.Namespace) -> int:
+    from .compare_cli import cmd_tour as handler
+
+    return handler(args)
+
+
+COMMANDS = {"list": cmd_list, "run": cmd_run, "doctor": cmd_doctor, "compare": cmd_compare, "tour": cmd_tour}
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -75,7 +75,7 @@ def _which(python: str) -> Optional[str]:
 
 
 def discover() -> List[str]:
-    """CPython interpreters found on this machine (pyenv, /usr/bin), newest first."""
+    """CPython 3.9+ interpreters found on this machine (pyenv, /usr/bin), newest first."""
     candidates = set()
     roots = [os.path.expanduser("~/.pyenv/versions"), os.environ.get("PYENV_ROOT", "") + "/versions"]
     for root in roots:
@@ -84,4 +84,11 @@ def discover() -> List[str]:
     for path in glob.glob("/usr/bin/python3.*") + glob.glob("/usr/local/bin/python3.*"):
         if os.path.basename(path).replace("python", "").replace(".", "").rstrip("t").isdigit():
             candidates.add(os.path.realpath(path))
-    return sorted(candidates, reverse=True)
+    usable = []
+    for path in sorted(candidates, reverse=True):
+        try:
+            probe(path)
+        except UsageError:
+            continue
+        usable.append(path)
+    return usable

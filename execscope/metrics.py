@@ -9,102 +9,91 @@
 
 from __future__ import annotations
 
-import math
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from .model import Breakdown
-from .protocol import BREAKDOWN_FIELDS, TASK_INDEX
-
-_I = TASK_INDEX
+from .protocol import BREAKDOWN_FIELDS, HIST_BASE, HIST_LOW, TOTALS_FIELDS, latency_bucket
 
 
 class LatencyHistogram:
-    """Log-spaced buckets (2% wide) from 100 ns to ~1 day: bounded memory,
-    percentiles within 1% of the true value."""
+    """Log-spaced buckets (2% wide, see protocol.latency_bucket) from 100 ns up:
+    bounded memory, percentiles within 1% of the true value."""
 
-    BASE = 1.02
-    LOW = 1e-7
-
-    def __init__(self) -> None:
-        self.counts: Dict[int, int] = {}
-        self.n = 0
-        self.max = 0.0
-
-    def _bucket(self, value: float) -> int:
-        if value <= self.LOW:
-            return 0
-        return int(math.log(value / self.LOW, self.BASE)) + 1
-
-    def _value(self, bucket: int) -> float:
-        if bucket == 0:
-            return 0.0
-        # geometric middle of [LOW*B^(k-1), LOW*B^k)
-        return self.LOW * self.BASE ** (bucket - 0.5)
+    def __init__(self, counts: Optional[Dict[int, int]] = None) -> None:
+        self.counts: Dict[int, int] = dict(counts or {})
+        self.n = sum(self.counts.values())
 
     def add(self, value: float, count: int = 1) -> None:
-        b = self._bucket(value)
+        b = latency_bucket(value)
         self.counts[b] = self.counts.get(b, 0) + count
         self.n += count
-        if value > self.max:
-            self.max = value
+
+    @staticmethod
+    def _value(bucket: int) -> float:
+        if bucket == 0:
+            return 0.0
+        # geometric middle of the bucket
+        return HIST_LOW * HIST_BASE ** (bucket - 0.5)
 
     def percentile(self, q: float) -> float:
         if self.n == 0:
             return 0.0
         rank = q * self.n
         seen = 0
+        last = 0
         for bucket in sorted(self.counts):
             seen += self.counts[bucket]
+            last = bucket
             if seen >= rank:
-                return min(self._value(bucket), self.max)
-        return self.max
+                break
+        return self._value(last)
 
     def percentiles(self) -> Tuple[float, float, float]:
         return (self.percentile(0.5), self.percentile(0.95), self.percentile(0.99))
 
 
 class TaskTotals:
-    """Running sums over finished task records (protocol.TASK_FIELDS).
+    """The runner's cumulative task totals (protocol.TOTALS_FIELDS), read side."""
 
-    A record may stand for a map chunk of ``items`` tasks: its queue wait
-    applies to each item, every other phase is shared among them.
-    """
+    def __init__(self, data: Optional[Dict] = None) -> None:
+        data = data or {}
+        self.values = {name: data.get(name, 0) for name in TOTALS_FIELDS}
+        self.latency = LatencyHistogram({int(k): v for k, v in (data.get("hist") or {}).items()})
 
-    def __init__(self) -> None:
-        self.sums = {name: 0.0 for name in BREAKDOWN_FIELDS}
-        self.items = 0
-        self.records = 0
-        self.bytes_out = 0
-        self.bytes_in = 0
-        self.latency = LatencyHistogram()
-        self.first_begin: Optional[float] = None
-        self.first_submit: Optional[float] = None
-        self.last_end: Optional[float] = None
+    @property
+    def items(self) -> int:
+        return int(self.values["items"])
 
-    def add(self, record: Sequence) -> None:
-        items = int(record[_I["items"]]) or 1
-        self.items += items
-        self.records += 1
-        for name in BREAKDOWN_FIELDS:
-            value = float(record[_I[name]])
-            self.sums[name] += value * items if name == "queue" else value
-        self.bytes_out += int(record[_I["bytes_out"]])
-        self.bytes_in += int(record[_I["bytes_in"]])
-        t_submit, t_begin, t_end = record[_I["t_submit"]], record[_I["t_begin"]], record[_I["t_end"]]
-        self.latency.add(max(0.0, t_end - t_submit), items)
-        if self.first_begin is None or t_begin < self.first_begin:
-            self.first_begin = t_begin
-        if self.first_submit is None or t_submit < self.first_submit:
-            self.first_submit = t_submit
-        if self.last_end is None or t_end > self.last_end:
-            self.last_end = t_end
+    @property
+    def bytes_out(self) -> int:
+        return int(self.values["bytes_out"])
+
+    @property
+    def bytes_in(self) -> int:
+        return int(self.values["bytes_in"])
+
+    def _time(self, name: str) -> Optional[float]:
+        value = self.values[name]
+        return float(value) if value else None
+
+    @property
+    def first_submit(self) -> Optional[float]:
+        return self._time("first_submit")
+
+    @property
+    def first_begin(self) -> Optional[float]:
+        return self._time("first_begin")
+
+    @property
+    def last_end(self) -> Optional[float]:
+        return self._time("last_end")
 
     def breakdown(self) -> Breakdown:
-        if not self.items:
+        n = self.items
+        if not n:
             return Breakdown()
-        n = float(self.items)
-        means = {name: self.sums[name] / n for name in BREAKDOWN_FIELDS}
-        return Breakdown(bytes_out=self.bytes_out / n, bytes_in=self.bytes_in / n, tasks=self.items, **means)
+        means = {name: self.values[name] / n for name in BREAKDOWN_FIELDS}
+        return Breakdown(bytes_out=self.bytes_out / n, bytes_in=self.bytes_in / n, tasks=n, **means)
 
 
 def windowed_rate(points: Iterable[Tuple[float, int]], now: float, window_s: float = 1.0) -> float:

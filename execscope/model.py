@@ -115,6 +115,14 @@ class WorkerView:
     gil_wait: Optional[float] = None
     gil_released: Optional[float] = None
     startup_s: Optional[float] = None  # process start-up, from pool creation
+    since_s: Optional[float] = None  # when the current state began (seconds since launch)
+    # From the scheduler (/proc, Linux; None elsewhere): native threads of a
+    # process worker; how many of this worker's threads were runnable (on a
+    # CPU or queued for one) at this tick, 0/1 for a thread worker; and a
+    # thread worker's voluntary context switches so far (cumulative).
+    threads: Optional[int] = None
+    runnable: Optional[int] = None
+    voluntary_switches: Optional[int] = None
 
 
 @dataclass(frozen=True)
@@ -128,6 +136,10 @@ class CpuView:
     cgroup_cpu_limit: Optional[float] = None
     tree_rss_bytes: int = 0
     tree_uss_bytes: Optional[int] = None
+    # Threads of the run's process tree, and how many were runnable (state R:
+    # on a CPU or waiting for one) at this tick; None where /proc cannot tell.
+    tree_threads: Optional[int] = None
+    runnable_threads: Optional[int] = None
 
 
 @dataclass(frozen=True)
@@ -201,6 +213,8 @@ class Snapshot:
     threads_at_first_submit: Tuple[str, ...] = ()  # runner threads when workers were forked
     warnings: Tuple[str, ...] = ()  # Python warnings raised in the runner (newest last)
     worker_exits: Tuple[Tuple[int, int], ...] = ()  # (pid, exit code) of dead process workers
+    worker_exit_t_s: Tuple[float, ...] = ()  # when each of worker_exits was seen (seconds since launch)
+    pool_broken: bool = False  # a process pool that lost a worker and refuses work
 
     @property
     def finished(self) -> bool:

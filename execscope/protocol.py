@@ -8,7 +8,7 @@ Messages (``k`` is the kind):
     hello   runner pid, interpreter, machine, resolved executor settings
     pool    the executor exists: max_workers, threads alive when workers
             were forked, worker start-up
-    tick    ~10 Hz: counters, queue depth, per-worker state, finished tasks,
+    tick    ~10 Hz: counters, queue depth, per-worker state, task totals,
             ``gil_probe`` (runner/gilprobe.py: GIL wake-up lateness, or null)
     mark    a timestamped event from the workload (``_runtime.mark``)
     warn    a Python warning raised in the runner (e.g. fork with threads)
@@ -24,32 +24,45 @@ of the machine (CLOCK_MONOTONIC on Linux).
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, Dict
 
-# One finished task (or one map chunk of ``items`` tasks), as a list in this
-# order.  Durations in seconds, sizes in bytes.
-TASK_FIELDS = (
-    "id",  # task index (nested submissions get ids after the top level)
-    "parent",  # id of the task that submitted it, -1 at top level
-    "worker",  # "t:<native thread id>" or "p:<pid>"
-    "items",  # tasks in this record (map chunk size), normally 1
-    "ok",  # 1 succeeded, 0 raised / could not be sent / worker died
-    "t_submit",  # submit() called
-    "t_begin",  # a worker took it (thread) or began receiving it (process)
-    "t_end",  # the result was available to the submitter
-    "queue",  # waiting for a worker
-    "ser",  # pickling the arguments (parent, feeder thread)
-    "xfer",  # moving them through the pipe into the worker
-    "deser",  # unpickling them in the worker
-    "compute",  # the function itself
-    "rser",  # pickling the result (worker)
-    "rxfer",  # moving it back through the pipe
-    "rdeser",  # unpickling it in the parent
-    "bytes_out",  # argument pickle size
-    "bytes_in",  # result pickle size
-)
-TASK_INDEX = {name: i for i, name in enumerate(TASK_FIELDS)}
+# Finished tasks are not sent one by one (encoding one record costs more
+# than a thread-pool task itself): the runner keeps cumulative totals and
+# sends them with every tick, and the session replaces its copy.
 BREAKDOWN_FIELDS = ("queue", "ser", "xfer", "deser", "compute", "rser", "rxfer", "rdeser")
+# queue    waiting for a worker (thread: submit -> taken; process: submit ->
+#          the worker began receiving it, minus the serialization in between)
+# ser      pickling the arguments (parent, in the executor's feeder thread)
+# xfer     moving them through the pipe into the worker
+# deser    unpickling them in the worker
+# compute  the function itself
+# rser     pickling the result (worker)
+# rxfer    moving it back through the pipe
+# rdeser   unpickling it in the parent
+# A record may stand for a map chunk of several items: its queue wait applies
+# to each item; every other phase is shared among them.
+TOTALS_FIELDS = (
+    "items",  # tasks finished (map chunks count their items)
+    "failed",  # of which failed
+    "records",  # executor calls finished (a chunk is one)
+    "bytes_out",  # argument pickle bytes
+    "bytes_in",  # result pickle bytes
+    "first_submit",  # earliest submit of a finished task (monotonic), 0 if none
+    "first_begin",  # earliest start of a finished task
+    "last_end",  # latest end of a finished task
+) + BREAKDOWN_FIELDS  # sums of seconds, queue weighted by items
+# Latency histogram: bucket k holds [LOW * BASE**(k-1), LOW * BASE**k).
+HIST_LOW = 1e-7
+HIST_BASE = 1.02
+_INV_LOG_BASE = 1.0 / math.log(HIST_BASE)
+
+
+def latency_bucket(value: float) -> int:
+    if value <= HIST_LOW:
+        return 0
+    return int(math.log(value / HIST_LOW) * _INV_LOG_BASE) + 1
+
 
 # Worker row in a tick, as a list in this order.
 WORKER_FIELDS = (
@@ -68,8 +81,8 @@ WORKER_FIELDS = (
 WORKER_INDEX = {name: i for i, name in enumerate(WORKER_FIELDS)}
 
 
-def encode(kind: str, **fields: Any) -> bytes:
-    fields["k"] = kind
+def encode(msg_kind: str, /, **fields: Any) -> bytes:
+    fields["k"] = msg_kind
     return (json.dumps(fields, separators=(",", ":"), default=str) + "\n").encode()
 
 

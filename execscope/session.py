@@ -40,6 +40,7 @@ from .interpreters import probe
 from .metrics import TaskTotals, windowed_rate
 from .model import (FINAL_STATUSES, Counts, CpuView, GilView, RunConfig, Snapshot,
                     WorkerView)
+from .sampling import sched
 from .sampling.cpu import CpuReading, CpuSampler
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -136,8 +137,8 @@ class RunState:
         kind = msg.get("k")
         with self.lock:
             if kind == "tick":
-                for record in msg.get("tasks", ()):
-                    self.totals.add(record)
+                if "totals" in msg:
+                    self.totals = TaskTotals(msg["totals"])
                 self.tick = msg
                 self.rates.append((msg["t"], msg["completed"] + msg["failed"]))
                 for row in msg.get("workers", ()):
@@ -235,6 +236,7 @@ class Session:
         self._known_pids: Dict[int, float] = {}  # pid -> create_time, everything we started
         self._deadlock_since: Optional[float] = None
         self._lock = threading.Lock()
+        self.tick_errors: Deque[str] = deque(maxlen=20)
         self._core_sums: List[float] = []
         self._tree_sum = 0.0
         self._cpu_ticks = 0
@@ -343,7 +345,10 @@ class Session:
             try:
                 self._tick()
             except Exception as exc:  # never let a tick bug kill the session silently
-                self.reason = self.reason or "internal error while ticking: %s" % exc
+                self.tick_errors.append("%s: %s" % (type(exc).__name__, exc))
+                if finishing and self._latest is not None:
+                    # the last snapshot must at least carry the final status
+                    self._latest = replace(self._latest, status=self.status, reason=self.reason)
             if finishing:
                 break
             next_t += self.refresh_s
@@ -360,7 +365,8 @@ class Session:
         for pid in reading.tree_pids:
             if pid not in self._known_pids:
                 self._remember(pid)
-        snap = self._build(now, reading)
+        states = sched.sample(reading.tree_pids, self._switch_tids())
+        snap = self._build(now, reading, states)
         if snap.status == "running" and reading.per_core:
             if len(self._core_sums) != len(reading.per_core):
                 self._core_sums = [0.0] * len(reading.per_core)
@@ -406,7 +412,8 @@ class Session:
                 how = ("killed by signal %s" % signal.Signals(-code).name) if code < 0 else "exit code %d" % code
                 self._finish("failed", "the runner process ended unexpectedly (%s)" % how)
 
-    def _build(self, now: float, reading: CpuReading) -> Snapshot:
+    def _build(self, now: float, reading: CpuReading,
+               states: Optional[sched.SchedReading] = None) -> Snapshot:
         st = self.state
         with st.lock:
             tick = dict(st.tick)
@@ -419,9 +426,13 @@ class Session:
             bytes_out, bytes_in = totals.bytes_out, totals.bytes_in
             first_begin, first_submit, last_end = totals.first_begin, totals.first_submit, totals.last_end
             started = dict(st.worker_started)
-            fork_threads = tuple(st.submitted_info.get("threads_at_first_submit") or ())
+            # Threads alive when the pool's workers were forked: the runner says
+            # so once submission ends; until then, those alive at pool creation.
+            fork_threads = tuple(st.submitted_info.get("threads_at_first_submit")
+                                 or st.pool.get("threads") or ())
             warnings = tuple("%s: %s" % (w["category"], w["message"]) for w in list(st.warnings)[-10:])
             exits = tuple((e["pid"], e["exitcode"]) for e in st.exits)
+            exit_times = tuple(e["t"] - self.t_launch for e in st.exits)
         t0 = self.t_launch
         t_pool = pool.get("t")
         counts = Counts(
@@ -442,7 +453,7 @@ class Session:
             end = now
         run_elapsed = max(0.0, end - t_pool) if t_pool else 0.0
         gil_view = self._gil_view(tick)
-        workers = tuple(self._worker_views(tick, reading, gil_view, runner_now, t_pool, started))
+        workers = tuple(self._worker_views(tick, reading, gil_view, runner_now, t_pool, started, states))
         machine = dict(hello.get("machine", {}))
         cpu_view = CpuView(
             per_core=reading.per_core,
@@ -454,6 +465,8 @@ class Session:
             cgroup_cpu_limit=machine.get("cgroup_cpu_limit"),
             tree_rss_bytes=reading.tree_rss_bytes,
             tree_uss_bytes=reading.tree_uss_bytes,
+            tree_threads=states.total_threads if states is not None else None,
+            runnable_threads=states.total_runnable if states is not None else None,
         )
         return Snapshot(
             config=self.config,
@@ -488,7 +501,18 @@ class Session:
             threads_at_first_submit=fork_threads,
             warnings=warnings,
             worker_exits=exits,
+            worker_exit_t_s=exit_times,
+            pool_broken=bool(tick.get("broken")),
         )
+
+    def _switch_tids(self) -> Dict[int, List[int]]:
+        """Thread-pool worker threads, whose context switches tell GIL waits (sampling/sched.py)."""
+        if self.config.executor == "process" or self.proc is None:
+            return {}
+        tid_at = protocol.WORKER_INDEX["tid"]
+        with self.state.lock:
+            rows = list(self.state.tick.get("workers", ()))
+        return {self.proc.pid: [row[tid_at] for row in rows if row[tid_at]]}
 
     def _chunksize(self) -> Optional[int]:
         if self.workload is None or self.workload.mode != "map":
@@ -522,7 +546,8 @@ class Session:
 
     def _worker_views(self, tick: Dict[str, Any], reading: CpuReading, gil: GilView,
                       runner_now: float, t_pool: Optional[float],
-                      started: Dict[str, float]) -> List[WorkerView]:
+                      started: Dict[str, float],
+                      states: Optional[sched.SchedReading] = None) -> List[WorkerView]:
         I = protocol.WORKER_INDEX
         by_tid = {t.tid: t for t in gil.threads if t.tid}
         by_pid_main = {}
@@ -554,6 +579,11 @@ class Session:
                 gil_wait=g.wait if g else None,
                 gil_released=g.released if g else None,
                 startup_s=(t_started - t_pool) if (t_started and t_pool) else None,
+                since_s=(since - self.t_launch) if since else None,
+                threads=states.threads(pid) if (states is not None and is_process) else None,
+                runnable=(None if states is None else states.runnable_in(pid) if is_process
+                          else states.thread_runnable(self.proc.pid if self.proc else 0, tid)),
+                voluntary_switches=states.voluntary(tid) if (states is not None and not is_process) else None,
             ))
         return views
 
@@ -602,9 +632,18 @@ class Session:
             shutil.rmtree(self.run_dir, ignore_errors=True)
 
     def _kill_tree(self) -> None:
+        """Freeze the run's process group, collect every descendant, kill them all.
+
+        Stopping first matters: a run that keeps spawning (or a task that
+        detaches a grandchild with setsid) could otherwise add processes
+        between the moment we list the tree and the moment we kill it."""
         proc = self.proc
         if proc is None:
             return
+        try:
+            os.killpg(proc.pid, signal.SIGSTOP)
+        except (ProcessLookupError, PermissionError):
+            pass
         victims: Dict[int, psutil.Process] = {}
         try:
             root = psutil.Process(proc.pid)
@@ -626,8 +665,7 @@ class Session:
             pass
         for p in victims.values():
             try:
-                if abs(p.create_time() - self._known_pids.get(p.pid, p.create_time())) < 0.01:
-                    p.kill()
+                p.kill()  # psutil checks the pid still names the same process
             except psutil.Error:
                 pass
         try:

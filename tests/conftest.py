@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+import uuid
 
 import psutil
 import pytest
@@ -14,22 +15,29 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 
+# Every process these tests start inherits this mark in its environment, so
+# that orphans (reparented away from us) are still found, and processes of
+# anyone else on the machine are never mistaken for ours.
+MARK = "EXECSCOPE_TEST_MARK"
+os.environ.setdefault(MARK, uuid.uuid4().hex)
+
+
 def _ours() -> dict:
-    """Descendants of this test process, plus anything running our runner."""
+    """Descendants of this test process, and every process carrying our mark."""
     me = psutil.Process()
+    token = os.environ[MARK]
     found = {}
     for proc in me.children(recursive=True):
         try:
             found[proc.pid] = (proc.create_time(), " ".join(proc.cmdline()[:4]))
         except psutil.Error:
             pass
-    for proc in psutil.process_iter(["pid", "cmdline", "create_time"]):
+    for proc in psutil.process_iter(["pid", "create_time"]):
+        if proc.pid == me.pid or proc.pid in found:
+            continue
         try:
-            cmd = proc.info["cmdline"] or []
-            if any("execscope.runner" in part for part in cmd) or any(
-                part.endswith("py-spy") for part in cmd[:1]
-            ):
-                found[proc.pid] = (proc.info["create_time"], " ".join(cmd[:4]))
+            if proc.environ().get(MARK) == token:
+                found[proc.pid] = (proc.info["create_time"], " ".join(proc.cmdline()[:4]))
         except psutil.Error:
             pass
     return found

@@ -23,6 +23,7 @@ result's transfer and unpickling and resolves the future the caller holds.
 
 from __future__ import annotations
 
+import itertools
 import pickle
 import sys
 import threading
@@ -32,6 +33,7 @@ from collections import deque
 from concurrent.futures import Future
 from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Tuple
 
+from ..protocol import TOTALS_FIELDS, latency_bucket
 from . import probes, slots, worker
 
 IDLE, RUNNING, BLOCKED = "idle", "running", "blocked"
@@ -57,6 +59,77 @@ class LazyPayload:
         return (worker.blob, (data,))
 
 
+class Totals:
+    """Cumulative task totals (protocol.TOTALS_FIELDS) with a single writer:
+    one worker thread's own copy, or the process-pool copy under the lock."""
+
+    __slots__ = ("v", "hist")
+
+    def __init__(self) -> None:
+        self.v = [0] * len(TOTALS_FIELDS)
+        self.hist: Dict[int, int] = {}
+
+    def add_local(self, ok: int, t_submit: float, t_begin: float, t_end: float) -> None:
+        """A thread-pool task: only queue wait and compute (the hot path)."""
+        v = self.v
+        v[0] += 1
+        v[2] += 1
+        if not ok:
+            v[1] += 1
+        if not v[5] or t_submit < v[5]:
+            v[5] = t_submit
+        if not v[6] or t_begin < v[6]:
+            v[6] = t_begin
+        if t_end > v[7]:
+            v[7] = t_end
+        v[8] += t_begin - t_submit
+        v[12] += t_end - t_begin
+        b = latency_bucket(t_end - t_submit)
+        self.hist[b] = self.hist.get(b, 0) + 1
+
+    def add(self, items: int, ok: int, t_submit: float, t_begin: float, t_end: float,
+            phases: Tuple[float, ...], bytes_out: int, bytes_in: int) -> None:
+        v = self.v
+        v[0] += items
+        v[2] += 1
+        if not ok:
+            v[1] += items
+        v[3] += bytes_out
+        v[4] += bytes_in
+        if not v[5] or t_submit < v[5]:
+            v[5] = t_submit
+        if not v[6] or t_begin < v[6]:
+            v[6] = t_begin
+        if t_end > v[7]:
+            v[7] = t_end
+        v[8] += phases[0] * items  # each item of a chunk waited that long
+        for i in range(1, 8):
+            v[8 + i] += phases[i]
+        b = latency_bucket(t_end - t_submit)
+        self.hist[b] = self.hist.get(b, 0) + items
+
+
+def combine(parts: List[Totals]) -> Dict[str, Any]:
+    """One cumulative totals object (as sent in a tick) from several writers."""
+    out = [0] * len(TOTALS_FIELDS)
+    hist: Dict[int, int] = {}
+    for part in parts:
+        v = list(part.v)  # a consistent-enough copy: fields are read once
+        for i, value in enumerate(v):
+            if i in (5, 6):
+                if value and (not out[i] or value < out[i]):
+                    out[i] = value
+            elif i == 7:
+                out[i] = max(out[i], value)
+            else:
+                out[i] += value
+        for bucket, count in dict(part.hist).items():
+            hist[bucket] = hist.get(bucket, 0) + count
+    result: Dict[str, Any] = dict(zip(TOTALS_FIELDS, out))
+    result["hist"] = hist
+    return result
+
+
 class Tracker:
     def __init__(
         self,
@@ -64,36 +137,70 @@ class Tracker:
         kind: str,
         slot_table: Optional[slots.SlotTable] = None,
         clock: Callable[[], float] = time.monotonic,
+        deliver_results: bool = True,
     ) -> None:
         self.executor = executor
+        # Process pools: resolve a future holding the caller's real result.
+        # The runner discards results, so it skips that extra future.
+        self.deliver_results = deliver_results
         self.kind = kind  # "serial", "thread" or "process"
         self.slots = slot_table
         self.clock = clock
-        self.events: Deque[list] = deque()  # finished task records (protocol.TASK_FIELDS)
         self.errors: Deque[dict] = deque()
         self.serialized: Dict[int, Tuple[float, int]] = {}
-        self._lock = threading.Lock()
-        self._next_id = 0
-        self.submitted = 0  # tasks (map chunks count their items)
-        self.finished = 0
-        self.failed = 0
+        self._remote_totals = Totals()  # process pools, under self._lock
+        # No lock on the thread-pool hot path: a Python lock shared by the
+        # submitter and the workers convoys under the GIL (a holder preempted
+        # mid-section makes every other thread block and hand the GIL over).
+        # Counters are single-writer instead (per submitting thread, per
+        # worker row) and summed when read; ids come from itertools.count,
+        # whose next() is one C call.
+        self._lock = threading.Lock()  # process-pool callbacks, errors, reads
+        self._ids = itertools.count()
+        self._submit_counts: Dict[int, List[int]] = {}  # thread ident -> [items]
+        self._tickets = itertools.count(1)  # thread-pool tasks finished (a hint)
+        self._remote_finished = 0  # process pools, under the lock
         self._errors_reported = 0
         self.all_done = threading.Event()
         self.closed = False  # set when the top-level submission is over
-        # thread workers: ident -> [state, task, since, done, busy_s, native_id, name]
+        self._submitted_at_close = 0
+        # thread workers: ident -> [state, task, since, done, busy_s, native_id, name, key, Totals]
         self._threads: Dict[int, list] = {}
-        # futures being waited for -> task id (thread pools: blocked_on)
-        self._future_task: Dict[int, int] = {}
-        self._local = threading.local()  # the task a worker thread is running
 
     # -- submission -----------------------------------------------------------
 
-    def _new_ids(self, n: int, items: int) -> int:
+    def _count_submit(self, items: int) -> None:
+        ident = threading.get_ident()
+        counter = self._submit_counts.get(ident)
+        if counter is None:
+            counter = self._submit_counts[ident] = [0]
+        counter[0] += items
+
+    @property
+    def submitted(self) -> int:
+        """Tasks submitted so far (map chunks count their items)."""
+        return sum(c[0] for c in list(self._submit_counts.values()))
+
+    def _finished_counts(self) -> Tuple[int, int]:
+        """(finished, failed) over every writer."""
+        finished = failed = 0
+        for row in list(self._threads.values()):
+            v = row[8].v
+            finished += v[0]
+            failed += v[1]
         with self._lock:
-            first = self._next_id
-            self._next_id += n
-            self.submitted += n * items
-        return first
+            v = self._remote_totals.v
+            finished += v[0]
+            failed += v[1]
+        return finished, failed
+
+    @property
+    def finished(self) -> int:
+        return self._finished_counts()[0]
+
+    @property
+    def failed(self) -> int:
+        return self._finished_counts()[1]
 
     def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future:
         return self._submit(fn, args, kwargs, 1, False)
@@ -112,25 +219,26 @@ class Tracker:
 
     def _submit(self, fn: Callable[..., Any], args: Any, kwargs: Dict[str, Any],
                 items: int, chunk: bool) -> Future:
-        task_id = self._new_ids(1, items)
-        parent = getattr(self._local, "task", -1)
+        task_id = next(self._ids)
+        self._count_submit(items)
+        row = self._threads.get(threading.get_ident())
+        parent = row[1] if row is not None else -1  # a task submitting from a worker
         t_submit = self.clock()
         if self.kind == "process":
             payload = LazyPayload(self, task_id, (fn, args, kwargs))
             entry = worker.run_chunk if chunk else worker.run_task
             inner = self.executor.submit(entry, task_id, payload)
-            outer: Future = Future()
-            outer.set_running_or_notify_cancel()
+            outer: Optional[Future] = None
+            if self.deliver_results:
+                outer = Future()
+                outer.set_running_or_notify_cancel()
             inner.add_done_callback(
                 lambda f: self._remote_done(f, outer, task_id, parent, items, t_submit))
-            return outer
+            return outer if outer is not None else inner
         future = self.executor.submit(self._run_local, task_id, parent, t_submit, fn, args, kwargs)
-        self._future_task[id(future)] = task_id
-        future.add_done_callback(self._forget_future)
+        # Lets a tick name the task a blocked worker waits for (see _waiting_on).
+        future._execscope_task = task_id  # type: ignore[attr-defined]
         return future
-
-    def _forget_future(self, future: Future) -> None:
-        self._future_task.pop(id(future), None)
 
     # -- thread pools -----------------------------------------------------------
 
@@ -139,17 +247,21 @@ class Tracker:
         row = self._threads.get(ident)
         if row is None:
             current = threading.current_thread()
-            row = [IDLE, -1, self.clock(), 0, 0.0, threading.get_native_id(), current.name]
+            native = threading.get_native_id()
+            row = [IDLE, -1, self.clock(), 0, 0.0, native, current.name, "t:%d" % native, Totals()]
             self._threads[ident] = row
         return row
 
     def _run_local(self, task_id: int, parent: int, t_submit: float, fn: Callable[..., Any],
                    args: tuple, kwargs: Dict[str, Any]) -> Any:
-        t_begin = self.clock()
-        row = self._thread_row()
-        row[0], row[1], row[2] = RUNNING, task_id, t_begin
-        previous = getattr(self._local, "task", -1)
-        self._local.task = task_id
+        # The hot path of every thread-pool task: keep it to a few attribute
+        # stores and one tuple (see benchmarks/instrumentation_overhead.py).
+        clock = self.clock
+        t_begin = clock()
+        row = self._threads.get(threading.get_ident()) or self._thread_row()
+        row[0] = RUNNING
+        row[1] = task_id
+        row[2] = t_begin
         ok = 1
         try:
             return fn(*args, **kwargs)
@@ -158,35 +270,33 @@ class Tracker:
             self._report_error(task_id, exc)
             raise
         finally:
-            t_end = self.clock()
-            self._local.task = previous
-            row[0], row[1], row[2] = IDLE, -1, t_end
+            t_end = clock()
+            row[0] = IDLE
+            row[1] = -1
+            row[2] = t_end
             row[3] += 1
             row[4] += t_end - t_begin
-            self.events.append([
-                task_id, parent, "t:%d" % row[5], 1, ok, t_submit, t_begin, t_end,
-                t_begin - t_submit, 0.0, 0.0, 0.0, t_end - t_begin, 0.0, 0.0, 0.0, 0, 0,
-            ])
-            self._finished(1, ok)
+            row[8].add_local(ok, t_submit, t_begin, t_end)
+            if self.closed and next(self._tickets) >= self._submitted_at_close:
+                self.check_done()
 
     # -- process pools ------------------------------------------------------------
 
-    def _remote_done(self, inner: Future, outer: Future, task_id: int, parent: int,
+    def _remote_done(self, inner: Future, outer: Optional[Future], task_id: int, parent: int,
                      items: int, t_submit: float) -> None:
         t_got = self.clock()
         ser_s, bytes_out = self.serialized.pop(task_id, (0.0, 0))
-        exc = None if inner.cancelled() else inner.exception()
-        if inner.cancelled() or exc is not None:
-            reason = exc if exc is not None else RuntimeError("cancelled")
+        try:
+            status, out, meta = inner.result()
+        except BaseException as reason:  # cancelled, unpicklable argument, broken pool
             self._report_error(task_id, reason)
-            self.events.append([
-                task_id, parent, "", items, 0, t_submit, t_got, t_got,
-                max(0.0, t_got - t_submit - ser_s), ser_s, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, bytes_out, 0,
-            ])
-            self._finished(items, 0)
-            outer.set_exception(reason)
+            phases = (max(0.0, t_got - t_submit - ser_s), ser_s, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+            with self._lock:
+                self._remote_totals.add(items, 0, t_submit, t_got, t_got, phases, bytes_out, 0)
+            self._remote_done_check()
+            if outer is not None:
+                outer.set_exception(reason)
             return
-        status, out, meta = inner.result()
         pid, t_header, t_begin, deser_s, t_c0, t_c1, rser_s, t_wend = meta
         rdeser_s, bytes_in, value, ok = 0.0, 0, None, 1
         if status == "ok":
@@ -200,38 +310,39 @@ class Tracker:
         else:
             ok = 0
         t_end = self.clock()
-        self.events.append([
-            task_id, parent, "p:%d" % pid, items, ok, t_submit, t_header, t_end,
-            max(0.0, t_header - t_submit - ser_s), ser_s, max(0.0, t_begin - t_header), deser_s,
-            t_c1 - t_c0, rser_s, max(0.0, t_got - t_wend), rdeser_s, bytes_out, bytes_in,
-        ])
+        phases = (max(0.0, t_header - t_submit - ser_s), ser_s, max(0.0, t_begin - t_header), deser_s,
+                  t_c1 - t_c0, rser_s, max(0.0, t_got - t_wend), rdeser_s)
+        with self._lock:
+            self._remote_totals.add(items, ok, t_submit, t_header, t_end, phases, bytes_out, bytes_in)
+        self._remote_done_check()
         if ok:
-            self._finished(items, 1)
-            outer.set_result(value)
+            if outer is not None:
+                outer.set_result(value)
         else:
             message, text = out
             self._report_error(task_id, None, message, text)
-            self._finished(items, 0)
-            outer.set_exception(TaskError(message))
+            if outer is not None:
+                outer.set_exception(TaskError(message))
 
     # -- bookkeeping ---------------------------------------------------------------
 
-    def _finished(self, items: int, ok: int) -> None:
-        with self._lock:
-            self.finished += items
-            if not ok:
-                self.failed += items
-            # Nested submissions come only from running tasks, so once every
-            # submitted task has finished nothing more can arrive.
-            if self.closed and self.finished >= self.submitted:
-                self.all_done.set()
+    def _remote_done_check(self) -> None:
+        if self.closed and self._remote_totals.v[0] >= self._submitted_at_close:
+            self.check_done()
+
+    def check_done(self) -> bool:
+        """Set ``all_done`` once submission is closed and every task finished.
+        Nested submissions come only from running tasks, so once every
+        submitted task has finished nothing more can arrive."""
+        if self.closed and self._finished_counts()[0] >= self.submitted:
+            self.all_done.set()
+        return self.all_done.is_set()
 
     def close_submission(self) -> None:
         """No more top-level tasks: done once all submitted ones finish."""
-        with self._lock:
-            self.closed = True
-            if self.finished >= self.submitted:
-                self.all_done.set()
+        self._submitted_at_close = self.submitted
+        self.closed = True
+        self.check_done()
 
     def _report_error(self, task_id: int, exc: Optional[BaseException],
                       message: str = "", text: str = "") -> None:
@@ -244,21 +355,27 @@ class Tracker:
             text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         self.errors.append({"task": task_id, "message": message, "traceback": text})
 
-    def drain(self) -> Tuple[List[list], List[dict]]:
-        tasks, errors = [], []
-        while self.events:
-            tasks.append(self.events.popleft())
+    def drain_errors(self) -> List[dict]:
+        errors = []
         while self.errors:
             errors.append(self.errors.popleft())
-        return tasks, errors
+        return errors
+
+    def totals(self) -> Dict[str, Any]:
+        """Cumulative totals over every finished task (protocol.TOTALS_FIELDS + hist)."""
+        parts = [row[8] for row in list(self._threads.values())]
+        with self._lock:
+            remote = Totals()
+            remote.v = list(self._remote_totals.v)
+            remote.hist = dict(self._remote_totals.hist)
+        return combine(parts + [remote])
 
     # -- live state ------------------------------------------------------------
 
     def poll(self) -> Dict[str, Any]:
         """Counters, queue depth and one row per worker (protocol.WORKER_FIELDS)."""
-        with self._lock:
-            state = {"submitted": self.submitted, "completed": self.finished - self.failed,
-                     "failed": self.failed}
+        finished, failed = self._finished_counts()
+        state = {"submitted": self.submitted, "completed": finished - failed, "failed": failed}
         if self.kind == "process":
             state.update(self._poll_processes())
         else:
@@ -276,7 +393,7 @@ class Tracker:
                 native = getattr(thread, "native_id", None) or 0
                 rows.append(["t:%d" % native, thread.name, 0, native, IDLE, -1, 0.0, 0, 0.0, -1, 0.0])
                 continue
-            state, task, since, done, busy, native, name = row
+            state, task, since, done, busy, native, name, _key, _totals = row
             waits_on = -1
             if state == RUNNING:
                 waits = self._waiting_on(frames.get(ident))
@@ -306,7 +423,7 @@ class Tracker:
                 except Exception:
                     target = None
                 if isinstance(target, Future):
-                    return self._future_task.get(id(target), -2)
+                    return getattr(target, "_execscope_task", -2)
                 return -2
             if code is _RUN_LOCAL_CODE:
                 return None

@@ -30,7 +30,7 @@ from typing import Any, Dict, Optional
 
 from .. import protocol
 from ..machine import cpu_info
-from . import gilprobe, instrument, probes, resolve, slots, worker
+from . import gilprobe, instrument, lifecycle, probes, resolve, slots, worker
 
 TICK_S = 0.1
 
@@ -46,8 +46,8 @@ class Channel:
         self.fd = fd
         self.parent_pid = parent_pid
 
-    def send(self, kind: str, **fields: Any) -> None:
-        data = protocol.encode(kind, **fields)
+    def send(self, msg_kind: str, /, **fields: Any) -> None:
+        data = protocol.encode(msg_kind, **fields)
         try:
             view = memoryview(data)
             while view:
@@ -120,6 +120,10 @@ def run(config: Dict[str, Any], channel: Channel) -> str:
                          % (workload.name, module, sys.executable))
             return "fatal"
     kind = config["executor"]
+    if kind not in workload.executors:
+        channel.send("fatal", kind="usage", message="workload %s cannot run under --executor %s (supported: %s)"
+                     % (workload.name, kind, ", ".join(workload.executors)))
+        return "fatal"
     if kind == "process":
         problem = _check_picklable(workload.task)
         if problem:
@@ -155,7 +159,7 @@ def _execute(config: Dict[str, Any], channel: Channel, workload: Any, params: Di
         table = slots.SlotTable(run_dir)
     t_create = time.monotonic()
     executor = build_executor(config, run_dir)
-    tracker = instrument.Tracker(executor, kind, table)
+    tracker = instrument.Tracker(executor, kind, table, deliver_results=False)
     marks = []
     _runtime.install(tracker if kind != "process" else None,
                      lambda name, t, data: marks.append({"name": name, "t": t, "data": data}))
@@ -175,25 +179,30 @@ def _execute(config: Dict[str, Any], channel: Channel, workload: Any, params: Di
     items = list(range(n_tasks)) if n_tasks is not None else None
     fn = workload.task
     reported_exits = set()
+    seen_processes: Dict[int, Any] = {}
     last_tick = 0.0
 
     def tick(final: bool = False) -> None:
         nonlocal last_tick
         channel.check_parent()
         state = tracker.poll()
-        tasks, errors = tracker.drain()
-        for error in errors:
+        for error in tracker.drain_errors():
             channel.send("error", **error)
         while marks:
             channel.send("mark", **marks.pop(0))
         if kind == "process":
-            for pid, process in probes.pool_processes(executor).items():
+            # A broken pool drops its processes (and shutdown forgets them), so
+            # keep every worker ever seen: the one that died must be reported
+            # even when the pool lets go of it before this tick.
+            current = probes.pool_processes(executor)
+            seen_processes.update(current)
+            for pid, process in seen_processes.items():
                 code = process.exitcode
-                if code is not None and pid not in reported_exits:
+                if code is not None and pid not in reported_exits and (code != 0 or pid in current):
                     reported_exits.add(pid)
                     channel.send("exit", pid=pid, exitcode=code, t=time.monotonic())
         state["t"] = time.monotonic()
-        state["tasks"] = tasks
+        state["totals"] = tracker.totals()
         state["threads"] = threading.active_count()
         state["final"] = final
         state["broken"] = bool(probes.pool_broken(executor))
@@ -221,6 +230,8 @@ def _execute(config: Dict[str, Any], channel: Channel, workload: Any, params: Di
         tracker.close_submission()
         while not tracker.all_done.wait(max(0.0, TICK_S - (time.monotonic() - last_tick))):
             tick()
+            if tracker.check_done():
+                break
             if probes.pool_broken(executor) and _settled(tracker, executor):
                 break
         tick()
@@ -291,13 +302,14 @@ def main(argv: Optional[list] = None) -> int:
     # The parent handles Ctrl-C for the whole run; a terminal's SIGINT reaches
     # only the foreground group, but be explicit.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    lifecycle.become_subreaper()
     _forward_warnings(channel)
     try:
         channel.send("hello", pid=os.getpid(), pgid=os.getpgid(0), t=time.monotonic(),
                      interpreter=interpreter_info(), machine=cpu_info())
         status = run(config, channel)
     except ParentGone:
-        _end_group()
+        lifecycle.kill_tree_and_exit()
         return 3
     except BaseException as exc:  # anything unexpected: say it, then leave
         import traceback
@@ -307,14 +319,9 @@ def main(argv: Optional[list] = None) -> int:
                          traceback=traceback.format_exc())
         except ParentGone:
             pass
-        _end_group()
+        lifecycle.kill_tree_and_exit()
         return 4
+    lifecycle.kill_leftovers()
     return 0 if status in ("completed", "failed") else 2
 
 
-def _end_group() -> None:
-    """Nobody is listening: take every process of this run down with us."""
-    try:
-        os.killpg(os.getpgid(0), signal.SIGKILL)
-    except OSError:
-        os._exit(3)

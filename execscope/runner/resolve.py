@@ -1,5 +1,6 @@
 """Turn a workload spec into a Workload: a built-in name, ``pkg.module:function``
-or ``path/to/file.py:function``.
+or ``path/to/file.py:function`` (the name may also be a ``Workload`` object
+defined there, with its own parameters, ``prepare`` and explanation).
 
 Used by the runner (in the chosen interpreter) and by the CLI for early
 validation; errors are ``SpecError`` with a one-line message for the user.
@@ -13,6 +14,7 @@ import importlib.util
 import inspect
 import os
 import sys
+from dataclasses import replace
 from typing import Any, Callable, Dict, Tuple
 
 from workloads import catalog
@@ -36,7 +38,11 @@ def resolve(spec: str) -> Workload:
             "unknown workload %r (built-in: %s; or give module:function or file.py:function)"
             % (spec, ", ".join(found))
         )
-    return custom_workload(spec, load_function(spec))
+    target = load_function(spec)
+    if isinstance(target, Workload):
+        # A whole workload defined in the user's own file or module.
+        return replace(target, name=spec, tags=tuple(target.tags) + ("custom",))
+    return custom_workload(spec, target)
 
 
 def load_function(spec: str) -> Callable[..., Any]:
@@ -56,7 +62,7 @@ def load_function(spec: str) -> Callable[..., Any]:
     fn = getattr(module, name, None)
     if fn is None:
         raise SpecError("workload %r: %r has no function %r" % (spec, target, name))
-    if not callable(fn):
+    if not callable(fn) and not isinstance(fn, Workload):
         raise SpecError("workload %r: %r is not callable" % (spec, name))
     return fn
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import signal
 import sys
 import time
 import traceback
@@ -28,6 +27,7 @@ from typing import Any, Optional, Tuple
 
 from . import gilprobe
 from . import slots as _slots
+from .lifecycle import set_parent_death_signal
 
 _table: Optional[_slots.SlotTable] = None
 _header_at = 0.0
@@ -36,20 +36,6 @@ _busy = 0.0
 _user_init: Any = None
 
 PROTOCOL = pickle.HIGHEST_PROTOCOL
-
-
-def set_parent_death_signal(sig: int = signal.SIGKILL) -> None:
-    """Linux: have the kernel send ``sig`` when our parent process dies."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        PR_SET_PDEATHSIG = 1
-        libc.prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
-    except Exception:
-        return
 
 
 def _patch_connection() -> None:
@@ -66,13 +52,13 @@ def _patch_connection() -> None:
             global _header_at
             _header_at = time.monotonic()
             if _table is not None:
-                _table.write(state=_slots.RECEIVING, task=-1, since=_header_at)
+                _table.state(_slots.RECEIVING, -1, _header_at)
         return buf
 
     def _send_bytes(self, buf, *args, **kwargs):  # type: ignore[no-untyped-def]
         send_bytes(self, buf, *args, **kwargs)
         if _table is not None:
-            _table.write(state=_slots.IDLE, task=-1, since=time.monotonic())
+            _table.state(_slots.IDLE, -1, time.monotonic())
 
     cls._recv = _recv
     cls._send_bytes = _send_bytes
@@ -105,7 +91,7 @@ def _finish(task_id: int, t_begin: float, deser_s: float, t_c0: float, t_c1: flo
             status: str, value: Any) -> Tuple[str, Any, tuple]:
     global _done, _busy
     if _table is not None:
-        _table.write(state=_slots.SERIALIZING, since=t_c1)
+        _table.state(_slots.SERIALIZING, task_id, t_c1)
     r0 = time.monotonic()
     if status == "ok":
         try:
@@ -118,7 +104,7 @@ def _finish(task_id: int, t_begin: float, deser_s: float, t_c0: float, t_c1: flo
     _done += 1
     _busy += t_c1 - t_c0
     if _table is not None:
-        _table.write(state=_slots.SENDING, since=r1, done=_done, busy_s=_busy)
+        _table.finished(r1, _done, _busy)
     meta = (os.getpid(), _header_at or t_begin, t_begin, deser_s, t_c0, t_c1, r1 - r0, r1)
     return status, out, meta
 
@@ -132,7 +118,7 @@ def run_task(task_id: int, payload: bytes) -> Tuple[str, Any, tuple]:
     """Deserialize (fn, args, kwargs), call it, serialize the result."""
     t_begin = time.monotonic()
     if _table is not None:
-        _table.write(state=_slots.DESERIALIZING, task=task_id, since=t_begin)
+        _table.state(_slots.DESERIALIZING, task_id, t_begin)
     try:
         fn, args, kwargs = pickle.loads(payload)
     except Exception as exc:
@@ -141,7 +127,7 @@ def run_task(task_id: int, payload: bytes) -> Tuple[str, Any, tuple]:
                        _describe(exc, "argument cannot be unpickled: "))
     t_c0 = time.monotonic()
     if _table is not None:
-        _table.write(state=_slots.RUNNING, since=t_c0)
+        _table.state(_slots.RUNNING, task_id, t_c0)
     try:
         value, status = fn(*args, **kwargs), "ok"
     except Exception as exc:
@@ -154,7 +140,7 @@ def run_chunk(task_id: int, payload: bytes) -> Tuple[str, Any, tuple]:
     """``map`` with a chunksize: one call item carries several items."""
     t_begin = time.monotonic()
     if _table is not None:
-        _table.write(state=_slots.DESERIALIZING, task=task_id, since=t_begin)
+        _table.state(_slots.DESERIALIZING, task_id, t_begin)
     try:
         fn, items, kwargs = pickle.loads(payload)
     except Exception as exc:
@@ -163,7 +149,7 @@ def run_chunk(task_id: int, payload: bytes) -> Tuple[str, Any, tuple]:
                        _describe(exc, "argument cannot be unpickled: "))
     t_c0 = time.monotonic()
     if _table is not None:
-        _table.write(state=_slots.RUNNING, since=t_c0)
+        _table.state(_slots.RUNNING, task_id, t_c0)
     try:
         value, status = [fn(item, **kwargs) for item in items], "ok"
     except Exception as exc:

@@ -1,0 +1,1 @@
+"""Benchmarks: figures for the notes, measured as side-by-side ratios in one run."""

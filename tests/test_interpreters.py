@@ -1,0 +1,35 @@
+"""--python really works: the runner runs under every CPython 3.9+ found here."""
+
+from __future__ import annotations
+
+import pytest
+
+from execscope.interpreters import discover, probe
+from helpers import run_session
+
+FOUND = discover()
+
+
+def test_discovery_finds_this_interpreter_family():
+    # Not an assertion about this machine's contents: discovery must at least
+    # not crash and return executable paths.
+    for path in discover():
+        assert path.startswith("/")
+
+
+@pytest.mark.skipif(not FOUND, reason="no other CPython interpreters on this machine")
+@pytest.mark.parametrize("python", FOUND)
+@pytest.mark.parametrize("executor", ["thread", "process"])
+def test_small_run_under_each_interpreter(python, executor):
+    info = probe(python)
+    method = "spawn" if executor == "process" else None
+    session, out = run_session("cpu", executor=executor, start_method=method, workers=2, tasks=6,
+                               params={"size": "5000"}, python=python, timeout=60)
+    assert out["status"] == "completed", (out["reason"], out["output"])
+    assert out["tasks"]["completed"] == 6
+    assert out["interpreter"]["version"] == ".".join(map(str, info["version"]))
+    assert out["interpreter"]["executable"].startswith(python.rsplit("/bin/", 1)[0])
+    # the executor default this interpreter would pick (C4) is reported
+    assert out["executor"]["default_max_workers"] >= 1
+    if executor == "process":
+        assert out["breakdown_s"]["serialize"] > 0 and out["ipc"]["bytes_sent"] > 0
