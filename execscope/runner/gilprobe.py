@@ -58,6 +58,7 @@ INTERVAL_S = 0.005
 CONTENDED_S = 0.001
 WINDOW_S = 1.0
 TRACER_ENV = "EXECSCOPE_TRACER_PID"
+SWITCH_ENV = "EXECSCOPE_GIL_PROBE"  # "0": no probe (to measure what it costs)
 PR_SET_PTRACER = 0x59616D61  # "Yama"
 
 
@@ -140,6 +141,10 @@ class GilProbe:
             "total_c": round(self._total_contended / tn, 4) if tn else None,
             "total_n": tn,
         }
+
+
+def enabled() -> bool:
+    return os.environ.get(SWITCH_ENV, "1") != "0"
 
 
 def allow_tracer(pid: int) -> bool:

@@ -172,7 +172,7 @@ def _execute(config: Dict[str, Any], channel: Channel, workload: Any, params: Di
     )
     # GIL ground truth (see gilprobe): thread and serial executors only, so
     # the probe is never a thread that a process pool's fork would copy.
-    probe = gilprobe.GilProbe().start() if kind != "process" else None
+    probe = gilprobe.GilProbe().start() if kind != "process" and gilprobe.enabled() else None
 
     n_tasks = config.get("tasks")
     duration = config.get("duration")

@@ -1,51 +1,55 @@
 """GIL held / wait / released / idle per thread, sampled with py-spy from outside.
 
 py-spy's own views cannot show GIL waiting: a thread waiting for the GIL
-sleeps on a condition variable, so py-spy calls it idle.  This sampler
-combines two py-spy runs per process, side by side, in rounds of
-``CHUNK_S`` (py-spy writes what it recorded only when it stops)::
+sleeps on a condition variable, so py-spy calls it idle.  This sampler runs
+two kinds of py-spy record per process, side by side, each in rounds (py-spy
+writes what it recorded only when it stops, so it is stopped with SIGINT at
+the end of each round and started again)::
 
-    execscope process                                   runner / worker
-    ┌──────────────────────────────────────┐
-    │ GilSampler thread, every round:      │  record --native --idle   ┌─────────┐
-    │   py-spy "stacks" ───────────────────┼──(pauses it, STACKS_HZ)──►│ runner  │
-    │   py-spy "gil"   ────────────────────┼──(--nonblocking --gil)───►│ workers │
-    │   SIGINT both, parse, sum            │                           └─────────┘
-    │ current(): the last WINDOW_S         │
-    └──────────────────────────────────────┘
+    execscope process                                        runner / workers
+    ┌───────────────────────────────────────┐  record --nonblocking --gil
+    │ GilSampler thread                     │──(reads memory, no pause)────►┌─────────┐
+    │   "gil" rounds    0.5 s at GIL_HZ     │                               │ each    │
+    │   "stacks" rounds 2 s at STACKS_HZ    │──record --native --idle──────►│ process │
+    │   parse, sum, build the view          │  (pauses it at each sample)   └─────────┘
+    │ current(): the last computed view     │
+    └───────────────────────────────────────┘
 
-- **wait** comes from the native stacks: libc's ``pthread_cond_timedwait``
-  (or the GIL mutex) directly under a Python frame is the hidden
-  ``take_gil`` (``pyspy.classify`` documents the signatures).  Measured here
-  with 2/4/8 pure-Python threads on 3.9-3.13: 0.48-0.52 / 0.67-0.80 /
-  0.81-0.96 of samples, against the theoretical 1/2, 3/4, 7/8.  Reading the
-  futex a thread sleeps on from ``/proc/PID/task/TID/syscall`` costs nothing
-  but saw only 0.27 / 0.58 / 0.73: a waiter woken for its turn is runnable
+- **held** is py-spy's own GIL-holder flag: ``--gil`` records only the thread
+  that holds the GIL, read with ``--nonblocking`` (the target never stops).
+  Stacks cannot tell it: a thread inside NumPy or hashlib may or may not hold
+  the GIL.  Over the last ``WINDOW_S``, refreshed every 0.5 s.
+- **wait** comes from native stacks: libc's ``pthread_cond_timedwait`` (or the
+  GIL mutex) directly under a Python frame is the hidden ``take_gil``
+  (``pyspy.classify`` documents the signatures).  Measured here with 2/4/8
+  pure-Python threads on 3.9-3.13: 0.48-0.52 / 0.67-0.80 / 0.81-0.96 of the
+  samples, against the theoretical 1/2, 3/4, 7/8.  Reading the futex each
+  thread sleeps on from ``/proc/PID/task/TID/syscall`` costs no pause, but
+  saw only 0.27 / 0.58 / 0.73: a waiter woken for its turn is runnable
   (state R) while it still waits, and on a busy machine that is often.
-- **held** is py-spy's own GIL-holder flag (``--gil``: only the holder is
-  recorded), read with ``--nonblocking``: the target is not paused.  Stacks
-  cannot tell it: a thread inside numpy or hashlib may or may not hold the GIL.
-- **idle** (a pool worker waiting for a task) from the Python frames; for a
-  process with a single Python thread (a process-pool worker) no stacks are
-  taken at all, since nothing there can wait for the GIL: its idle share is
-  the runner's own worker state.  **released** is the rest.
+- **idle** (a pool worker waiting for a task) from the Python frames of the
+  same stacks; **released** is the rest (sleep, I/O, locks, C code that
+  dropped the GIL).
 
-Native stacks pause the target at each sample (``--native`` cannot be
-combined with ``--nonblocking``), so they are taken at a lower rate and only
-where a GIL wait is possible.  ``benchmarks/gil_overhead.py`` measures the
-slowdown; the rates below keep it within 5% on the 2-core machine this was
-built on.
+What it costs (``benchmarks/gil_overhead.py``, 2-CPU machine, throughput
+with / without): the ``--gil`` rounds about 1%; native stacks pause the
+target at every sample and make py-spy read every library's symbols at every
+start (~30 ms of CPU), which in 0.5 s rounds at 25 Hz cost 9%.  Hence the
+stacks rounds are longer and slower (``STACKS_ROUND_S``, ``STACKS_HZ``), and
+taken only in processes with more than one Python thread: a process-pool
+worker alone in its process cannot wait for its GIL, so it gets ``--gil``
+rounds only and its idle share is the runner's own worker state.
 
-Every process has its own GIL, so each process is sampled on its own: the
-runner, and every process-pool worker the runner reports (at most
-``MAX_PROCESSES`` per round, in rotation).  On 3.12+ py-spy reads the main
+Every process has its own GIL, so each is sampled on its own: the runner and
+every process-pool worker the runner reports (at most ``MAX_PROCESSES`` at a
+time, the least recently sampled first).  On 3.12+ py-spy reads the main
 interpreter only; a subinterpreter with its own GIL is not shown (the reason
-says so).  A free-threaded build with the GIL disabled is reported as
-``disabled``; py-spy 0.4 cannot read free-threaded builds at all.
+says so).  A free-threaded build with the GIL disabled is ``disabled``;
+py-spy 0.4 cannot read free-threaded builds at all, which the reason says.
 
 The session never waits on py-spy: ``current()`` returns the last computed
-view, except once, at the end of the run, when it lets the round in progress
-finish (at most ``FINAL_WAIT_S``) so the report covers the whole run.
+view, except once, at the end of the run, when it lets the rounds in progress
+end (at most ``FINAL_WAIT_S``) so that the report covers the whole run.
 """
 
 from __future__ import annotations
@@ -69,38 +73,54 @@ from ..runner.gilprobe import PROBE_THREAD_NAME
 from . import ptrace, pyspy
 from .gilstats import Accumulator, ProcChunk
 
-CHUNK_S = 0.5
-WINDOW_S = 1.0
-STACKS_HZ = 25
 GIL_HZ = 100
-MAX_PROCESSES = 6  # sampled per round; more workers are taken in rotation
+GIL_ROUND_S = 0.5
+STACKS_HZ = 20
+STACKS_ROUND_S = 2.0
+WINDOW_S = 1.0
+MAX_PROCESSES = 6  # sampled at a time; more workers are taken in rotation
 FINAL_WAIT_S = 1.5
-STOP_GRACE_S = 1.5
+STOP_GRACE_S = 1.5  # from SIGINT to exit (py-spy stops at its next sample)
+INIT_GRACE_S = 3.0  # for py-spy to start sampling a big process
 EARLY_RETRIES = 4
 STALE_S = 5.0
+STATE_EVERY_S = 0.1
 
 
 @dataclass
 class _Target:
     pid: int
     role: str  # runner | worker
-    stacks: bool  # take native stacks (more than one Python thread)
+    stacks: bool  # take native stacks: more than one Python thread
     failures: int = 0
     dead: bool = False
     problem: str = ""  # why it cannot be sampled (permanent)
-    recent: Deque[ProcChunk] = field(default_factory=lambda: deque(maxlen=2))
+    jobs: Dict[str, "_Job"] = field(default_factory=dict)  # live py-spy per mode
+    not_before: float = 0.0  # back-off after a failure
+    last_sampled: float = 0.0
+    held: Deque[ProcChunk] = field(default_factory=lambda: deque(maxlen=2))
+    stack_chunks: Deque[ProcChunk] = field(default_factory=lambda: deque(maxlen=1))
+
+    @property
+    def who(self) -> str:
+        return "the runner" if self.role == "runner" else "worker %d" % self.pid
 
 
 @dataclass
 class _Job:
     target: _Target
     mode: str  # stacks | gil
+    rate: int
     proc: subprocess.Popen
     path: str
     t_launch: float
+    t_end: float  # when its round is over
     t_sampling: Optional[float] = None
+    t_stop: Optional[float] = None  # SIGINT sent
     output: bytearray = field(default_factory=bytearray)
     open: bool = True
+    cpu_s: float = 0.0  # py-spy's own CPU time, read just before it is stopped
+    states: List[str] = field(default_factory=list)  # the runner's state for this worker
 
 
 class StaticGil:
@@ -117,21 +137,21 @@ class StaticGil:
 
 
 class GilSampler:
-    def __init__(self, session: Any, pyspy_path: str, *, chunk_s: float = CHUNK_S,
-                 window_s: float = WINDOW_S, stacks_hz: int = STACKS_HZ, gil_hz: int = GIL_HZ,
+    def __init__(self, session: Any, pyspy_path: str, *, gil_hz: int = GIL_HZ,
+                 gil_round_s: float = GIL_ROUND_S, stacks_hz: int = STACKS_HZ,
+                 stacks_round_s: float = STACKS_ROUND_S, window_s: float = WINDOW_S,
                  max_processes: int = MAX_PROCESSES) -> None:
         self.session = session
         self.pyspy = pyspy_path
         self.version = pyspy.pyspy_version(pyspy_path) or "?"
-        self.chunk_s = chunk_s
+        self.rates = {"gil": gil_hz, "stacks": stacks_hz}
+        self.rounds_s = {"gil": gil_round_s, "stacks": stacks_round_s}
         self.window_s = window_s
-        self.stacks_hz = stacks_hz
-        self.gil_hz = gil_hz
         self.max_processes = max_processes
         self.targets: Dict[int, _Target] = {}
         self.total = Accumulator(skip_names=(PROBE_THREAD_NAME,))
-        self.rounds = 0
-        self._rotation = 0
+        self.cpu_s = 0.0  # CPU seconds py-spy used (what sampling costs the machine)
+        self._serial = 0
         self._lock = threading.Lock()
         self._live: List[_Job] = []
         self._view = GilView(source="unavailable", reason="waiting for the first py-spy samples")
@@ -139,7 +159,6 @@ class GilSampler:
         self._final_ready = threading.Event()
         self._final_waited = False
         self._flush = threading.Event()
-        self._stop = threading.Event()
         self._closing = False
         self._note = ""  # interpreter caveat for the reason
         self._free_threaded = False
@@ -156,7 +175,7 @@ class GilSampler:
 
     def current(self) -> GilView:
         if not self._final_waited and getattr(self.session, "status", "") in FINAL_STATUSES:
-            # The run is over: let the round in progress finish so the report
+            # The run is over: let the rounds in progress end so the report
             # covers the whole run (the only time the session waits for us).
             self._final_waited = True
             self._flush.set()
@@ -165,7 +184,6 @@ class GilSampler:
             return self._final_view if self._final_view is not None else self._view
 
     def stop(self) -> None:
-        self._stop.set()
         self._flush.set()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
@@ -178,16 +196,7 @@ class GilSampler:
     def _run(self) -> None:
         try:
             if self._wait_for_runner():
-                while not self._flush.is_set():
-                    jobs = self._launch_round()
-                    if not jobs:
-                        if self._runner_gone() or self._runner_failed():
-                            break
-                        self._flush.wait(self.chunk_s)
-                        continue
-                    self._finish_round(jobs, self._wait_round(jobs))
-                    if self._runner_gone():
-                        break
+                self._loop()
         except Exception as exc:  # the run goes on without GIL figures
             self._problems.append("the GIL sampler failed: %s" % exc)
         finally:
@@ -230,48 +239,73 @@ class GilSampler:
         proc = self.session.proc
         return proc is None or proc.poll() is not None
 
-    def _runner_failed(self) -> bool:
-        proc = self.session.proc
-        runner = self.targets.get(proc.pid) if proc is not None else None
-        return runner is None or bool(runner.problem)
-
     def _worker_rows(self) -> List[list]:
         with self.session.state.lock:
             rows = list(self.session.state.tick.get("workers", ()))
         return [r for r in rows if str(r[0]).startswith("p:")]
 
-    def _discover(self) -> None:
+    def _loop(self) -> None:
+        next_state = 0.0
+        with selectors.DefaultSelector() as sel:
+            while True:
+                now = time.monotonic()
+                flushing = self._flush.is_set()
+                if not flushing:
+                    for job in self._launch_due(now):
+                        sel.register(job.proc.stdout, selectors.EVENT_READ, job)
+                if now >= next_state:
+                    next_state = now + STATE_EVERY_S
+                    self._note_states()
+                changed = False
+                for job in list(self._live):
+                    if job.t_stop is None and (flushing or self._round_over(job, now)):
+                        self._interrupt(job)
+                    if job.t_stop is not None and self._finished(job, sel):
+                        changed = True
+                if changed:
+                    view = self._window_view()
+                    with self._lock:
+                        self._view = view
+                if not self._live and (flushing or self._runner_gone() or not self._usable()):
+                    return
+                timeout = min(STATE_EVERY_S, max(0.0, next_state - time.monotonic()))
+                if sel.get_map():
+                    for key, _ in sel.select(timeout):
+                        if not self._read(key.data, time.monotonic()):
+                            sel.unregister(key.fileobj)
+                else:
+                    self._flush.wait(timeout)
+
+    def _usable(self) -> List[_Target]:
+        return [t for t in self.targets.values() if not t.dead and not t.problem]
+
+    def _launch_due(self, now: float) -> List[_Job]:
         for row in self._worker_rows():
             pid = int(row[2])
             if pid and pid not in self.targets:
                 self.targets[pid] = _Target(pid=pid, role="worker", stacks=False)
+        usable = sorted(self._usable(), key=lambda t: (t.role != "runner", t.last_sampled, t.pid))
+        busy = sum(1 for t in usable if t.jobs)
+        launched = []
+        for target in usable:
+            if now < target.not_before:
+                continue
+            if not target.jobs:
+                if busy >= self.max_processes:
+                    continue
+                busy += 1
+            for mode in ("gil", "stacks"):
+                wanted = self.rates[mode] > 0 and (mode == "gil" or target.stacks)
+                if wanted and mode not in target.jobs:
+                    job = self._launch(target, mode, now)
+                    if job is not None:
+                        launched.append(job)
+        return launched
 
-    def _round_targets(self) -> List[_Target]:
-        self._discover()
-        usable = [t for t in self.targets.values() if not t.dead and not t.problem]
-        runner = [t for t in usable if t.role == "runner"]
-        workers = sorted((t for t in usable if t.role == "worker"), key=lambda t: t.pid)
-        room = max(0, self.max_processes - len(runner))
-        if len(workers) > room:
-            start = self._rotation % len(workers)
-            self._rotation += room
-            workers = (workers[start:] + workers[:start])[:room]
-        return runner + workers
-
-    def _launch_round(self) -> List[_Job]:
-        jobs = []
-        self.rounds += 1
-        for target in self._round_targets():
-            modes = ("stacks", "gil") if target.stacks else ("gil",)
-            for mode in modes:
-                job = self._launch(target, mode)
-                if job is not None:
-                    jobs.append(job)
-        return jobs
-
-    def _launch(self, target: _Target, mode: str) -> Optional[_Job]:
-        path = os.path.join(self._tmp, "%d-%s-%d.txt" % (target.pid, mode, self.rounds))
-        rate = self.stacks_hz if mode == "stacks" else self.gil_hz
+    def _launch(self, target: _Target, mode: str, now: float) -> Optional[_Job]:
+        self._serial += 1
+        path = os.path.join(self._tmp, "%d-%s-%d.txt" % (target.pid, mode, self._serial))
+        rate = self.rates[mode]
         cmd = pyspy.record_command(self.pyspy, target.pid, rate, path, mode)
         with self._lock:
             if self._closing:
@@ -283,35 +317,41 @@ class GilSampler:
             except OSError as exc:
                 target.problem = "py-spy could not be started: %s" % exc
                 return None
-            job = _Job(target=target, mode=mode, proc=proc, path=path, t_launch=time.monotonic())
+            job = _Job(target=target, mode=mode, rate=rate, proc=proc, path=path, t_launch=now,
+                       t_end=now + self.rounds_s[mode])
             self._live.append(job)
+        target.jobs[mode] = job
+        target.last_sampled = now
         os.set_blocking(proc.stdout.fileno(), False)
         return job
 
-    def _wait_round(self, jobs: List[_Job]) -> Dict[int, List[str]]:
-        """Sleep through the round, noting when each py-spy starts sampling and
-        what state the runner reports for each worker (idle or not)."""
-        states: Dict[int, List[str]] = {}
-        now = time.monotonic()
-        until, next_state = now + self.chunk_s, now
-        with selectors.DefaultSelector() as sel:
-            for job in jobs:
-                sel.register(job.proc.stdout, selectors.EVENT_READ, job)
-            while not self._flush.is_set():
-                now = time.monotonic()
-                if now >= until:
-                    break
-                if now >= next_state:  # the runner's rows change at 10 Hz
-                    next_state = now + 0.1
-                    for row in self._worker_rows():
-                        states.setdefault(int(row[2]), []).append(str(row[4]))
-                if not sel.get_map():
-                    self._flush.wait(min(next_state, until) - now)
-                    continue
-                for key, _ in sel.select(max(0.0, min(next_state, until) - now)):
-                    if not self._read(key.data, time.monotonic()):
-                        sel.unregister(key.fileobj)
-        return states
+    def _note_states(self) -> None:
+        """The runner's state of each process worker (for its idle share)."""
+        states = {int(r[2]): str(r[4]) for r in self._worker_rows()}
+        for job in self._live:
+            if job.mode == "gil" and job.t_stop is None and job.target.pid in states:
+                job.states.append(states[job.target.pid])
+
+    @staticmethod
+    def _round_over(job: _Job, now: float) -> bool:
+        if now < job.t_end:
+            return False
+        # A py-spy still reading a big process's binaries would die of SIGINT
+        # before installing its handler, writing nothing: let it start.
+        return job.t_sampling is not None or now - job.t_launch >= INIT_GRACE_S
+
+    def _interrupt(self, job: _Job) -> None:
+        job.t_stop = time.monotonic()
+        if job.proc.poll() is not None:
+            return
+        try:
+            job.cpu_s = sum(psutil.Process(job.proc.pid).cpu_times()[:2])
+        except psutil.Error:
+            pass
+        try:
+            job.proc.send_signal(signal.SIGINT)  # py-spy writes what it has, then exits
+        except OSError:
+            pass
 
     @staticmethod
     def _read(job: _Job, now: float) -> bool:
@@ -330,60 +370,38 @@ class GilSampler:
             job.t_sampling = now
         return True
 
-    def _finish_round(self, jobs: List[_Job], states: Dict[int, List[str]]) -> None:
-        t_stop = time.monotonic()
-        for job in jobs:
-            if job.proc.poll() is None:
-                try:
-                    job.proc.send_signal(signal.SIGINT)  # py-spy writes what it has
-                except OSError:
-                    pass
-        deadline = t_stop + STOP_GRACE_S
-        for job in jobs:
-            self._reap(job, deadline)
-        by_target: Dict[int, ProcChunk] = {}
-        for job in jobs:
-            target = job.target
-            chunk = by_target.get(target.pid)
-            if chunk is None:
-                t0 = min(j.t_sampling or j.t_launch for j in jobs if j.target is target)
-                chunk = by_target[target.pid] = ProcChunk(pid=target.pid, t0=t0, t1=t_stop)
-            self._absorb(job, chunk, t_stop)
-        for pid, chunk in by_target.items():
-            if chunk.stacks is None and chunk.held is None:
-                continue
-            seen = states.get(pid)
-            if seen:
-                chunk.idle_share = sum(1 for s in seen if s == "idle") / len(seen)
-            target = self.targets[pid]
-            target.recent.append(chunk)
-            self.total.add(chunk)
-            if target.role == "worker" and not target.stacks and chunk.python_threads() > 1:
-                target.stacks = True  # threads inside a worker: they can wait for its GIL
-        view = self._window_view()
-        with self._lock:
-            self._view = view
-
-    def _reap(self, job: _Job, deadline: float) -> None:
-        while True:
-            if job.open:
-                self._read(job, time.monotonic())
-            if job.proc.poll() is not None:
-                break
-            if time.monotonic() >= deadline:
-                job.proc.kill()
-                job.proc.wait()
-                break
-            time.sleep(0.01)
-        if job.open:
-            self._read(job, time.monotonic())
+    def _finished(self, job: _Job, sel: selectors.BaseSelector) -> bool:
+        """Collect a stopped job once it has exited (killed after STOP_GRACE_S)."""
+        if job.proc.poll() is None:
+            if time.monotonic() - (job.t_stop or 0.0) < STOP_GRACE_S:
+                return False
+            job.proc.kill()
+            job.proc.wait()
+        while job.open and self._read(job, time.monotonic()):
+            pass
+        try:
+            sel.unregister(job.proc.stdout)
+        except (KeyError, ValueError):
+            pass
         job.proc.stdout.close()
         with self._lock:
             if job in self._live:
                 self._live.remove(job)
-
-    def _absorb(self, job: _Job, chunk: ProcChunk, t_stop: float) -> None:
         target = job.target
+        target.jobs.pop(job.mode, None)
+        self.cpu_s += job.cpu_s
+        chunk = self._absorb(job)
+        if chunk is not None:
+            self.total.add(chunk)
+            if job.mode == "gil":
+                target.held.append(chunk)
+                if target.role == "worker" and not target.stacks and chunk.python_threads() > 1:
+                    target.stacks = True  # threads inside a worker can wait for its GIL
+            else:
+                target.stack_chunks.append(chunk)
+        return True
+
+    def _absorb(self, job: _Job) -> Optional[ProcChunk]:
         try:
             with open(job.path) as fh:
                 text = fh.read()
@@ -393,47 +411,56 @@ class GilSampler:
         if text is None or job.proc.returncode not in (0, -signal.SIGINT):
             if text is None:
                 self._failed(job)
-            return
+            return None
+        target = job.target
         target.failures = 0
+        t0 = job.t_sampling or job.t_launch
+        t1 = job.t_stop or time.monotonic()
+        chunk = ProcChunk(pid=target.pid, t0=t0, t1=t1)
         if job.mode == "stacks":
             chunk.stacks = pyspy.parse_raw(text, classify_stacks=True)
-            for tid, counts in chunk.stacks.items():
-                chunk.names.setdefault(tid, counts.name)
+            chunk.names = {tid: c.name for tid, c in chunk.stacks.items()}
         else:
             counts = pyspy.parse_raw(text, classify_stacks=False)
             chunk.held = {tid: c.total for tid, c in counts.items()}
-            for tid, c in counts.items():
-                chunk.names.setdefault(tid, c.name)
-            began = job.t_sampling or (job.t_launch + 0.03)
+            chunk.names = {tid: c.name for tid, c in counts.items()}
+            # py-spy samples at exponentially distributed times: the number
+            # of intervals is known on average only (see gilstats).
             chunk.held_intervals = max(float(max(chunk.held.values(), default=0)),
-                                       (t_stop - began) * self.gil_hz)
+                                       (t1 - t0) * job.rate)
+            if job.states:
+                chunk.idle_share = sum(1 for s in job.states if s == "idle") / len(job.states)
+        return chunk
 
     def _failed(self, job: _Job) -> None:
         target = job.target
         output = job.output.decode("utf-8", "replace")
-        if job.proc.returncode == -signal.SIGKILL or (job.proc.returncode == -signal.SIGINT
-                                                      and not output.strip()):
-            return  # stopped before it started sampling: nothing to learn
+        target.not_before = time.monotonic() + self.rounds_s["gil"]
+        if job.t_sampling is None and job.proc.returncode in (-signal.SIGKILL, -signal.SIGINT):
+            # stopped while still attaching: the end of the run, or a slow start
+            target.failures += 1
+            if target.failures > EARLY_RETRIES and not self._flush.is_set():
+                target.problem = "py-spy did not start sampling %s within %.0f s" % (target.who, INIT_GRACE_S)
+            return
         if not psutil.pid_exists(target.pid):
             target.dead = True
             return
         kind = pyspy.failure_kind(output)
-        who = "the runner" if target.role == "runner" else "worker %d" % target.pid
         if kind == pyspy.GONE:
             target.dead = True
         elif kind == pyspy.PERMISSION:
-            target.problem = "py-spy may not attach to %s: %s" % (who, ptrace.denial_advice(_uid(target.pid)))
+            target.problem = "py-spy may not attach to %s: %s" % (target.who, ptrace.denial_advice(_uid(target.pid)))
         elif kind == pyspy.UNSUPPORTED or (kind == pyspy.EARLY and target.failures >= EARLY_RETRIES):
             target.problem = "py-spy %s cannot read %s's interpreter (%s)%s" % (
-                self.version, who, pyspy.first_error_line(output),
+                self.version, target.who, pyspy.first_error_line(output),
                 ": free-threaded builds are not supported, the probe still reports"
                 if self._free_threaded else "")
         elif job.mode == "stacks" and target.failures >= 2:
-            target.stacks = False  # native unwinding fails here: keep the GIL-holder runs
+            target.stacks = False  # native unwinding fails here: keep the GIL-holder rounds
             self._problems.append("native stacks of %s failed (%s): no GIL-wait figures"
-                                  % (who, pyspy.first_error_line(output)))
+                                  % (target.who, pyspy.first_error_line(output)))
         elif kind == pyspy.ERROR and target.failures >= 2:
-            target.problem = "py-spy failed on %s: %s" % (who, pyspy.first_error_line(output))
+            target.problem = "py-spy failed on %s: %s" % (target.who, pyspy.first_error_line(output))
         target.failures += 1
 
     def _kill_all(self) -> None:
@@ -458,29 +485,40 @@ class GilSampler:
     def _pid_order(self) -> List[int]:
         return sorted(self.targets, key=lambda pid: (self.targets[pid].role != "runner", pid))
 
+    def _thread_names(self) -> Dict[Any, int]:
+        """(runner pid, thread name) -> native id, from the runner's thread-worker rows."""
+        proc = self.session.proc
+        with self.session.state.lock:
+            rows = list(self.session.state.tick.get("workers", ()))
+        return {(proc.pid, str(r[1])): int(r[3]) for r in rows if str(r[0]).startswith("t:") and r[3]}
+
     def _window_view(self) -> GilView:
         window = Accumulator(skip_names=(PROBE_THREAD_NAME,))
-        newest = max((c.t1 for t in self.targets.values() for c in t.recent), default=0.0)
-        span = 0.0
+        newest = max((c.t1 for t in self.targets.values() for c in t.held), default=0.0)
+        held_span = stacks_span = 0.0
         for target in self.targets.values():
-            chunks = [c for c in target.recent if c.t1 >= newest - STALE_S]
-            for chunk in chunks:
+            if not target.held or target.held[-1].t1 < newest - STALE_S:
+                continue  # a worker that is gone
+            held = [c for c in target.held if c.t1 >= target.held[-1].t1 - self.window_s]
+            for chunk in held + list(target.stack_chunks):
                 window.add(chunk)
-            span = max(span, sum(c.t1 - c.t0 for c in chunks))
-        threads = window.threads(self._pid_order())
+            held_span = max(held_span, sum(c.t1 - c.t0 for c in held))
+            stacks_span = max([stacks_span] + [c.t1 - c.t0 for c in target.stack_chunks])
+        threads = window.threads(self._pid_order(), self._thread_names())
         if not threads:
             return self._no_data_view()
-        reason = "py-spy %s, native stacks %d Hz and GIL holder %d Hz, last %.1f s" % (
-            self.version, self.stacks_hz, self.gil_hz, span)
+        reason = "py-spy %s, GIL holder over the last %.1f s" % (self.version, held_span)
+        if stacks_span:
+            reason += ", native stacks over %.1f s" % stacks_span
         return GilView(source="py-spy", reason=self._with_notes(reason), threads=threads,
-                       window_s=round(span, 3))
+                       window_s=round(held_span, 3))
 
     def _whole_run_view(self) -> GilView:
         with self._lock:
             fixed = self._final_view
         if fixed is not None:
             return fixed
-        threads = self.total.threads(self._pid_order())
+        threads = self.total.threads(self._pid_order(), self._thread_names())
         if not threads:
             return self._no_data_view(final=True)
         span = max(self.total.span_s.values(), default=0.0)

@@ -16,23 +16,31 @@ py-spy merges native frames into the Python stack.  It drops the
 interpreter's own frames (``_PyEval_EvalFrameDefault``, ``take_gil``, ...)
 except a few families it keeps on purpose (``time_*``, ``lock_*``,
 ``PyThread_*``, ``os_*``, ``sre_*``...).  So the native frames *below the
-innermost Python frame* say what the thread is doing:
+innermost Python frame* say what the thread is doing (``classify``):
 
-- none: executing bytecode (or interpreter C code with the GIL);
-- libc's ``pthread_cond_timedwait`` / ``pthread_cond_wait`` /
-  ``pthread_mutex_lock`` (or unnamed internal libc frames) directly under a
-  Python frame: only the hidden ``take_gil``/``drop_gil`` get there, so the
-  thread is **waiting for the GIL** (the wait is timed, every switch interval;
-  the untimed one is the forced hand-over).  The same timed wait directly
-  under an extension's frame is that extension taking the GIL back after a
-  ``Py_BEGIN_ALLOW_THREADS`` section;
-- ``time_sleep``, ``lock_PyThread_acquire_lock``, ``select``, a named libc
-  I/O call, an extension's code: the GIL was released (or is held inside
-  C code; the ``--gil`` run below tells which).
+=========  ==========================================================  =====
+no native  executing bytecode                                          HELD
+frames
+libc's ``pthread_cond_timedwait`` / ``pthread_cond_wait`` /            WAIT
+``pthread_mutex_lock`` (or a chain of unnamed libc frames, the
+mutex's futex) straight under a Python frame, or under ``time_sleep``,
+``os_write``...: only the hidden ``take_gil`` / ``drop_gil`` get there
+(the timed wait repeats every switch interval; the untimed one is the
+forced hand-over).  The same timed wait under an extension's frame is
+the extension taking the GIL back after ``Py_BEGIN_ALLOW_THREADS``.
+a pool worker's ``_worker`` / ``_process_worker`` waiting for a task   IDLE
+a named blocking libc call (``clock_nanosleep``, ``poll``, ``read``,   RELEASED
+``sem_clockwait``...) or a lock's futex under ``PyThread_*``: the GIL
+was dropped first
+interpreter C code that does not block (``sre_*``, ``unicode_*``)      HELD
+an extension's or a library's code (NumPy, OpenSSL, ``_pickle``)       EXT
+=========  ==========================================================  =====
 
-py-spy itself reports such threads as idle (their OS state is sleeping): the
-blind spot py-spy's users asked about.  This module only classifies; the
-sampler (``gil.py``) combines the result with py-spy's own GIL-holder flag.
+EXT is the one shape a stack cannot settle: NumPy and hashlib drop the GIL
+around their loops, ``_pickle`` keeps it.  The sampler splits EXT samples with
+py-spy's own GIL-holder flag (``--gil``).  py-spy itself reports waiting
+threads as idle (their OS state is sleeping): the blind spot its users asked
+about.
 
 Tested against py-spy 0.4.3 with CPython 3.9-3.13 (pyenv shared builds) and
 Debian's static 3.11.
@@ -51,7 +59,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 PYSPY_ENV = "EXECSCOPE_PYSPY"
 
-WAIT, IDLE, OTHER = "wait", "idle", "other"
+WAIT, IDLE, HELD, RELEASED, EXT = "wait", "idle", "held", "released", "ext"
 
 # Where the interpreter's GIL code ends up in libc.
 _GIL_LIBC_CALLS = {
@@ -60,6 +68,18 @@ _GIL_LIBC_CALLS = {
     "__lll_lock_wait", "__GI___lll_lock_wait", "__futex_abstimed_wait_common",
 }
 _TIMED_GIL_WAIT = {"pthread_cond_timedwait", "pthread_cond_clockwait"}
+# Named libc calls that block (the GIL is dropped around them).
+_BLOCKING_LIBC = {
+    "clock_nanosleep", "__clock_nanosleep", "nanosleep", "__nanosleep", "usleep", "sleep", "pause",
+    "select", "__select", "pselect", "pselect6", "poll", "__poll", "ppoll", "epoll_wait", "epoll_pwait",
+    "read", "__read", "__libc_read", "readv", "pread64", "__pread64", "write", "__write",
+    "__libc_write", "writev", "pwrite64", "recv", "__recv", "__libc_recv", "recvfrom", "recvmsg",
+    "send", "__send", "__libc_send", "sendto", "sendmsg", "accept", "accept4", "connect",
+    "__libc_connect", "sem_wait", "sem_timedwait", "sem_clockwait", "__new_sem_wait", "pthread_join",
+    "waitpid", "__waitpid", "wait4", "__wait4", "waitid", "sigwait", "sigtimedwait", "sigwaitinfo",
+    "flock", "fsync", "fdatasync", "pthread_cond_wait", "pthread_cond_timedwait", "pthread_cond_clockwait",
+    "syscall",
+}
 _LIBC_MODULES = ("libc.so", "libc-", "libpthread", "ld-linux", "ld-musl", "libc.musl")
 
 _THREAD_RE = re.compile(r"^thread \((0x[0-9a-fA-F]+|\d+)\)(?:: (.*))?$")
@@ -68,12 +88,20 @@ _FRAME_RE = re.compile(r"^(.*) \(([^()]*)\)$")
 
 @dataclass
 class StackCounts:
-    """One thread's samples in one py-spy record run."""
+    """One thread's samples in one py-spy record run, by shape."""
 
     name: str = ""
     total: int = 0
     wait: int = 0
     idle: int = 0
+    held: int = 0
+    released: int = 0
+    ext: int = 0
+
+    def add(self, state: str, count: int) -> None:
+        self.total += count
+        if state in (WAIT, IDLE, HELD, RELEASED, EXT):
+            setattr(self, state, getattr(self, state) + count)
 
 
 # -- locating -----------------------------------------------------------------
@@ -137,13 +165,7 @@ def parse_raw(text: str, classify_stacks: bool = True) -> Dict[int, StackCounts]
         entry = threads.get(tid)
         if entry is None:
             entry = threads[tid] = StackCounts(name=match.group(2) or "")
-        entry.total += count
-        if classify_stacks:
-            state = classify(rest.split(";") if rest else [])
-            if state == WAIT:
-                entry.wait += count
-            elif state == IDLE:
-                entry.idle += count
+        entry.add(classify(rest.split(";") if rest else []) if classify_stacks else "", count)
     return threads
 
 
@@ -171,42 +193,51 @@ def _is_interpreter(where: str) -> bool:
 
 
 def classify(frames: Sequence[str]) -> str:
-    """WAIT, IDLE or OTHER for one native stack (outermost frame first)."""
+    """WAIT, IDLE, HELD, RELEASED or EXT for one native stack (outermost first)."""
     last_py = -1
     for i in range(len(frames) - 1, -1, -1):
         if is_python_frame(frames[i]):
             last_py = i
             break
     if last_py < 0:
-        return OTHER  # no Python frame: not a thread of the interpreter's
-    if _takes_gil(frames[last_py + 1:]):
-        return WAIT  # checked first: a worker that just got a task and waits for the GIL
+        return RELEASED  # no Python frame (yet, or any more): not running Python
+    native = [_split(f) for f in frames[last_py + 1:]]
+    if not native:
+        return HELD
+    if _takes_gil(native):
+        return WAIT  # checked first: a worker that got its task and waits for the GIL
     if _waits_for_work(frames[: last_py + 1]):
         return IDLE
-    return OTHER
+    first_libc = next((i for i, (_, where) in enumerate(native) if _is_libc(where)), None)
+    callers = native[:first_libc] if first_libc is not None else native
+    in_extension = any(not _is_interpreter(where) for _, where in callers)
+    if first_libc is not None:
+        tail = [name for name, _ in native[first_libc:]]
+        if tail[0] in _BLOCKING_LIBC or (len(tail) >= 2 and all(n.startswith("0x") for n in tail)):
+            return RELEASED  # a blocking call, or a lock's futex (GIL cases handled above)
+    return EXT if in_extension else HELD
 
 
-def _takes_gil(native: Sequence[str]) -> bool:
+def _takes_gil(native: Sequence[Tuple[str, str]]) -> bool:
     """Do the native frames under the innermost Python frame end in the GIL's wait?"""
-    for i, frame in enumerate(native):
-        name, where = _split(frame)
+    for i, (name, where) in enumerate(native):
         if not _is_libc(where):
             continue
-        tail = [_split(f)[0] for f in native[i:]]
+        tail = [n for n, _ in native[i:]]
         unnamed_lock = len(tail) >= 2 and all(n.startswith("0x") for n in tail)
         if i == 0:
             # libc straight from the eval loop: only the hidden take_gil /
             # drop_gil get there with a condition variable or a mutex; a
             # single unnamed leaf is more likely memcpy and friends.
             return name in _GIL_LIBC_CALLS or unnamed_lock
-        caller_name, caller_where = _split(native[i - 1])
+        caller_name, caller_where = native[i - 1]
         if _is_interpreter(caller_where):
             # time_sleep, os_write...: their own waits are named (clock_nanosleep,
             # write) or, for PyThread locks, semaphores; a condition variable or
             # a lock's futex under them is Py_END_ALLOW_THREADS taking the GIL.
             if caller_name.startswith(("PyThread_", "lock_", "thread_")):
                 return False
-            return name in _TIMED_GIL_WAIT or unnamed_lock
+            return name in _TIMED_GIL_WAIT or name in ("pthread_mutex_lock",) or unnamed_lock
         # An extension's frame: a timed condition wait is PyEval_RestoreThread
         # taking the GIL back (extensions rarely use timed waits of their own).
         return name in _TIMED_GIL_WAIT
