@@ -212,3 +212,29 @@ def test_every_gil_interpreter_is_sampled(python: str) -> None:
     assert len(pool) == 2 and all(t["wait"] >= 0.3 for t in pool), pool
     if _version("python" + ".".join(doc["interpreter"]["version"].split(".")[:2])) >= (3, 12):
         assert "main interpreter only" in g["reason"]
+
+
+@pytest.mark.parametrize("message,expected", [
+    ("Error: Failed to find a python interpreter in the .data section", "cannot read the runner's interpreter"),
+    ("Permission Denied: Try running again with elevated permissions", "may not attach to the runner"),
+])
+def test_py_spy_failures_become_one_reason(tmp_path, message: str, expected: str) -> None:
+    """A py-spy that cannot read the interpreter (free-threaded 3.13t with
+    py-spy 0.4) or may not attach: the run goes on, the probe reports."""
+    fake = tmp_path / "py-spy"
+    fake.write_text("#!/bin/sh\nif [ \"$1\" = --version ]; then echo py-spy 0.4.3; exit 0; fi\n"
+                    "echo '%s' >&2\nexit 1\n" % message)
+    fake.chmod(0o755)
+    old = os.environ.get(pyspy.PYSPY_ENV)
+    os.environ[pyspy.PYSPY_ENV] = str(fake)
+    try:
+        _, doc = sampled_run("cpu", executor="thread", workers=2, duration=1.5)
+    finally:
+        if old is None:
+            os.environ.pop(pyspy.PYSPY_ENV)
+        else:
+            os.environ[pyspy.PYSPY_ENV] = old
+    assert doc["status"] == "completed"
+    g = doc["gil"]
+    assert g["source"] == "probe" and expected in g["reason"], g
+    assert g["probe_latency_ms"] is not None

@@ -41,8 +41,10 @@ worker alone in its process cannot wait for its GIL, so it gets ``--gil``
 rounds only and its idle share is the runner's own worker state.
 
 Every process has its own GIL, so each is sampled on its own: the runner and
-every process-pool worker the runner reports (at most ``MAX_PROCESSES`` at a
-time, the least recently sampled first).  On 3.12+ py-spy reads the main
+every process-pool worker the runner reports: as many processes at a time as
+the run has usable CPUs (at least 2: the runner and one worker), the least
+recently sampled first, so that py-spy's own CPU stays a small share of the
+machine however many workers there are.  On 3.12+ py-spy reads the main
 interpreter only; a subinterpreter with its own GIL is not shown (the reason
 says so).  A free-threaded build with the GIL disabled is ``disabled``;
 py-spy 0.4 cannot read free-threaded builds at all, which the reason says.
@@ -75,10 +77,9 @@ from .gilstats import Accumulator, ProcChunk
 
 GIL_HZ = 100
 GIL_ROUND_S = 0.5
-STACKS_HZ = 20
+STACKS_HZ = 10
 STACKS_ROUND_S = 2.0
 WINDOW_S = 1.0
-MAX_PROCESSES = 6  # sampled at a time; more workers are taken in rotation
 FINAL_WAIT_S = 1.5
 STOP_GRACE_S = 1.5  # from SIGINT to exit (py-spy stops at its next sample)
 INIT_GRACE_S = 3.0  # for py-spy to start sampling a big process
@@ -140,7 +141,7 @@ class GilSampler:
     def __init__(self, session: Any, pyspy_path: str, *, gil_hz: int = GIL_HZ,
                  gil_round_s: float = GIL_ROUND_S, stacks_hz: int = STACKS_HZ,
                  stacks_round_s: float = STACKS_ROUND_S, window_s: float = WINDOW_S,
-                 max_processes: int = MAX_PROCESSES) -> None:
+                 max_processes: Optional[int] = None) -> None:
         self.session = session
         self.pyspy = pyspy_path
         self.version = pyspy.pyspy_version(pyspy_path) or "?"
@@ -276,6 +277,13 @@ class GilSampler:
                 else:
                     self._flush.wait(timeout)
 
+    def _max_processes(self) -> int:
+        if self.max_processes:
+            return self.max_processes
+        with self.session.state.lock:
+            machine = self.session.state.hello.get("machine", {})
+        return max(2, int(machine.get("usable_cpus") or os.cpu_count() or 2))
+
     def _usable(self) -> List[_Target]:
         return [t for t in self.targets.values() if not t.dead and not t.problem]
 
@@ -291,7 +299,7 @@ class GilSampler:
             if now < target.not_before:
                 continue
             if not target.jobs:
-                if busy >= self.max_processes:
+                if busy >= self._max_processes():
                     continue
                 busy += 1
             for mode in ("gil", "stacks"):
@@ -317,8 +325,12 @@ class GilSampler:
             except OSError as exc:
                 target.problem = "py-spy could not be started: %s" % exc
                 return None
+            # A first stacks round as short as a GIL-holder round: wait figures
+            # within a second of the start, then the cheaper long rounds.
+            length = self.rounds_s["gil"] if mode == "stacks" and not target.stack_chunks \
+                else self.rounds_s[mode]
             job = _Job(target=target, mode=mode, rate=rate, proc=proc, path=path, t_launch=now,
-                       t_end=now + self.rounds_s[mode])
+                       t_end=now + length)
             self._live.append(job)
         target.jobs[mode] = job
         target.last_sampled = now
@@ -499,6 +511,8 @@ class GilSampler:
         for target in self.targets.values():
             if not target.held or target.held[-1].t1 < newest - STALE_S:
                 continue  # a worker that is gone
+            if target.stacks and not target.stack_chunks and self.rates["stacks"] > 0:
+                continue  # its threads can wait for the GIL: no figures before the stacks say how much
             held = [c for c in target.held if c.t1 >= target.held[-1].t1 - self.window_s]
             for chunk in held + list(target.stack_chunks):
                 window.add(chunk)

@@ -18,29 +18,26 @@ except a few families it keeps on purpose (``time_*``, ``lock_*``,
 ``PyThread_*``, ``os_*``, ``sre_*``...).  So the native frames *below the
 innermost Python frame* say what the thread is doing (``classify``):
 
-=========  ==========================================================  =====
-no native  executing bytecode                                          HELD
-frames
-libc's ``pthread_cond_timedwait`` / ``pthread_cond_wait`` /            WAIT
-``pthread_mutex_lock`` (or a chain of unnamed libc frames, the
-mutex's futex) straight under a Python frame, or under ``time_sleep``,
-``os_write``...: only the hidden ``take_gil`` / ``drop_gil`` get there
-(the timed wait repeats every switch interval; the untimed one is the
-forced hand-over).  The same timed wait under an extension's frame is
-the extension taking the GIL back after ``Py_BEGIN_ALLOW_THREADS``.
-a pool worker's ``_worker`` / ``_process_worker`` waiting for a task   IDLE
-a named blocking libc call (``clock_nanosleep``, ``poll``, ``read``,   RELEASED
-``sem_clockwait``...) or a lock's futex under ``PyThread_*``: the GIL
-was dropped first
-interpreter C code that does not block (``sre_*``, ``unicode_*``)      HELD
-an extension's or a library's code (NumPy, OpenSSL, ``_pickle``)       EXT
-=========  ==========================================================  =====
+- HELD: no native frame under it: executing bytecode; or interpreter C code
+  that does not block (``sre_*``, ``unicode_*``).
+- WAIT: libc's ``pthread_cond_timedwait`` / ``pthread_cond_wait`` /
+  ``pthread_mutex_lock`` (or a chain of unnamed libc frames: the mutex's
+  futex) straight under a Python frame, or under ``time_sleep``,
+  ``os_write``...: only the hidden ``take_gil`` / ``drop_gil`` get there (the
+  timed wait repeats every switch interval; the untimed one is the forced
+  hand-over).  The same timed wait under an extension's frame is the
+  extension taking the GIL back after ``Py_BEGIN_ALLOW_THREADS``.
+- IDLE: a pool worker's ``_worker`` / ``_process_worker`` waiting for a task.
+- RELEASED: a named blocking libc call (``clock_nanosleep``, ``poll``,
+  ``read``, ``sem_clockwait``...), or a lock's futex under ``PyThread_*``:
+  the GIL was dropped first.
+- EXT: an extension's or a library's code (NumPy, OpenSSL, ``_pickle``).
 
 EXT is the one shape a stack cannot settle: NumPy and hashlib drop the GIL
-around their loops, ``_pickle`` keeps it.  The sampler splits EXT samples with
-py-spy's own GIL-holder flag (``--gil``).  py-spy itself reports waiting
-threads as idle (their OS state is sleeping): the blind spot its users asked
-about.
+around their loops, ``_pickle`` keeps it.  That is why the sampler takes
+*held* from py-spy's own GIL-holder flag (``--gil``), and the stacks' HELD
+count only where it has no flag.  py-spy itself reports waiting threads as
+idle (their OS state is sleeping): the blind spot its users asked about.
 
 Tested against py-spy 0.4.3 with CPython 3.9-3.13 (pyenv shared builds) and
 Debian's static 3.11.
