@@ -8,7 +8,8 @@ Messages (``k`` is the kind):
     hello   runner pid, interpreter, machine, resolved executor settings
     pool    the executor exists: max_workers, threads alive when workers
             were forked, worker start-up
-    tick    ~10 Hz: counters, queue depth, per-worker state, task totals
+    tick    ~10 Hz: counters, queue depth, per-worker state, task totals,
+            ``gil_probe`` (runner/gilprobe.py: GIL wake-up lateness, or null)
     mark    a timestamped event from the workload (``_runtime.mark``)
     warn    a Python warning raised in the runner (e.g. fork with threads)
     error   the first few task exceptions, with traceback

@@ -497,7 +497,7 @@ class Session:
         else:
             end = now
         run_elapsed = max(0.0, end - t_pool) if t_pool else 0.0
-        gil_view = self._gil_view()
+        gil_view = self._gil_view(tick)
         workers = tuple(self._worker_views(tick, reading, gil_view, runner_now, t_pool, started, states))
         machine = dict(hello.get("machine", {}))
         cpu_view = CpuView(
@@ -574,7 +574,21 @@ class Session:
             return None
         return int(self.workload.resolve_params(dict(self.config.params)).get("chunksize", 1))
 
-    def _gil_view(self) -> GilView:
+    def _gil_view(self, tick: Dict[str, Any]) -> GilView:
+        view = self._sampled_gil_view()
+        # The runner's probe (runner/gilprobe.py): live figures over the last
+        # second, whole-run figures once the run is over.  When py-spy could
+        # not sample, the probe is the source and the reason says why.
+        probe = tick.get("gil_probe")
+        if probe:
+            final = self.status in FINAL_STATUSES
+            view = replace(view, probe_latency_ms=probe.get("total_ms" if final else "ms"),
+                           probe_contention=probe.get("total_c" if final else "c"))
+            if view.source == "unavailable" and view.probe_latency_ms is not None:
+                view = replace(view, source="probe")
+        return view
+
+    def _sampled_gil_view(self) -> GilView:
         if self.gil is not None:
             try:
                 return self.gil.current()

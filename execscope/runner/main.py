@@ -29,7 +29,7 @@ import warnings
 from typing import Any, Dict, Optional
 
 from ..machine import cpu_info
-from . import instrument, lifecycle, probes, resolve, slots, worker
+from . import gilprobe, instrument, lifecycle, probes, resolve, slots, worker
 from .channel import Channel, ParentGone, interpreter_info  # noqa: F401 (re-exported)
 
 TICK_S = 0.1
@@ -132,6 +132,9 @@ def _execute(config: Dict[str, Any], channel: Channel, workload: Any, params: Di
         default_max_workers=probes.default_max_workers("thread" if kind != "process" else "process"),
         threads=[t.name for t in threading.enumerate()],
     )
+    # GIL ground truth (see gilprobe): thread and serial executors only, so
+    # the probe is never a thread that a process pool's fork would copy.
+    probe = gilprobe.GilProbe().start() if kind != "process" and gilprobe.enabled() else None
 
     n_tasks = config.get("tasks")
     duration = config.get("duration")
@@ -155,6 +158,7 @@ def _execute(config: Dict[str, Any], channel: Channel, workload: Any, params: Di
         state["threads"] = threading.active_count()
         state["final"] = final
         state["broken"] = bool(probes.pool_broken(executor))
+        state["gil_probe"] = probe.report() if probe is not None else None
         channel.send("tick", **state)
         last_tick = time.monotonic()
 
@@ -187,6 +191,9 @@ def _execute(config: Dict[str, Any], channel: Channel, workload: Any, params: Di
         tick(final=True)
     except ParentGone:
         raise
+    finally:
+        if probe is not None:
+            probe.stop()
     status = "completed" if tracker.failed == 0 and tracker.finished >= tracker.submitted else "failed"
     broken = probes.pool_broken(executor)
     reason = ""
@@ -240,6 +247,10 @@ def main(argv: Optional[list] = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     config = json.loads(argv[0])
     channel = Channel(int(config["fd"]), int(config["parent_pid"]))
+    # Let the execscope process's py-spy samplers attach to us and to the
+    # pool's workers under Yama ptrace_scope=1 (see gilprobe).
+    gilprobe.allow_tracer(channel.parent_pid)
+    os.environ[gilprobe.TRACER_ENV] = str(channel.parent_pid)
     # The parent handles Ctrl-C for the whole run; a terminal's SIGINT reaches
     # only the foreground group, but be explicit.
     signal.signal(signal.SIGINT, signal.SIG_IGN)

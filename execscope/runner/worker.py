@@ -25,6 +25,7 @@ import time
 import traceback
 from typing import Any, Optional, Tuple
 
+from . import gilprobe
 from . import slots as _slots
 from .lifecycle import set_parent_death_signal
 
@@ -72,6 +73,7 @@ def init_worker(run_dir: str, parent_pid: int, start_method: str, user_init: Any
     # runner does), not the runner itself.
     if start_method != "forkserver" and os.getppid() != parent_pid:
         os._exit(70)  # parent died before we could register for its death
+    gilprobe.allow_tracer_from_env()  # the GIL sampler may attach (Yama ptrace_scope=1)
     _table = _slots.SlotTable(run_dir)
     _table.claim()
     now = time.monotonic()

@@ -1,0 +1,630 @@
+"""GIL held / wait / released / idle per thread, sampled with py-spy from outside.
+
+py-spy's own views cannot show GIL waiting: a thread waiting for the GIL
+sleeps on a condition variable, so py-spy calls it idle.  This sampler runs
+two kinds of py-spy record per process, side by side, each in rounds (py-spy
+writes what it recorded only when it stops, so it is stopped with SIGINT at
+the end of each round and started again)::
+
+    execscope process                                        runner / workers
+    ┌───────────────────────────────────────┐  record --nonblocking --gil
+    │ GilSampler thread                     │──(reads memory, no pause)────►┌─────────┐
+    │   "gil" rounds    0.5 s at GIL_HZ     │                               │ each    │
+    │   "stacks" rounds 2 s at STACKS_HZ    │──record --native --idle──────►│ process │
+    │   parse, sum, build the view          │  (pauses it at each sample)   └─────────┘
+    │ current(): the last computed view     │
+    └───────────────────────────────────────┘
+
+- **held** is py-spy's own GIL-holder flag: ``--gil`` records only the thread
+  that holds the GIL, read with ``--nonblocking`` (the target never stops).
+  Stacks cannot tell it: a thread inside NumPy or hashlib may or may not hold
+  the GIL.  Over the last ``WINDOW_S``, refreshed every 0.5 s.
+- **wait** comes from native stacks: libc's ``pthread_cond_timedwait`` (or the
+  GIL mutex) directly under a Python frame is the hidden ``take_gil``
+  (``pyspy.classify`` documents the signatures).  Measured here with 2/4/8
+  pure-Python threads on 3.9-3.13: 0.48-0.52 / 0.67-0.80 / 0.81-0.96 of the
+  samples, against the theoretical 1/2, 3/4, 7/8.  Reading the futex each
+  thread sleeps on from ``/proc/PID/task/TID/syscall`` costs no pause, but
+  saw only 0.27 / 0.58 / 0.73: a waiter woken for its turn is runnable
+  (state R) while it still waits, and on a busy machine that is often.
+- **idle** (a pool worker waiting for a task) from the Python frames of the
+  same stacks; **released** is the rest (sleep, I/O, locks, C code that
+  dropped the GIL).
+
+What it costs (``benchmarks/gil_overhead.py``, 2-CPU machine, throughput
+with / without): the ``--gil`` rounds about 1%; native stacks pause the
+target at every sample and make py-spy read every library's symbols at every
+start (~30 ms of CPU), which in 0.5 s rounds at 25 Hz cost 9%.  Hence the
+stacks rounds are longer and slower (``STACKS_ROUND_S``, ``STACKS_HZ``), and
+taken only in processes with more than one Python thread: a process-pool
+worker alone in its process cannot wait for its GIL, so it gets ``--gil``
+rounds only and its idle share is the runner's own worker state.
+
+Every process has its own GIL, so each is sampled on its own: the runner and
+every process-pool worker the runner reports: as many processes at a time as
+the run has usable CPUs (at least 2: the runner and one worker), the least
+recently sampled first, so that py-spy's own CPU stays a small share of the
+machine however many workers there are.  On 3.12+ py-spy reads the main
+interpreter only; a subinterpreter with its own GIL is not shown (the reason
+says so).  A free-threaded build with the GIL disabled is ``disabled``;
+py-spy 0.4 cannot read free-threaded builds at all, which the reason says.
+
+The session never waits on py-spy: ``current()`` returns the last computed
+view, except once, at the end of the run, when it lets the rounds in progress
+end (at most ``FINAL_WAIT_S``) so that the report covers the whole run.
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Deque, Dict, List, Optional
+
+import psutil
+
+from ..model import FINAL_STATUSES, GilView
+from ..runner.gilprobe import PROBE_THREAD_NAME
+from . import ptrace, pyspy
+from .gilstats import Accumulator, ProcChunk
+
+GIL_HZ = 100
+GIL_ROUND_S = 0.5
+STACKS_HZ = 10
+STACKS_ROUND_S = 2.0
+WINDOW_S = 1.0
+FINAL_WAIT_S = 1.5
+STOP_GRACE_S = 1.5  # from SIGINT to exit (py-spy stops at its next sample)
+INIT_GRACE_S = 3.0  # for py-spy to start sampling a big process
+EARLY_RETRIES = 4
+STALE_S = 5.0
+STATE_EVERY_S = 0.1
+
+
+@dataclass
+class _Target:
+    pid: int
+    role: str  # runner | worker
+    stacks: bool  # take native stacks: more than one Python thread
+    failures: int = 0
+    dead: bool = False
+    problem: str = ""  # why it cannot be sampled (permanent)
+    jobs: Dict[str, "_Job"] = field(default_factory=dict)  # live py-spy per mode
+    not_before: float = 0.0  # back-off after a failure
+    last_sampled: float = 0.0
+    held: Deque[ProcChunk] = field(default_factory=lambda: deque(maxlen=2))
+    stack_chunks: Deque[ProcChunk] = field(default_factory=lambda: deque(maxlen=1))
+
+    @property
+    def who(self) -> str:
+        return "the runner" if self.role == "runner" else "worker %d" % self.pid
+
+
+@dataclass
+class _Job:
+    target: _Target
+    mode: str  # stacks | gil
+    rate: int
+    proc: subprocess.Popen
+    path: str
+    t_launch: float
+    t_end: float  # when its round is over
+    t_sampling: Optional[float] = None
+    t_stop: Optional[float] = None  # SIGINT sent
+    output: bytearray = field(default_factory=bytearray)
+    open: bool = True
+    cpu_s: float = 0.0  # py-spy's own CPU time, read just before it is stopped
+    states: List[str] = field(default_factory=list)  # the runner's state for this worker
+
+
+class StaticGil:
+    """A sampler that has only one thing to say (py-spy missing, GIL disabled)."""
+
+    def __init__(self, view: GilView) -> None:
+        self.view = view
+
+    def current(self) -> GilView:
+        return self.view
+
+    def stop(self) -> None:
+        pass
+
+
+class GilSampler:
+    def __init__(self, session: Any, pyspy_path: str, *, gil_hz: int = GIL_HZ,
+                 gil_round_s: float = GIL_ROUND_S, stacks_hz: int = STACKS_HZ,
+                 stacks_round_s: float = STACKS_ROUND_S, window_s: float = WINDOW_S,
+                 max_processes: Optional[int] = None) -> None:
+        self.session = session
+        self.pyspy = pyspy_path
+        self.version = pyspy.pyspy_version(pyspy_path) or "?"
+        self.rates = {"gil": gil_hz, "stacks": stacks_hz}
+        self.rounds_s = {"gil": gil_round_s, "stacks": stacks_round_s}
+        self.window_s = window_s
+        self.max_processes = max_processes
+        self.targets: Dict[int, _Target] = {}
+        self.total = Accumulator(skip_names=(PROBE_THREAD_NAME,))
+        self.cpu_s = 0.0  # CPU seconds py-spy used (what sampling costs the machine)
+        self._serial = 0
+        self._lock = threading.Lock()
+        self._live: List[_Job] = []
+        self._view = GilView(source="unavailable", reason="waiting for the first py-spy samples")
+        self._final_view: Optional[GilView] = None
+        self._final_ready = threading.Event()
+        self._final_waited = False
+        self._flush = threading.Event()
+        self._closing = False
+        self._note = ""  # interpreter caveat for the reason
+        self._free_threaded = False
+        self._problems: List[str] = []
+        self._tmp = tempfile.mkdtemp(prefix="execscope-gil-")
+        self._thread: Optional[threading.Thread] = None
+
+    # -- the session's side ----------------------------------------------------------
+
+    def start(self) -> "GilSampler":
+        self._thread = threading.Thread(target=self._run, name="execscope-gil", daemon=True)
+        self._thread.start()
+        return self
+
+    def current(self) -> GilView:
+        if not self._final_waited and getattr(self.session, "status", "") in FINAL_STATUSES:
+            # The run is over: let the rounds in progress end so the report
+            # covers the whole run (the only time the session waits for us).
+            self._final_waited = True
+            self._flush.set()
+            self._final_ready.wait(FINAL_WAIT_S)
+        with self._lock:
+            return self._final_view if self._final_view is not None else self._view
+
+    def stop(self) -> None:
+        self._flush.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=STOP_GRACE_S + 3.0)
+        self._kill_all()
+        shutil.rmtree(self._tmp, ignore_errors=True)
+
+    # -- the sampling thread ---------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            if self._wait_for_runner():
+                self._loop()
+        except Exception as exc:  # the run goes on without GIL figures
+            self._problems.append("the GIL sampler failed: %s" % exc)
+        finally:
+            self._kill_all()
+            final = self._whole_run_view()
+            with self._lock:
+                self._final_view = self._view = final
+            self._final_ready.set()
+
+    def _wait_for_runner(self) -> bool:
+        """Until the runner has said hello (its interpreter is up)."""
+        while not self._flush.is_set():
+            with self.session.state.lock:
+                hello = dict(self.session.state.hello)
+            if hello:
+                return self._check_interpreter(hello.get("interpreter", {}))
+            if self._runner_gone():
+                return False
+            self._flush.wait(0.05)
+        return False
+
+    def _check_interpreter(self, interp: Dict[str, Any]) -> bool:
+        if interp.get("free_threaded_build") and not interp.get("gil_enabled", True):
+            self._set_fixed(GilView(source="disabled", reason=DISABLED_REASON))
+            return False
+        version = tuple(int(p) for p in str(interp.get("version", "0.0")).split(".")[:2])
+        if version >= (3, 12):
+            self._note = "main interpreter only (a subinterpreter with its own GIL is not sampled)"
+        self._free_threaded = bool(interp.get("free_threaded_build"))
+        proc = self.session.proc
+        self.targets[proc.pid] = _Target(pid=proc.pid, role="runner", stacks=True)
+        return True
+
+    def _set_fixed(self, view: GilView) -> None:
+        with self._lock:
+            self._view = view
+            self._final_view = view
+
+    def _runner_gone(self) -> bool:
+        proc = self.session.proc
+        return proc is None or proc.poll() is not None
+
+    def _worker_rows(self) -> List[list]:
+        with self.session.state.lock:
+            rows = list(self.session.state.tick.get("workers", ()))
+        return [r for r in rows if str(r[0]).startswith("p:")]
+
+    def _loop(self) -> None:
+        next_state = 0.0
+        with selectors.DefaultSelector() as sel:
+            while True:
+                now = time.monotonic()
+                flushing = self._flush.is_set()
+                if not flushing:
+                    for job in self._launch_due(now):
+                        sel.register(job.proc.stdout, selectors.EVENT_READ, job)
+                if now >= next_state:
+                    next_state = now + STATE_EVERY_S
+                    self._note_states()
+                changed = False
+                for job in list(self._live):
+                    if job.t_stop is None and (flushing or self._round_over(job, now)):
+                        self._interrupt(job)
+                    if job.t_stop is not None and self._finished(job, sel):
+                        changed = True
+                if changed:
+                    view = self._window_view()
+                    with self._lock:
+                        self._view = view
+                if not self._live and (flushing or self._runner_gone() or not self._usable()):
+                    return
+                timeout = min(STATE_EVERY_S, max(0.0, next_state - time.monotonic()))
+                if sel.get_map():
+                    for key, _ in sel.select(timeout):
+                        if not self._read(key.data, time.monotonic()):
+                            sel.unregister(key.fileobj)
+                else:
+                    self._flush.wait(timeout)
+
+    def _max_processes(self) -> int:
+        if self.max_processes:
+            return self.max_processes
+        with self.session.state.lock:
+            machine = self.session.state.hello.get("machine", {})
+        return max(2, int(machine.get("usable_cpus") or os.cpu_count() or 2))
+
+    def _usable(self) -> List[_Target]:
+        return [t for t in self.targets.values() if not t.dead and not t.problem]
+
+    def _launch_due(self, now: float) -> List[_Job]:
+        for row in self._worker_rows():
+            pid = int(row[2])
+            if pid and pid not in self.targets:
+                self.targets[pid] = _Target(pid=pid, role="worker", stacks=False)
+        usable = sorted(self._usable(), key=lambda t: (t.role != "runner", t.last_sampled, t.pid))
+        busy = sum(1 for t in usable if t.jobs)
+        launched = []
+        for target in usable:
+            if now < target.not_before:
+                continue
+            if not target.jobs:
+                if busy >= self._max_processes():
+                    continue
+                busy += 1
+            for mode in ("gil", "stacks"):
+                wanted = self.rates[mode] > 0 and (mode == "gil" or target.stacks)
+                if wanted and mode not in target.jobs:
+                    job = self._launch(target, mode, now)
+                    if job is not None:
+                        launched.append(job)
+        return launched
+
+    def _launch(self, target: _Target, mode: str, now: float) -> Optional[_Job]:
+        self._serial += 1
+        path = os.path.join(self._tmp, "%d-%s-%d.txt" % (target.pid, mode, self._serial))
+        rate = self.rates[mode]
+        cmd = pyspy.record_command(self.pyspy, target.pid, rate, path, mode)
+        with self._lock:
+            if self._closing:
+                return None
+            try:
+                proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, start_new_session=True,
+                                        close_fds=True)
+            except OSError as exc:
+                target.problem = "py-spy could not be started: %s" % exc
+                return None
+            # A first stacks round as short as a GIL-holder round: wait figures
+            # within a second of the start, then the cheaper long rounds.
+            length = self.rounds_s["gil"] if mode == "stacks" and not target.stack_chunks \
+                else self.rounds_s[mode]
+            job = _Job(target=target, mode=mode, rate=rate, proc=proc, path=path, t_launch=now,
+                       t_end=now + length)
+            self._live.append(job)
+        target.jobs[mode] = job
+        target.last_sampled = now
+        os.set_blocking(proc.stdout.fileno(), False)
+        return job
+
+    def _note_states(self) -> None:
+        """The runner's state of each process worker (for its idle share)."""
+        states = {int(r[2]): str(r[4]) for r in self._worker_rows()}
+        for job in self._live:
+            if job.mode == "gil" and job.t_stop is None and job.target.pid in states:
+                job.states.append(states[job.target.pid])
+
+    @staticmethod
+    def _round_over(job: _Job, now: float) -> bool:
+        if now < job.t_end:
+            return False
+        # A py-spy still reading a big process's binaries would die of SIGINT
+        # before installing its handler, writing nothing: let it start.
+        return job.t_sampling is not None or now - job.t_launch >= INIT_GRACE_S
+
+    def _interrupt(self, job: _Job) -> None:
+        job.t_stop = time.monotonic()
+        if job.proc.poll() is not None:
+            return
+        try:
+            job.cpu_s = sum(psutil.Process(job.proc.pid).cpu_times()[:2])
+        except psutil.Error:
+            pass
+        try:
+            job.proc.send_signal(signal.SIGINT)  # py-spy writes what it has, then exits
+        except OSError:
+            pass
+
+    @staticmethod
+    def _read(job: _Job, now: float) -> bool:
+        """Take what py-spy has printed; False at end of output."""
+        try:
+            data = os.read(job.proc.stdout.fileno(), 65536)
+        except BlockingIOError:
+            return True  # nothing yet
+        except (OSError, ValueError):
+            data = b""
+        if not data:
+            job.open = False
+            return False
+        job.output += data
+        if job.t_sampling is None and b"Sampling process" in job.output:
+            job.t_sampling = now
+        return True
+
+    def _finished(self, job: _Job, sel: selectors.BaseSelector) -> bool:
+        """Collect a stopped job once it has exited (killed after STOP_GRACE_S)."""
+        if job.proc.poll() is None:
+            if time.monotonic() - (job.t_stop or 0.0) < STOP_GRACE_S:
+                return False
+            job.proc.kill()
+            job.proc.wait()
+        while job.open and self._read(job, time.monotonic()):
+            pass
+        try:
+            sel.unregister(job.proc.stdout)
+        except (KeyError, ValueError):
+            pass
+        job.proc.stdout.close()
+        with self._lock:
+            if job in self._live:
+                self._live.remove(job)
+        target = job.target
+        target.jobs.pop(job.mode, None)
+        self.cpu_s += job.cpu_s
+        chunk = self._absorb(job)
+        if chunk is not None:
+            self.total.add(chunk)
+            if job.mode == "gil":
+                target.held.append(chunk)
+                if target.role == "worker" and not target.stacks and chunk.python_threads() > 1:
+                    target.stacks = True  # threads inside a worker can wait for its GIL
+            else:
+                target.stack_chunks.append(chunk)
+        return True
+
+    def _absorb(self, job: _Job) -> Optional[ProcChunk]:
+        try:
+            with open(job.path) as fh:
+                text = fh.read()
+            os.unlink(job.path)
+        except OSError:
+            text = None
+        if text is None or job.proc.returncode not in (0, -signal.SIGINT):
+            if text is None:
+                self._failed(job)
+            return None
+        target = job.target
+        target.failures = 0
+        t0 = job.t_sampling or job.t_launch
+        t1 = job.t_stop or time.monotonic()
+        chunk = ProcChunk(pid=target.pid, t0=t0, t1=t1)
+        if job.mode == "stacks":
+            chunk.stacks = pyspy.parse_raw(text, classify_stacks=True)
+            chunk.names = {tid: c.name for tid, c in chunk.stacks.items()}
+        else:
+            counts = pyspy.parse_raw(text, classify_stacks=False)
+            chunk.held = {tid: c.total for tid, c in counts.items()}
+            chunk.names = {tid: c.name for tid, c in counts.items()}
+            # py-spy samples at exponentially distributed times: the number
+            # of intervals is known on average only (see gilstats).
+            chunk.held_intervals = max(float(max(chunk.held.values(), default=0)),
+                                       (t1 - t0) * job.rate)
+            if job.states:
+                chunk.idle_share = sum(1 for s in job.states if s == "idle") / len(job.states)
+        return chunk
+
+    def _failed(self, job: _Job) -> None:
+        target = job.target
+        output = job.output.decode("utf-8", "replace")
+        target.not_before = time.monotonic() + self.rounds_s["gil"]
+        if job.t_sampling is None and job.proc.returncode in (-signal.SIGKILL, -signal.SIGINT):
+            # stopped while still attaching: the end of the run, or a slow start
+            target.failures += 1
+            if target.failures > EARLY_RETRIES and not self._flush.is_set():
+                target.problem = "py-spy did not start sampling %s within %.0f s" % (target.who, INIT_GRACE_S)
+            return
+        if not psutil.pid_exists(target.pid):
+            target.dead = True
+            return
+        kind = pyspy.failure_kind(output)
+        if kind == pyspy.GONE:
+            target.dead = True
+        elif kind == pyspy.PERMISSION:
+            target.problem = "py-spy may not attach to %s: %s" % (target.who, ptrace.denial_advice(_uid(target.pid)))
+        elif kind == pyspy.UNSUPPORTED or (kind == pyspy.EARLY and target.failures >= EARLY_RETRIES):
+            target.problem = "py-spy %s cannot read %s's interpreter (%s)%s" % (
+                self.version, target.who, pyspy.first_error_line(output),
+                ": free-threaded builds are not supported, the probe still reports"
+                if self._free_threaded else "")
+        elif job.mode == "stacks" and target.failures >= 2:
+            target.stacks = False  # native unwinding fails here: keep the GIL-holder rounds
+            self._problems.append("native stacks of %s failed (%s): no GIL-wait figures"
+                                  % (target.who, pyspy.first_error_line(output)))
+        elif kind == pyspy.ERROR and target.failures >= 2:
+            target.problem = "py-spy failed on %s: %s" % (target.who, pyspy.first_error_line(output))
+        target.failures += 1
+
+    def _kill_all(self) -> None:
+        with self._lock:
+            self._closing = True
+            live = list(self._live)
+            self._live = []
+        for job in live:
+            try:
+                if job.proc.poll() is None:
+                    job.proc.kill()
+                job.proc.wait(timeout=5)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+            try:
+                job.proc.stdout.close()
+            except OSError:
+                pass
+
+    # -- views -----------------------------------------------------------------------
+
+    def _pid_order(self) -> List[int]:
+        return sorted(self.targets, key=lambda pid: (self.targets[pid].role != "runner", pid))
+
+    def _thread_names(self) -> Dict[Any, int]:
+        """(runner pid, thread name) -> native id, from the runner's thread-worker rows."""
+        proc = self.session.proc
+        with self.session.state.lock:
+            rows = list(self.session.state.tick.get("workers", ()))
+        return {(proc.pid, str(r[1])): int(r[3]) for r in rows if str(r[0]).startswith("t:") and r[3]}
+
+    def _window_view(self) -> GilView:
+        window = Accumulator(skip_names=(PROBE_THREAD_NAME,))
+        newest = max((c.t1 for t in self.targets.values() for c in t.held), default=0.0)
+        held_span = stacks_span = 0.0
+        for target in self.targets.values():
+            if not target.held or target.held[-1].t1 < newest - STALE_S:
+                continue  # a worker that is gone
+            if target.stacks and not target.stack_chunks and self.rates["stacks"] > 0:
+                continue  # its threads can wait for the GIL: no figures before the stacks say how much
+            held = [c for c in target.held if c.t1 >= target.held[-1].t1 - self.window_s]
+            for chunk in held + list(target.stack_chunks):
+                window.add(chunk)
+            held_span = max(held_span, sum(c.t1 - c.t0 for c in held))
+            stacks_span = max([stacks_span] + [c.t1 - c.t0 for c in target.stack_chunks])
+        threads = window.threads(self._pid_order(), self._thread_names())
+        if not threads:
+            return self._no_data_view()
+        reason = "py-spy %s, GIL holder over the last %.1f s" % (self.version, held_span)
+        if stacks_span:
+            reason += ", native stacks over %.1f s" % stacks_span
+        return GilView(source="py-spy", reason=self._with_notes(reason), threads=threads,
+                       window_s=round(held_span, 3))
+
+    def _whole_run_view(self) -> GilView:
+        with self._lock:
+            fixed = self._final_view
+        if fixed is not None:
+            return fixed
+        threads = self.total.threads(self._pid_order(), self._thread_names())
+        if not threads:
+            return self._no_data_view(final=True)
+        span = max(self.total.span_s.values(), default=0.0)
+        reason = "py-spy %s, whole run: %d samples over %.1f s" % (self.version, self.total.samples, span)
+        return GilView(source="py-spy", reason=self._with_notes(reason), threads=threads,
+                       window_s=round(span, 3))
+
+    def _no_data_view(self, final: bool = False) -> GilView:
+        problems = [t.problem for t in self.targets.values() if t.problem] + self._problems
+        if problems:
+            return GilView(source="unavailable", reason=problems[0])
+        if final:
+            return GilView(source="unavailable", reason="the run ended before py-spy had samples")
+        return GilView(source="unavailable", reason="waiting for the first py-spy samples")
+
+    def _with_notes(self, reason: str) -> str:
+        notes = [self._note] if self._note else []
+        notes += [t.problem for t in self.targets.values() if t.problem][:1] + self._problems[:1]
+        return "; ".join([reason] + notes)
+
+
+DISABLED_REASON = "free-threaded build with the GIL disabled: there is no GIL to hold or wait for"
+
+
+def _uid(pid: int) -> Optional[int]:
+    try:
+        return psutil.Process(pid).uids().real
+    except psutil.Error:
+        return None
+
+
+def make_sampler(session: Any) -> Any:
+    """The session's GIL sampler factory (see ``Session(gil_sampler_factory=...)``)."""
+    interp = getattr(session, "interpreter", {}) or {}
+    if interp.get("free_threaded_build") and not interp.get("gil_enabled", True):
+        return StaticGil(GilView(source="disabled", reason=DISABLED_REASON))
+    path, why = pyspy.find_pyspy()
+    if path is None:
+        return StaticGil(GilView(source="unavailable", reason=why))
+    return GilSampler(session, path).start()
+
+
+# -- doctor ---------------------------------------------------------------------------
+
+_TEST_TARGET = r"""
+import ctypes, os, sys, time
+try:
+    ctypes.CDLL(None).prctl(0x59616D61, ctypes.c_ulong(int(sys.argv[1])), 0, 0, 0)
+except Exception:
+    pass
+sys.stdout.write("ready\n"); sys.stdout.flush()
+time.sleep(20)
+"""
+
+
+def attach_check(pyspy_path: str, timeout: float = 10.0) -> str:
+    """Sample a throwaway child the way a run is sampled; "" when it works."""
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", _TEST_TARGET, str(os.getpid())],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        child.stdout.readline()
+        out = subprocess.run([pyspy_path, "dump", "--native", "--pid", str(child.pid)],
+                             capture_output=True, text=True, timeout=timeout)
+        if out.returncode == 0:
+            return ""
+        text = out.stdout + out.stderr
+        if pyspy.failure_kind(text) == pyspy.PERMISSION:
+            return "permission denied: " + ptrace.denial_advice()
+        return pyspy.first_error_line(text)
+    except subprocess.TimeoutExpired:
+        return "py-spy did not answer within %.0f s" % timeout
+    finally:
+        child.kill()
+        child.wait()
+        child.stdout.close()
+
+
+def doctor_lines() -> List[str]:
+    path, why = pyspy.find_pyspy()
+    scope = ptrace.ptrace_scope()
+    lines = ["ptrace scope  " + ptrace.scope_text(scope)]
+    if path is None:
+        lines.insert(0, "py-spy        not found: " + why)
+        lines.append("gil sampling  off: the runner's probe still reports GIL wake-up lateness")
+        return lines
+    lines.insert(0, "py-spy        %s (%s)" % (pyspy.pyspy_version(path) or "unknown version", path))
+    problem = attach_check(path)
+    if problem:
+        lines.append("gil sampling  cannot attach here: %s" % problem)
+    else:
+        lines.append("gil sampling  works: py-spy attached to a test process as it would to a run")
+    return lines

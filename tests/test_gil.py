@@ -1,0 +1,342 @@
+"""GIL measurement, without processes: stack shapes, py-spy output, the arithmetic,
+the probe's figures, permission advice.  Real runs are in test_gil_calibration.py."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from execscope.model import GilView
+from execscope.runner import gilprobe
+from execscope.sampling import gil, gilstats, ptrace, pyspy
+from execscope.sampling.pyspy import EXT, HELD, IDLE, RELEASED, WAIT, StackCounts
+
+# Frames as py-spy 0.4.3 prints them (record --format raw --native --nolineno),
+# outermost first, taken from runs of the built-in workloads on CPython 3.11.
+THREAD_TOP = ("0x7f44c21278ec (libc.so.6);0x7f44c20a71f5 (libc.so.6);thread_run (libpython3.11.so.1.0);"
+              "Thread._bootstrap (threading.py);Thread._bootstrap_inner (threading.py);Thread.run (threading.py);"
+              "_worker (concurrent/futures/thread.py)")
+TASK = THREAD_TOP + (";_WorkItem.run (concurrent/futures/thread.py);"
+                     "Tracker._run_local (execscope/runner/instrument.py)")
+CPU = TASK + ";cpu_task (workloads/cpu.py)"
+RUNNER = ("0x7f74c764524a (libc.so.6);_run_module_as_main (<frozen runpy>);_run_code (<frozen runpy>);"
+          "<module> (execscope/runner/__main__.py);main (execscope/runner/main.py);"
+          "_execute (execscope/runner/main.py);_submit_for (execscope/runner/main.py)")
+
+SHAPES = [
+    # executing bytecode
+    (CPU, HELD),
+    # the hidden take_gil: timed wait, forced hand-over, the GIL mutex
+    (CPU + ";pthread_cond_timedwait (libc.so.6);0x7f74c76a3f16 (libc.so.6)", WAIT),
+    (CPU + ";pthread_cond_wait (libc.so.6);0x7f74c76a3f16 (libc.so.6)", WAIT),
+    (CPU + ";pthread_mutex_lock (libc.so.6);0x7f74c76a412b (libc.so.6)", WAIT),
+    (CPU + ";0x7f74c76abcae (libc.so.6);0x7f74c76a4193 (libc.so.6)", WAIT),
+    # a single unnamed libc leaf under the eval loop: memcpy and friends
+    (CPU + ";0x7f74c76a9999 (libc.so.6)", HELD),
+    # 3.12+: thread-local state lookup while running
+    (CPU + ";__tls_get_addr (ld-linux-x86-64.so.2)", HELD),
+    # time.sleep: sleeping is released, waking up again waits for the GIL
+    (RUNNER + ";time_sleep (libpython3.11.so.1.0);clock_nanosleep (libc.so.6)", RELEASED),
+    (RUNNER + ";time_sleep (libpython3.11.so.1.0);pthread_cond_timedwait (libc.so.6);0x7f7 (libc.so.6)", WAIT),
+    (RUNNER + ";time_sleep (libpython3.11.so.1.0);0x7f74c76abcae (libc.so.6);0x7f74c76a4193 (libc.so.6)", WAIT),
+    # a lock wait (semaphore) is released, in shared and static builds
+    (RUNNER + ";lock_PyThread_acquire_lock (libpython3.11.so.1.0);PyThread_acquire_lock_timed "
+              "(libpython3.11.so.1.0);0x7f74c76aed90 (libc.so.6);0x7f74c76a3f16 (libc.so.6)", RELEASED),
+    (RUNNER + ";PyThread_acquire_lock_timed (python3.11);0x7ff60dd2ed90 (libc.so.6);0x7ff60dd23f16 (libc.so.6)",
+     RELEASED),
+    # blocking I/O straight under Python (a static build hides the module's frame)
+    (RUNNER + ";poll (libc.so.6)", RELEASED),
+    # a pool worker waiting for its next task; once it has one, it waits for the GIL
+    (THREAD_TOP + ";_queue_SimpleQueue_get (_queuemodule.c.h);_queue_SimpleQueue_get_impl (_queuemodule.c);"
+                  "PyThread_acquire_lock_timed (libpython3.11.so.1.0);0x7f90 (libc.so.6);0x7f91 (libc.so.6)", IDLE),
+    (THREAD_TOP + ";_queue_SimpleQueue_get (_queuemodule.c.h);_queue_SimpleQueue_get_impl (_queuemodule.c);"
+                  "pthread_cond_timedwait (libc.so.6);0x7f74 (libc.so.6)", WAIT),
+    (RUNNER + ";_process_worker (concurrent/futures/process.py);Queue.get (multiprocessing/queues.py);"
+              "Connection.recv_bytes (multiprocessing/connection.py);os_read (libpython3.11.so.1.0);read (libc.so.6)",
+     IDLE),
+    # extension code: GIL unknown from the stack (hashlib and NumPy drop it, _pickle keeps it)
+    (TASK + ";hash_task (workloads/hash.py);EVP_hash (_hashopenssl.c);SHA256_Update (libcrypto.so.3);"
+            "0x7f7151e9c433 (libcrypto.so.3)", EXT),
+    (TASK + ";numpy_task (workloads/numpy_work.py);dgemm_kernel_SKYLAKEX (libscipy_openblas64_-32a4b2a6.so)", EXT),
+    (TASK + ";numpy_task (workloads/numpy_work.py);ufunc_generic_fastcall "
+            "(numpy/_core/_multiarray_umath.cpython-311-x86_64-linux-gnu.so);memcpy (libc.so.6)", EXT),
+    # ...and an extension taking the GIL back after its loop
+    (TASK + ";numpy_task (workloads/numpy_work.py);ufunc_generic_fastcall "
+            "(numpy/_core/_multiarray_umath.cpython-311-x86_64-linux-gnu.so);pthread_cond_timedwait (libc.so.6);"
+            "0x7f90cbaa3f16 (libc.so.6)", WAIT),
+    # interpreter C code that does not block holds the GIL
+    (TASK + ";sre_ucs1_search (libpython3.11.so.1.0)", HELD),
+    # no Python frame at all
+    ("0x7f44c21278ec (libc.so.6);0x7f44c20a71f5 (libc.so.6)", RELEASED),
+]
+
+
+@pytest.mark.parametrize("stack,expected", SHAPES)
+def test_stack_shapes(stack: str, expected: str) -> None:
+    assert pyspy.classify(stack.split(";")) == expected
+
+
+def test_python_frames_are_told_from_native_ones() -> None:
+    assert pyspy.is_python_frame("cpu_task (workloads/cpu.py)")
+    assert pyspy.is_python_frame("cpu_task (workloads/cpu.py:9)")
+    assert pyspy.is_python_frame("<module> (<string>)")
+    assert pyspy.is_python_frame("_run_code (<frozen runpy>)")
+    assert not pyspy.is_python_frame("EVP_hash (_hashopenssl.c)")
+    assert not pyspy.is_python_frame("_hashlib_openssl_sha256 (_hashopenssl.c.h:427)")
+    assert not pyspy.is_python_frame("0x7f44 (libc.so.6)")
+
+
+RAW = "\n".join([
+    "thread (101): worker_0;" + CPU + " 30",
+    "thread (101): worker_0;" + CPU + ";pthread_cond_timedwait (libc.so.6);0x7f (libc.so.6) 60",
+    "thread (102): worker_1;" + THREAD_TOP + ";_queue_SimpleQueue_get (_queuemodule.c.h);"
+    "PyThread_acquire_lock_timed (libpython3.11.so.1.0);0x1 (libc.so.6);0x2 (libc.so.6) 90",
+    "thread (0x67);" + CPU + " 5",
+    "Wrote raw flamegraph data",  # not a sample line
+    "",
+])
+
+
+def test_parse_raw_sums_samples_per_thread_and_shape() -> None:
+    threads = pyspy.parse_raw(RAW)
+    assert set(threads) == {101, 102, 0x67}
+    w0 = threads[101]
+    assert (w0.name, w0.total, w0.held, w0.wait, w0.idle) == ("worker_0", 90, 30, 60, 0)
+    assert threads[102].idle == 90
+    assert threads[0x67].name == ""
+    plain = pyspy.parse_raw(RAW, classify_stacks=False)
+    assert plain[101].total == 90 and plain[101].wait == 0
+
+
+@pytest.mark.parametrize("output,kind", [
+    ("Permission Denied: Try running again with elevated permissions by going 'sudo env \"PATH=$PATH\" !!'",
+     pyspy.PERMISSION),
+    ("Error: Operation not permitted (os error 1)", pyspy.PERMISSION),
+    ("Error: Failed to find a python interpreter in the .data section", pyspy.UNSUPPORTED),
+    ("Error: Unsupported version of Python: 3.15.0", pyspy.UNSUPPORTED),
+    ("Error: Failed to find python version from target process", pyspy.EARLY),
+    ("Error: Failed to get process executable name. Check that the process is running.", pyspy.GONE),
+    ("Error: something new", pyspy.ERROR),
+])
+def test_failures_are_recognised(output: str, kind: str) -> None:
+    assert pyspy.failure_kind(output) == kind
+
+
+def test_first_error_line() -> None:
+    assert pyspy.first_error_line("py-spy> x\nError: Failed to find a python interpreter\n\nStack backtrace:") \
+        == "Failed to find a python interpreter"
+    assert pyspy.first_error_line("Permission Denied: Try running again") == "Permission denied"
+
+
+def test_record_commands() -> None:
+    stacks = pyspy.record_command("py-spy", 42, 25, "/tmp/o", "stacks")
+    assert "--native" in stacks and "--idle" in stacks and "--nonblocking" not in stacks
+    held = pyspy.record_command("py-spy", 42, 100, "/tmp/o", "gil")
+    assert "--nonblocking" in held and "--gil" in held and "--native" not in held
+    assert held[held.index("--pid") + 1] == "42" and held[held.index("--rate") + 1] == "100"
+
+
+def test_find_pyspy_honours_the_override(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    monkeypatch.setenv(pyspy.PYSPY_ENV, str(tmp_path / "missing"))
+    path, why = pyspy.find_pyspy()
+    assert path is None and pyspy.PYSPY_ENV in why
+    exe = tmp_path / "py-spy"
+    exe.write_text("#!/bin/sh\necho py-spy 9.9.9\n")
+    exe.chmod(0o755)
+    monkeypatch.setenv(pyspy.PYSPY_ENV, str(exe))
+    assert pyspy.find_pyspy() == (str(exe), "")
+
+
+# -- arithmetic -------------------------------------------------------------------------
+
+def _stacks(**threads: StackCounts) -> dict:
+    return {int(k[1:]): v for k, v in threads.items()}
+
+
+def test_flag_gives_held_and_stacks_give_wait_and_idle() -> None:
+    stacks = gilstats.ProcChunk(pid=100, t0=0.0, t1=2.0, stacks=_stacks(
+        t100=StackCounts("MainThread", total=40, released=40),
+        t101=StackCounts("worker_0", total=40, held=10, wait=30),
+        t102=StackCounts("worker_1", total=40, held=12, wait=26, idle=2),
+        t103=StackCounts(gilprobe.PROBE_THREAD_NAME, total=40, released=40),
+    ))
+    held = gilstats.ProcChunk(pid=100, t0=1.0, t1=2.0, held={101: 20, 102: 30}, held_intervals=100.0,
+                              names={101: "worker_0", 102: "worker_1"})
+    acc = gilstats.Accumulator(skip_names=(gilprobe.PROBE_THREAD_NAME,))
+    acc.add(stacks)
+    acc.add(held)
+    threads = acc.threads([100])
+    assert [t.name for t in threads] == ["MainThread", "worker_0", "worker_1"]  # main first, probe skipped
+    main, w0, w1 = threads
+    assert (main.held, main.released) == (0.0, 1.0)  # never seen holding: the flag says 0
+    assert (w0.held, w0.wait, w0.idle, w0.samples) == (0.2, 0.75, 0.0, 40)
+    assert w0.released == pytest.approx(0.05)
+    assert w1.held == pytest.approx(0.3) and w1.idle == pytest.approx(0.05)
+    for t in threads:
+        assert t.held + t.wait + t.released + t.idle == pytest.approx(1.0)
+    assert acc.span_s == {100: 1.0}
+
+
+def test_extension_code_is_held_only_if_py_spy_saw_it_holding() -> None:
+    stacks = _stacks(t101=StackCounts("worker_0", total=50, held=5, ext=45))
+    released = gilstats.Accumulator()
+    released.add(gilstats.ProcChunk(100, 0.0, 1.0, stacks=stacks))
+    released.add(gilstats.ProcChunk(100, 0.0, 1.0, held={101: 10}, held_intervals=100.0))
+    t = released.threads()[-1]
+    assert t.held == pytest.approx(0.1) and t.released == pytest.approx(0.9)  # hashlib, NumPy
+    kept = gilstats.Accumulator()
+    kept.add(gilstats.ProcChunk(100, 0.0, 1.0, stacks=stacks))
+    kept.add(gilstats.ProcChunk(100, 0.0, 1.0, held={101: 95}, held_intervals=100.0))
+    t = kept.threads()[-1]
+    assert t.held == pytest.approx(0.95) and t.released == pytest.approx(0.05)  # _pickle
+    unknown = gilstats.Accumulator()
+    unknown.add(gilstats.ProcChunk(100, 0.0, 1.0, stacks=stacks))
+    assert unknown.threads()[0].held == pytest.approx(0.1)  # no flag: only what the stacks prove
+
+
+def test_a_single_threaded_worker_uses_the_flag_and_the_runner_state() -> None:
+    acc = gilstats.Accumulator()
+    acc.add(gilstats.ProcChunk(200, 0.0, 0.5, held={200: 45}, held_intervals=50.0, idle_share=0.1))
+    acc.add(gilstats.ProcChunk(200, 0.5, 1.0, held={}, held_intervals=50.0, idle_share=1.0))
+    (t,) = acc.threads()
+    assert (t.pid, t.tid, t.name) == (200, 200, "MainThread")  # present even in a round it never held
+    assert t.wait == 0.0 and t.held == pytest.approx(0.45) and t.idle == pytest.approx(0.55)
+    assert t.released == pytest.approx(0.0) and t.samples == 100
+
+
+def test_noisy_flag_never_makes_shares_exceed_one() -> None:
+    acc = gilstats.Accumulator()
+    acc.add(gilstats.ProcChunk(200, 0.0, 0.5, held={200: 70}, held_intervals=50.0, idle_share=0.5))
+    (t,) = acc.threads()
+    assert t.held == 1.0 and t.idle == 0.0 and t.released == 0.0
+    acc = gilstats.Accumulator()
+    acc.add(gilstats.ProcChunk(100, 0.0, 1.0, stacks=_stacks(t101=StackCounts("w", total=10, wait=8, idle=2))))
+    acc.add(gilstats.ProcChunk(100, 0.0, 1.0, held={101: 50}, held_intervals=100.0))
+    (_, t) = acc.threads()
+    assert t.held == 0.5 and t.wait == pytest.approx(0.4) and t.idle == pytest.approx(0.1)
+
+
+def test_threads_are_ordered_runner_first_then_workers_main_thread_first() -> None:
+    acc = gilstats.Accumulator()
+    acc.add(gilstats.ProcChunk(300, 0.0, 1.0, held={300: 9}, held_intervals=10.0))
+    acc.add(gilstats.ProcChunk(100, 0.0, 1.0, stacks=_stacks(
+        t105=StackCounts("Thread-1", total=10, released=10), t100=StackCounts("MainThread", total=10, held=10))))
+    acc.add(gilstats.ProcChunk(200, 0.0, 1.0, held={201: 5, 200: 1}, held_intervals=10.0))
+    order = [(t.pid, t.tid) for t in acc.threads([100, 200, 300])]
+    assert order == [(100, 100), (100, 105), (200, 200), (200, 201), (300, 300)]
+
+
+# -- the probe --------------------------------------------------------------------------
+
+def test_probe_reports_window_and_total() -> None:
+    now = [100.0]
+    probe = gilprobe.GilProbe(clock=lambda: now[0])
+    for i in range(10):
+        probe.add(99.5 + i * 0.01, 0.0001)  # uncontended
+    first = probe.report()
+    assert first["n"] == 10 and first["c"] == 0.0 and first["ms"] == pytest.approx(0.1)
+    now[0] = 102.0
+    for i in range(10):
+        probe.add(101.5 + i * 0.01, 0.005)  # waited a switch interval each time
+    second = probe.report()
+    assert second["n"] == 10 and second["c"] == 1.0 and second["ms"] == pytest.approx(5.0)
+    assert second["total_n"] == 20 and second["total_c"] == 0.5
+    assert second["total_ms"] == pytest.approx(2.55)
+    now[0] = 110.0
+    empty = probe.report()
+    assert empty["n"] == 0 and empty["ms"] is None and empty["total_n"] == 20
+
+
+def test_probe_thread_runs_and_stops() -> None:
+    probe = gilprobe.GilProbe(interval_s=0.001).start()
+    import time
+
+    time.sleep(0.1)
+    probe.stop()
+    figures = probe.report()
+    assert figures["total_n"] > 10 and figures["total_ms"] is not None
+    assert not probe._thread.is_alive()
+
+
+def test_probe_switch(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(gilprobe.SWITCH_ENV, "0")
+    assert not gilprobe.enabled()
+    monkeypatch.delenv(gilprobe.SWITCH_ENV)
+    assert gilprobe.enabled()
+
+
+def test_allow_tracer_is_harmless() -> None:
+    code = "import sys; sys.path.insert(0, %r); from execscope.runner import gilprobe; " \
+           "print(gilprobe.allow_tracer(1), gilprobe.allow_tracer(0))" % os.getcwd()
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    yama = ptrace.ptrace_scope() is not None
+    assert out.stdout.split() == [str(yama), "False"]
+
+
+# -- permissions ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("facts,words", [
+    (dict(scope=3), ["ptrace_scope is 3", "reboot"]),
+    (dict(target_uid=0, euid=1000, cap=False), ["another user", "run execscope as that user"]),
+    (dict(scope=2, target_uid=1000, euid=1000, cap=False), ["ptrace_scope is 2", "sysctl"]),
+    (dict(scope=None, target_uid=1000, euid=1000, cap=False, container=True), ["CAP_SYS_PTRACE", "--cap-add"]),
+    (dict(scope=1, target_uid=1000, euid=1000, cap=False, container=False), ["ptrace_scope is 1", "=0"]),
+    (dict(scope=None, target_uid=0, euid=0, cap=True, container=False), ["refused", "run as root"]),
+])
+def test_denial_advice_says_why_and_how_to_fix(facts: dict, words: list) -> None:
+    defaults = dict(target_uid=None, scope=None, euid=0, cap=False, container=False)
+    defaults.update(facts)
+    text = ptrace.denial_advice(**defaults)
+    for word in words:
+        assert word in text
+    assert text.count(". ") == 0  # one sentence
+
+
+def test_ptrace_facts_read_from_proc(tmp_path) -> None:
+    scope = tmp_path / "scope"
+    scope.write_text("1\n")
+    assert ptrace.ptrace_scope(str(scope)) == 1
+    assert ptrace.ptrace_scope(str(tmp_path / "absent")) is None
+    status = tmp_path / "status"
+    status.write_text("Name:\tx\nCapEff:\t000001ffffffffff\n")
+    assert ptrace.has_cap_sys_ptrace(str(status))
+    status.write_text("CapEff:\t0000000000000000\n")
+    assert not ptrace.has_cap_sys_ptrace(str(status))
+    assert "Yama" in ptrace.scope_text(None) and "restricted" in ptrace.scope_text(1)
+
+
+# -- the factory --------------------------------------------------------------------------
+
+class _FakeSession:
+    def __init__(self, interpreter: dict) -> None:
+        self.interpreter = interpreter
+
+
+def test_missing_pyspy_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(pyspy.PYSPY_ENV, "/nonexistent/py-spy")
+    sampler = gil.make_sampler(_FakeSession({"gil_enabled": True}))
+    view = sampler.current()
+    assert view.source == "unavailable" and "/nonexistent/py-spy" in view.reason
+    sampler.stop()
+
+
+def test_free_threaded_build_without_gil_is_disabled() -> None:
+    sampler = gil.make_sampler(_FakeSession({"free_threaded_build": True, "gil_enabled": False}))
+    view = sampler.current()
+    assert isinstance(view, GilView) and view.source == "disabled" and not view.threads
+
+
+def test_pthread_ids_before_311_are_folded_into_native_ids() -> None:
+    acc = gilstats.Accumulator()
+    acc.add(gilstats.ProcChunk(100, 0.0, 1.0, held={0x7F0000001000: 30, 0x7F0000002000: 20, 0x7F0000003000: 5},
+                               held_intervals=100.0, names={0x7F0000001000: "worker_0",
+                                                            0x7F0000002000: "MainThread",
+                                                            0x7F0000003000: "worker_1"}))
+    acc.add(gilstats.ProcChunk(100, 0.0, 1.0, stacks=_stacks(t101=StackCounts("worker_0", total=10, wait=5))))
+    threads = {t.tid: t for t in acc.threads([100], known={(100, "worker_1"): 102})}
+    assert set(threads) == {100, 101, 102}
+    assert threads[101].held == 0.3 and threads[101].wait == 0.5
+    assert threads[100].held == 0.2 and threads[102].held == 0.05
