@@ -227,8 +227,8 @@ class GilSampler:
         if version >= (3, 12):
             self._note = "main interpreter only (a subinterpreter with its own GIL is not sampled)"
         self._free_threaded = bool(interp.get("free_threaded_build"))
-        proc = self.session.proc
-        self.targets[proc.pid] = _Target(pid=proc.pid, role="runner", stacks=True)
+        pid = self.session.target_pid  # the runner, the program, or the attached process
+        self.targets[pid] = _Target(pid=pid, role="runner", stacks=True)
         return True
 
     def _set_fixed(self, view: GilView) -> None:
@@ -238,7 +238,10 @@ class GilSampler:
 
     def _runner_gone(self) -> bool:
         proc = self.session.proc
-        return proc is None or proc.poll() is not None
+        if proc is None:  # attach mode: a process we did not start
+            pid = self.session.target_pid
+            return pid is None or not psutil.pid_exists(pid)
+        return proc.poll() is not None
 
     def _worker_rows(self) -> List[list]:
         with self.session.state.lock:
@@ -499,10 +502,10 @@ class GilSampler:
 
     def _thread_names(self) -> Dict[Any, int]:
         """(runner pid, thread name) -> native id, from the runner's thread-worker rows."""
-        proc = self.session.proc
+        pid = self.session.target_pid
         with self.session.state.lock:
             rows = list(self.session.state.tick.get("workers", ()))
-        return {(proc.pid, str(r[1])): int(r[3]) for r in rows if str(r[0]).startswith("t:") and r[3]}
+        return {(pid, str(r[1])): int(r[3]) for r in rows if str(r[0]).startswith("t:") and r[3]}
 
     def _window_view(self) -> GilView:
         window = Accumulator(skip_names=(PROBE_THREAD_NAME,))
