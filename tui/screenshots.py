@@ -93,10 +93,24 @@ async def wait_for(pilot, ready: Ready, limit_s: float = LIMIT_S) -> Optional[st
         snap = run.latest if run is not None else None
         if snap is not None and ready(snap):
             await paint(pilot)
+            await _past_empty_cpu_reading(pilot)
             return None
     await paint(pilot)
     return "its condition did not hold within %gs (last status %s at %.1fs)" % (
         limit_s, snap.status if snap else "none", snap.t_s if snap else 0.0)
+
+
+async def _past_empty_cpu_reading(pilot, limit_s: float = 3.0) -> None:
+    """A busy run whose newest CPU reading is all zeros caught a sampler hiccup
+    (seen under heavy machine load): wait for the next real reading."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        run = pilot.app.current_run
+        snap = run.latest if run is not None else None
+        if snap is None or snap.finished or snap.cpu.total_percent > 0:
+            return
+        await asyncio.sleep(0.1)
+        await paint(pilot)
 
 
 def live(ready: Ready, limit_s: float = LIMIT_S):
