@@ -149,12 +149,13 @@ def test_program_mode_shows_the_program_and_its_exit_code_and_leaves_nothing(tmp
     args = "run --no-gil --json %s -- %s tests/programs/mixed.py" % (json_file, sys.executable)
     try:
         tmux.start(_command(args, rc_file), width=100, height=30)
-        screen = tmux.wait_for("exit 0")
+        tmux.wait_for("exit 0")
+        screen = tmux.wait_for("Next executor", timeout=10)  # the frame that follows the last snapshot
+        screen = tmux.wait_for("child 210", timeout=10)  # the program's last line, from its child process
         tree = _tree(tmux.pane_pid())
         header = screen.splitlines()[0]
         assert "mixed.py" in header and "✓ completed" in header
         assert "Program output" in screen and "exit 0" in screen
-        assert "child 210" in screen  # the program's last line, from its child process
         assert "executors summed" in screen  # it made several
         footer = screen.rstrip().splitlines()[-1]
         assert "Next executor" in footer and "Pick" not in footer and "Restart" not in footer
