@@ -207,9 +207,16 @@ def test_pickle_bottleneck_remedy_matches_the_case():
     f = detect.pickle_bottleneck(results)
     assert f.evidence["case"] == "results" and "return less" in f.remedy
     small = timeline(lambda t: _ipc_run(t, ipc=(1e-5, 1e-4, 1e-5, 1e-5, 1e-4, 1e-5), compute=2e-5,
-                                        bytes_out=80, bytes_in=20, rate=1000), 1.5)
+                                        bytes_out=80, bytes_in=20, rate=1000, cpu=cpu_view(usable=4)), 1.5)
     f = detect.pickle_bottleneck(small)
     assert f.evidence["case"] == "per_call_overhead" and "fewer, larger tasks" in f.remedy
+    # the same tiny calls with every usable CPU held by a busy worker: the
+    # hand-offs wait for the parent, and the remedy says to leave it a CPU
+    starved = timeline(lambda t: _ipc_run(t, ipc=(1e-5, 1e-4, 1e-5, 1e-5, 1e-3, 1e-5), compute=1e-3,
+                                          bytes_out=80, bytes_in=20, rate=500, cpu=cpu_view(usable=2)), 1.5)
+    f = detect.pickle_bottleneck(starved)
+    assert f.evidence["case"] == "parent_starved" and f.evidence["busy_workers"] == 2
+    assert "leave the parent a CPU" in f.remedy and "use 1 worker," in f.remedy
     heavy = timeline(lambda t: _ipc_run(t, compute=0.03), 1.5)  # compute a real part of the task
     f = detect.pickle_bottleneck(heavy)
     assert f.evidence["case"] == "arguments"

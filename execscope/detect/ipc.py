@@ -169,7 +169,20 @@ def pickle_bottleneck(history: Sequence[Snapshot]) -> Optional[Finding]:
         return None  # chunksize_too_small says it, with the number to use
     b = fig.b
     compute_share = b.compute / b.service
-    if fig.per_call_bytes < SMALL_CALL_BYTES:
+    # workers busy over the last second (not just now: at the end of a run
+    # they go idle, and the diagnosis must not flip with them)
+    busy = max(sum(1 for w in s.workers if w.state not in ("idle", "starting")) for s in history[-10:])
+    usable = snap.cpu.usable_cpus or snap.machine.get("usable_cpus") or 0
+    if fig.per_call_bytes < SMALL_CALL_BYTES and usable and busy >= usable:
+        # A few hundred bytes cannot take a millisecond to pickle and pipe:
+        # the hand-off is waiting for the parent, whose manager and feeder
+        # threads need a CPU that the workers keep busy.
+        case = "parent_starved"
+        remedy = ("leave the parent a CPU: %d workers keep all %d usable CPUs busy, so the parent process "
+                  "that sends tasks and collects results waits its turn for every hand-off; use %d worker%s, "
+                  "or send fewer, larger tasks so hand-offs are rarer (C9, C12)"
+                  % (busy, usable, max(1, usable - 1), "" if usable - 1 <= 1 else "s"))
+    elif fig.per_call_bytes < SMALL_CALL_BYTES:
         case = "per_call_overhead"
         remedy = ("send fewer, larger tasks: batch many items into each call (or map with a chunksize), "
                   "so the fixed pickle and pipe round trip of ~%s is paid once per batch; work this small "
@@ -189,6 +202,18 @@ def pickle_bottleneck(history: Sequence[Snapshot]) -> Optional[Finding]:
                   "(C10); if the compute releases the GIL (NumPy, hashlib), a thread pool avoids the copy "
                   "entirely (C13)")
     rate = fig.mib_per_s
+    if case == "parent_starved":
+        message = ("handing tasks to and from the workers takes %.0f%% of each task's time although only %s "
+                   "per task is pickled: the parent waits for a CPU its %d busy workers hold (%s per task, "
+                   "around %s of compute)" % (100 * fig.share, fmt_bytes(fig.bytes_per_task), busy,
+                                              fmt_ms(b.ipc), fmt_ms(b.compute)))
+        if fig.slower_than_serial:
+            message += "; the pool finishes %.1f tasks/s where one thread would finish ~%.0f" % (
+                fig.window.tasks_per_s, fig.serial_rate)
+        evidence = _evidence(snap, fig)
+        evidence.update({"case": case, "busy_workers": busy, "usable_cpus": usable})
+        return Finding(kind=PICKLE, severity="warning", message=message, remedy=remedy, evidence=evidence,
+                       panel="breakdown", since_t_s=_since(snap, fig))
     message = ("IPC takes %.0f%% of each task's time in the process pool: %s per task pickled and piped%s "
                "around %s of compute" % (100 * fig.share, fmt_bytes(fig.bytes_per_task),
                                          " at %.0f MiB/s" % rate if rate is not None and fig.bytes_per_task >= 1024
