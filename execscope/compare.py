@@ -151,7 +151,7 @@ def plan(request: CompareRequest) -> List[RunConfig]:
     executor set, executors the workload does not support are left out; named
     explicitly, they are an error.
     """
-    from .session import validate
+    from .validate import validate
     from .interpreters import probe
     from .runner import resolve
 

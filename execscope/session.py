@@ -34,90 +34,20 @@ from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
 import psutil
 
 from . import detect, protocol
-from .errors import UsageError
-from .interpreters import probe
-from .metrics import TaskTotals, windowed_rate
+from .metrics import windowed_rate
 from .model import (FINAL_STATUSES, Counts, CpuView, GilView, RunConfig, Snapshot,
                     WorkerView)
 from .sampling import sched
+from .runstate import CpuMeans, RunState, Timeline
 from .sampling.cpu import CpuReading, CpuSampler
+from .validate import validate
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 WORKLOADS_DIR = os.path.join(os.path.dirname(PACKAGE_DIR), "workloads")
 HISTORY_S = 60.0
-TIMELINE_LIMIT = 36_000  # ~1 hour at 10 Hz before halving
-MAX_WORKERS = {"thread": 4096, "process": 1024}
 OUTPUT_TAIL_LINES = 200
 
 Listener = Callable[[Snapshot], None]
-
-
-def validate(config: RunConfig) -> Tuple[RunConfig, Optional[Any], Dict]:
-    """Check a run request before any process starts. Returns the config with
-    defaults filled in, the built-in Workload (None for custom ones) and the
-    interpreter facts.  Raises UsageError with one line for the user."""
-    if config.argv:
-        from . import program
-
-        return program.validate(config)
-    if config.attach_pid is not None:
-        from . import attach
-
-        return attach.validate(config)
-    from workloads.base import ParamError
-
-    from .runner import resolve
-
-    if config.executor not in ("serial", "thread", "process"):
-        raise UsageError("--executor %s: choose serial, thread or process" % config.executor)
-    if config.workers is not None:
-        if config.workers <= 0:
-            raise UsageError("--workers %d: must be at least 1" % config.workers)
-        cap = MAX_WORKERS["process" if config.executor == "process" else "thread"]
-        if config.workers > cap:
-            raise UsageError("--workers %d: more than %d %s workers is not a useful experiment"
-                             % (config.workers, cap, config.executor))
-    if config.tasks is not None and config.tasks <= 0:
-        raise UsageError("--tasks %d: must be at least 1" % config.tasks)
-    if config.tasks is not None and config.tasks > 10_000_000:
-        raise UsageError("--tasks %d: at most 10000000" % config.tasks)
-    if config.duration is not None and not (0 < config.duration <= 7 * 24 * 3600):
-        raise UsageError("--duration %s: must be a positive number of seconds" % config.duration)
-    if config.tasks is not None and config.duration is not None:
-        raise UsageError("give --tasks or --duration, not both")
-    if config.timeout is not None and not (0 < config.timeout <= 7 * 24 * 3600):
-        raise UsageError("--timeout %s: must be a positive number of seconds" % config.timeout)
-    if config.on_deadlock not in ("stop", "wait"):
-        raise UsageError("--on-deadlock %s: choose stop or wait" % config.on_deadlock)
-    info = probe(config.python)
-    if config.executor == "process":
-        method = config.start_method or info["default_start_method"]
-        if method not in ("fork", "spawn", "forkserver"):
-            raise UsageError("--start-method %s: choose fork, spawn or forkserver" % method)
-        if method not in info["start_methods"]:
-            raise UsageError("--start-method %s is not available with %s (available: %s)"
-                             % (method, info["path"], ", ".join(info["start_methods"])))
-        config = config.with_(start_method=method)
-    elif config.start_method:
-        raise UsageError("--start-method applies to --executor process only")
-    if config.executor == "serial" and config.workers not in (None, 1):
-        raise UsageError("--workers %d: the serial baseline has exactly one worker" % config.workers)
-
-    workload = None
-    if not resolve.is_custom(config.workload):
-        try:
-            workload = resolve.resolve(config.workload)
-            resolve.resolve_params(workload, dict(config.params))
-        except (resolve.SpecError, ParamError) as exc:
-            raise UsageError(str(exc)) from None
-        if config.executor not in workload.executors:
-            raise UsageError("workload %s cannot run under --executor %s (supported: %s)"
-                             % (workload.name, config.executor, ", ".join(workload.executors)))
-        if config.tasks is None and config.duration is None:
-            config = config.with_(tasks=workload.default_tasks)
-    elif config.tasks is None and config.duration is None:
-        config = config.with_(tasks=100)
-    return config, workload, info
 
 
 def _make_mode(session: "Session") -> Any:
@@ -131,89 +61,6 @@ def _make_mode(session: "Session") -> Any:
 
         return AttachMode
     return None
-
-
-class RunState:
-    """Everything the runner has told us so far (updated by the reader thread)."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.hello: Dict[str, Any] = {}
-        self.pool: Dict[str, Any] = {}
-        self.tick: Dict[str, Any] = {}
-        self.totals = TaskTotals()
-        self.rates: Deque[Tuple[float, int]] = deque(maxlen=64)
-        self.marks: Deque[Dict[str, Any]] = deque(maxlen=1000)
-        self.warnings: Deque[Dict[str, Any]] = deque(maxlen=100)
-        self.errors: List[Dict[str, Any]] = []
-        self.exits: List[Dict[str, Any]] = []
-        self.submitted_info: Dict[str, Any] = {}
-        self.done: Dict[str, Any] = {}
-        self.fatal: Dict[str, Any] = {}
-        self.worker_started: Dict[str, float] = {}
-
-    def apply(self, msg: Dict[str, Any]) -> None:
-        kind = msg.get("k")
-        with self.lock:
-            if kind == "tick":
-                if "totals" in msg:
-                    self.totals = TaskTotals(msg["totals"])
-                self.tick = msg
-                self.rates.append((msg["t"], msg["completed"] + msg["failed"]))
-                for row in msg.get("workers", ()):
-                    started = row[protocol.WORKER_INDEX["t_started"]]
-                    if started:
-                        self.worker_started.setdefault(row[0], started)
-            elif kind == "hello":
-                self.hello = msg
-            elif kind == "pool":
-                self.pool = msg
-            elif kind == "submitted":
-                self.submitted_info = msg
-            elif kind == "mark":
-                self.marks.append(msg)
-            elif kind == "warn":
-                self.warnings.append(msg)
-            elif kind == "error":
-                if len(self.errors) < 5:
-                    self.errors.append(msg)
-            elif kind == "exit":
-                self.exits.append(msg)
-            elif kind == "done":
-                self.done = msg
-            elif kind == "fatal":
-                self.fatal = msg
-
-
-class Timeline:
-    """~10 points a second, halved (every other point kept) when full."""
-
-    def __init__(self, limit: int = TIMELINE_LIMIT) -> None:
-        self.limit = limit
-        self.points: List[Dict[str, Any]] = []
-        self.stride = 1
-        self._n = 0
-
-    def add(self, snap: Snapshot) -> None:
-        self._n += 1
-        if self._n % self.stride:
-            return
-        c = snap.counts
-        self.points.append({
-            "t_s": round(snap.t_s, 3),
-            "queue_depth": c.queued,
-            "dispatched": c.dispatched,
-            "running": c.running,
-            "blocked": c.blocked,
-            "completed": c.completed,
-            "failed": c.failed,
-            "throughput_per_s": round(snap.throughput_per_s, 2),
-            "cpu_percent": round(snap.cpu.total_percent, 1),
-            "tree_cpu_percent": round(snap.cpu.tree_percent, 1),
-        })
-        if len(self.points) > self.limit:
-            self.points = self.points[::2]
-            self.stride *= 2
 
 
 class Session:
@@ -257,9 +104,7 @@ class Session:
         self._deadlock_since: Optional[float] = None
         self._lock = threading.Lock()
         self.tick_errors: Deque[str] = deque(maxlen=20)
-        self._core_sums: List[float] = []
-        self._tree_sum = 0.0
-        self._cpu_ticks = 0
+        self._cpu_means = CpuMeans()
         # Program mode (run -- python prog.py) and attach mode (attach PID)
         # replace the runner: see program.py and attach.py.
         self.mode: Any = None
@@ -410,13 +255,7 @@ class Session:
                 self._remember(pid)
         states = sched.sample(reading.tree_pids, self._switch_tids())
         snap = self._build(now, reading, states)
-        if snap.status == "running" and reading.per_core:
-            if len(self._core_sums) != len(reading.per_core):
-                self._core_sums = [0.0] * len(reading.per_core)
-            for i, value in enumerate(reading.per_core):
-                self._core_sums[i] += value
-            self._tree_sum += reading.tree_percent
-            self._cpu_ticks += 1
+        self._cpu_means.add(reading.per_core, reading.tree_percent, snap.status == "running")
         if self.mode is not None:
             snap = self.mode.evaluate(snap)  # per executor
         else:
@@ -740,11 +579,10 @@ class Session:
 
     def cpu_means(self) -> List[float]:
         """Mean percent of each logical CPU while the run was running."""
-        n = self._cpu_ticks
-        return [round(s / n, 1) for s in self._core_sums] if n else []
+        return self._cpu_means.per_core()
 
     def tree_cpu_mean(self) -> float:
-        return self._tree_sum / self._cpu_ticks if self._cpu_ticks else 0.0
+        return self._cpu_means.tree()
 
     def run(self, timeout: Optional[float] = None) -> Snapshot:
         """start(), wait(), close(): the whole run, for scripts and tests."""

@@ -59,14 +59,14 @@ def test_bad_input_is_one_line_and_exit_2(args, needle):
 
 
 def test_unavailable_start_method_is_a_usage_error(monkeypatch):
-    from execscope import session
+    from execscope import validate as checks
     from execscope.errors import UsageError
     from execscope.model import RunConfig
 
-    facts = dict(session.probe(None), start_methods=["spawn"], default_start_method="spawn")
-    monkeypatch.setattr(session, "probe", lambda python: facts)
+    facts = dict(checks.probe(None), start_methods=["spawn"], default_start_method="spawn")
+    monkeypatch.setattr(checks, "probe", lambda python: facts)
     with pytest.raises(UsageError, match="forkserver is not available"):
-        session.validate(RunConfig("cpu", executor="process", start_method="forkserver"))
+        checks.validate(RunConfig("cpu", executor="process", start_method="forkserver"))
 
 
 def test_list_shows_every_workload_with_its_claims():

@@ -17,7 +17,7 @@ import signal
 import threading
 import time
 from functools import partial
-from typing import Any, Callable, Iterable, Optional
+from typing import Callable, Iterable, Optional
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -136,7 +136,7 @@ def _key(keys: str) -> str:
 def run_tui(config: Optional[RunConfig] = None, json_path: Optional[str] = None,
             refresh_hz: float = 10.0, *, demo_step_s: Optional[float] = None) -> int:
     """Open the TUI; returns the exit status (0, or 1 when ``config``'s run did not complete)."""
-    from execscope.session import validate
+    from execscope.validate import validate
 
     if config is not None:
         validate(config)  # bad input: one line from the CLI, before the screen is taken over

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from execscope import cli
-from execscope.session import validate
+from execscope.validate import validate
 from helpers import ROOT, cli as run_cli
 
 WORKLOADS = ["cpu", "io", "noop", "chunksize", "pickle_heavy", "recursive_submit"]

@@ -18,7 +18,7 @@ def test_two_minute_soak_keeps_memory_bounded_and_leaves_nothing():
 
 def test_timeline_and_alert_log_are_bounded():
     from execscope.detect import AlertBook, Finding
-    from execscope.session import Timeline
+    from execscope.runstate import Timeline
     from execscope.model import RunConfig, Snapshot
 
     timeline = Timeline(limit=100)

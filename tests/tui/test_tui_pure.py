@@ -65,7 +65,7 @@ def test_worker_columns_fit_and_keep_state():
 
 
 def test_tour_steps_are_valid_runs_with_known_claims():
-    from execscope.session import validate
+    from execscope.validate import validate
     from workloads import catalog
 
     names = catalog()

@@ -209,7 +209,7 @@ class PickerScreen(Screen):
 
     @work(thread=True, exclusive=True, group="picker-validate")
     def _validate(self, what: str, config: RunConfig) -> None:
-        from execscope.session import validate
+        from execscope.validate import validate
 
         try:
             if what == "compare":

@@ -11,7 +11,7 @@ listed one group each (``#2 process/fork x2 at prog.py:32 · 2/2 busy``).
 
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import List
 
 from rich.text import Text
 
