@@ -32,13 +32,20 @@ the end of each round and started again)::
   dropped the GIL).
 
 What it costs (``benchmarks/gil_overhead.py``, 2-CPU machine, throughput
-with / without): the ``--gil`` rounds about 1%; native stacks pause the
-target at every sample and make py-spy read every library's symbols at every
-start (~30 ms of CPU), which in 0.5 s rounds at 25 Hz cost 9%.  Hence the
-stacks rounds are longer and slower (``STACKS_ROUND_S``, ``STACKS_HZ``), and
-taken only in processes with more than one Python thread: a process-pool
-worker alone in its process cannot wait for its GIL, so it gets ``--gil``
-rounds only and its idle share is the runner's own worker state.
+with / without): the ``--gil`` rounds about 1% per process; native stacks
+pause the target at every sample and make py-spy read every library's
+symbols at every start (~30 ms of CPU), which in 0.5 s rounds at 25 Hz cost
+9%.  Hence the stacks rounds are longer and slower (``STACKS_ROUND_S``,
+``STACKS_HZ``), continuous only while the GIL is busy (held ``BUSY_GIL`` of
+the time or more: otherwise nobody can wait long for it, and one round every
+``QUIET_STACKS_EVERY_S`` keeps the figures fresh), and taken only in
+processes with more than one Python thread: a process-pool worker alone in
+its process cannot wait for its GIL, so it gets ``--gil`` rounds only and its
+idle share is the runner's own worker state.  With these defaults, 8 rotated
+repetitions of 4 s runs against the probe-only run (load average ~1.8 on 2
+CPUs): cpu thread x4 1.05, serial 1.00, process x2 1.04, hash thread x2 1.02
+(other sessions of the same configuration: 1.03-1.05 for thread x4, the case
+that keeps native stacks running); py-spy used 2-3% of one core.
 
 Every process has its own GIL, so each is sampled on its own: the runner and
 every process-pool worker the runner reports: as many processes at a time as
@@ -79,6 +86,8 @@ GIL_HZ = 100
 GIL_ROUND_S = 0.5
 STACKS_HZ = 10
 STACKS_ROUND_S = 2.0
+BUSY_GIL = 0.3  # the GIL held this share of the time or more: waiting is possible
+QUIET_STACKS_EVERY_S = 8.0  # native stacks while the GIL is mostly free
 WINDOW_S = 1.0
 FINAL_WAIT_S = 1.5
 STOP_GRACE_S = 1.5  # from SIGINT to exit (py-spy stops at its next sample)
@@ -303,12 +312,24 @@ class GilSampler:
                     continue
                 busy += 1
             for mode in ("gil", "stacks"):
-                wanted = self.rates[mode] > 0 and (mode == "gil" or target.stacks)
+                wanted = self.rates[mode] > 0 and (mode == "gil" or self._stacks_due(target, now))
                 if wanted and mode not in target.jobs:
                     job = self._launch(target, mode, now)
                     if job is not None:
                         launched.append(job)
         return launched
+
+    def _stacks_due(self, target: _Target, now: float) -> bool:
+        """Native stacks where threads can wait for the GIL: all the time while
+        the GIL is busy, otherwise one round every QUIET_STACKS_EVERY_S."""
+        if not target.stacks:
+            return False
+        if not target.stack_chunks or now >= target.stack_chunks[-1].t1 + QUIET_STACKS_EVERY_S:
+            return True
+        held = [c for c in target.held if c.t1 >= now - 2 * self.window_s]
+        intervals = sum(c.held_intervals for c in held)
+        busy = sum(sum((c.held or {}).values()) for c in held) / intervals if intervals else 1.0
+        return busy >= BUSY_GIL
 
     def _launch(self, target: _Target, mode: str, now: float) -> Optional[_Job]:
         self._serial += 1
