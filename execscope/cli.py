@@ -3,6 +3,8 @@
     execscope                       TUI on the built-in default (a tour of the claims)
     execscope list                  workloads, with the claims each shows
     execscope run WORKLOAD [...]    one run: TUI on a terminal, else headless
+    execscope run [...] -- python prog.py ARGS   your own program, instrumented
+    execscope attach PID            a running Python process, from outside
     execscope compare WORKLOAD      the same work under every executor, and a verdict
     execscope tour                  every claim of the article, measured here
     execscope doctor                what works here
@@ -17,7 +19,7 @@ import argparse
 import os
 import signal
 import sys
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, NoReturn, Optional, Sequence
 
 from .errors import UsageError
 from .model import RunConfig
@@ -28,7 +30,7 @@ EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE = 0, 1, 2
 class Parser(argparse.ArgumentParser):
     """argparse, but an error is one line, not a usage block."""
 
-    def error(self, message: str) -> "NoReturn":  # type: ignore[name-defined]
+    def error(self, message: str) -> NoReturn:
         raise UsageError(message)
 
 
@@ -61,17 +63,25 @@ def parse_params(pairs: Sequence[str]) -> Dict[str, str]:
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--executor", choices=("serial", "thread", "process"), default="thread")
-    p.add_argument("--start-method", choices=("fork", "spawn", "forkserver"), default=None)
-    p.add_argument("--workers", type=_int, default=None)
-    p.add_argument("--tasks", type=_int, default=None)
-    p.add_argument("--duration", type=_positive_float, default=None)
-    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
-    p.add_argument("--python", default=None, metavar="PATH")
-    p.add_argument("--timeout", type=_positive_float, default=None)
-    p.add_argument("--on-deadlock", choices=("stop", "wait"), default="stop")
+    p.add_argument("--executor", choices=("serial", "thread", "process"), default="thread",
+                   help="serial is a one-worker baseline with the same instrumentation (default: thread)")
+    p.add_argument("--start-method", choices=("fork", "spawn", "forkserver"), default=None,
+                   help="process pools only (default: the interpreter's own)")
+    p.add_argument("--workers", type=_int, default=None, help="pool size (default: the executor's own)")
+    p.add_argument("--tasks", type=_int, default=None, help="number of tasks (default: the workload's)")
+    p.add_argument("--duration", type=_positive_float, default=None, metavar="S",
+                   help="keep submitting for S seconds instead of a task count")
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="a workload parameter (repeat); `execscope list` shows them")
+    p.add_argument("--python", default=None, metavar="PATH",
+                   help="run the workload under this interpreter (CPython 3.9+)")
+    p.add_argument("--timeout", type=_positive_float, default=None, metavar="S",
+                   help="stop the run after S seconds (status timeout)")
+    p.add_argument("--on-deadlock", choices=("stop", "wait"), default="stop",
+                   help="what to do once starvation has deadlocked the pool (default: stop)")
     p.add_argument("--no-gil", action="store_true", help="do not sample the GIL with py-spy")
-    p.add_argument("--refresh", type=_positive_float, default=10.0, help="snapshots per second")
+    p.add_argument("--refresh", type=_positive_float, default=10.0, metavar="HZ",
+                   help="snapshots per second (default 10)")
 
 
 def build_parser() -> Parser:
@@ -81,16 +91,27 @@ def build_parser() -> Parser:
     sub.add_parser("list", help="the workload catalog")
 
     run = sub.add_parser("run", help="run one workload under one executor")
-    run.add_argument("workload", help="built-in name, package.module:function or file.py:function")
+    run.add_argument("workload", nargs="?", default=None,
+                     help="built-in name, package.module:function or file.py:function; "
+                          "or none, and -- python prog.py ARGS after the options")
     _add_run_options(run)
-    run.add_argument("--headless", action="store_true")
-    run.add_argument("--json", default=None, metavar="PATH")
+    run.add_argument("--headless", action="store_true",
+                     help="progress lines and a summary instead of the TUI (implied without a terminal)")
+    run.add_argument("--json", default=None, metavar="PATH", help="write the run object (execscope.run/1)")
 
     sub.add_parser("doctor", help="what works on this machine")
 
     from .compare_cli import add_commands
+    from .program_cli import add_attach
 
     add_commands(sub, _int, _positive_float)
+    add_attach(sub, _int, _positive_float)
+    demo = sub.add_parser("demo", help="the tour of the claims, advancing on a timer (for recordings)")
+    demo.add_argument("--step-seconds", type=_positive_float, default=12.0, metavar="S",
+                      help="seconds per tour step")
+    demo.add_argument("--refresh", type=_positive_float, default=None, help="snapshots per second")
+    parser.add_argument("--refresh", type=_positive_float, default=10.0,
+                        help="snapshots per second in the TUI (lower it on slow links)")
     return parser
 
 
@@ -124,6 +145,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 def _check_output_path(path: Optional[str], flag: str) -> None:
     if path is None:
         return
+    if not path.strip():
+        raise UsageError("%s: give a file path" % flag)
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise UsageError("%s %s: directory %s does not exist" % (flag, path, directory))
@@ -168,7 +191,8 @@ def run_headless(config: RunConfig, json_path: Optional[str], out: Any = None,
     from . import report
     from .session import Session
 
-    out = out or sys.stdout
+    # A program's stdout is its own (copied through): ours goes to stderr.
+    out = out or (sys.stderr if (config.argv or config.attach_pid is not None) else sys.stdout)
     last_second = [-1]
 
     def progress(snap: Any) -> None:
@@ -179,6 +203,7 @@ def run_headless(config: RunConfig, json_path: Optional[str], out: Any = None,
 
     session = Session(config, listener=progress, gil_sampler_factory=gil_factory(config),
                       refresh_hz=refresh_hz)
+    session.passthrough_output = bool(config.argv)
     stopper = _Stopper(session)
     try:
         session.start()
@@ -190,7 +215,7 @@ def run_headless(config: RunConfig, json_path: Optional[str], out: Any = None,
         raise UsageError(session.usage_error)
     snap = session.snapshot()
     print(report.summary_table(snap), file=out, flush=True)
-    if session.output_tail and snap.status != "completed":
+    if session.output_tail and snap.status != "completed" and not session.passthrough_output:
         print("--- workload output (last lines) ---", file=out)
         for line in list(session.output_tail)[-10:]:
             print(line, file=out)
@@ -201,7 +226,19 @@ def run_headless(config: RunConfig, json_path: Optional[str], out: Any = None,
 
 def cmd_run(args: argparse.Namespace) -> int:
     _check_output_path(args.json, "--json")
-    config = config_from(args)
+    if getattr(args, "program", None) is not None:
+        from .program_cli import program_config
+
+        config = program_config(args, args.program, args.program_options)
+    elif args.workload is None:
+        raise UsageError("run: give a WORKLOAD (see `execscope list`), or -- python prog.py ARGS")
+    else:
+        config = config_from(args)
+    return _show(config, args)
+
+
+def _show(config: RunConfig, args: argparse.Namespace) -> int:
+    """One run: the TUI on a terminal, else (or with --headless) progress lines."""
     if args.headless or not sys.stdout.isatty():
         return run_headless(config, args.json, refresh_hz=args.refresh)
     try:
@@ -219,14 +256,20 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_default(args: argparse.Namespace) -> int:
+def _tour_tui(what: str) -> Any:
+    """run_tui for the tour and the demo, which only make sense on a terminal."""
     try:
         from tui.app import run_tui
     except ImportError as exc:
-        raise UsageError("the TUI is not available here (%s): try `execscope run cpu --headless`" % exc)
+        raise UsageError("the TUI is not available here (%s): try `execscope tour --headless`" % exc)
     if not sys.stdout.isatty():
-        raise UsageError("the TUI needs a terminal: use `execscope run WORKLOAD --headless`")
-    return run_tui()
+        raise UsageError("%s needs a terminal: use `execscope tour --headless` or "
+                         "`execscope run WORKLOAD --headless`" % what)
+    return run_tui
+
+
+def cmd_default(args: argparse.Namespace) -> int:
+    return _tour_tui("the TUI")(refresh_hz=args.refresh)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -241,13 +284,29 @@ def cmd_tour(args: argparse.Namespace) -> int:
     return handler(args)
 
 
-COMMANDS = {"list": cmd_list, "run": cmd_run, "doctor": cmd_doctor, "compare": cmd_compare, "tour": cmd_tour}
+def cmd_attach(args: argparse.Namespace) -> int:
+    from .program_cli import attach_config
+
+    _check_output_path(args.json, "--json")
+    return _show(attach_config(args), args)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    return _tour_tui("the demo")(refresh_hz=args.refresh or 10.0, demo_step_s=args.step_seconds)
+
+
+COMMANDS = {"list": cmd_list, "run": cmd_run, "doctor": cmd_doctor, "compare": cmd_compare, "tour": cmd_tour,
+            "demo": cmd_demo, "attach": cmd_attach}
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
-        args = build_parser().parse_args(argv)
+        from .program_cli import split_program
+
+        options, program = split_program(argv)
+        args = build_parser().parse_args(options)
+        args.program, args.program_options = program, options
         handler = COMMANDS.get(args.command, cmd_default)
         return handler(args)
     except UsageError as exc:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import multiprocessing
-import sys
 from typing import List
 
 from .interpreters import discover, probe

@@ -32,6 +32,8 @@ class RunConfig:
     gil_sampling: bool = True
     # Program mode (``execscope run -- python prog.py``): argv instead of a workload.
     argv: Tuple[str, ...] = ()
+    # Attach mode (``execscope attach PID``): a running process, watched from outside.
+    attach_pid: Optional[int] = None
 
     @property
     def label(self) -> str:
@@ -180,6 +182,65 @@ class Alert:
 
 
 @dataclass(frozen=True)
+class ExecutorView:
+    """One executor of a program run (``execscope run -- python prog.py``).
+
+    The program may create several; each gets the runner's measurements on its
+    own, and the Snapshot's top-level figures are their sums.  Detectors see an
+    executor through ``executors.executor_snapshot``: a Snapshot narrowed to it."""
+
+    id: str  # "<pid>:<n>", unique in the run
+    created_at: str  # file:line of the code that created it
+    kind: str  # thread | process
+    pid: int  # the process that owns it
+    function: str = ""  # the function that created it
+    via: Optional[str] = None  # the program's own line that led there, when created_at is in a library
+    start_method: Optional[str] = None
+    max_workers: Optional[int] = None
+    default_max_workers: Optional[int] = None
+    created_t_s: float = 0.0  # seconds since launch
+    state: str = "live"  # live | shutting_down | retired
+    instances: int = 1  # retired executors made at the same line, folded into one view
+    counts: Counts = Counts()
+    queue_source: str = "executor"
+    workers: Tuple[WorkerView, ...] = ()
+    throughput_per_s: float = 0.0
+    mean_throughput_per_s: float = 0.0
+    run_elapsed_s: float = 0.0  # since it was created (until retired)
+    latency_s: Tuple[float, float, float] = (0.0, 0.0, 0.0)
+    breakdown: Breakdown = Breakdown()
+    ipc_bytes_sent: int = 0
+    ipc_bytes_received: int = 0
+    mode: str = "submit"  # map once the program called a process pool's map
+    chunksize: Optional[int] = None
+    map_items: int = 0
+    threads_at_first_submit: Tuple[str, ...] = ()
+    broken: bool = False
+    worker_exits: Tuple[Tuple[int, int], ...] = ()
+    worker_exit_t_s: Tuple[float, ...] = ()
+    first_task_start_s: Optional[float] = None
+    # What its running workers do, over the run so far (executors.BoundMeter):
+    # mean share of a core a running worker used, its mean GIL wait share when
+    # sampled, and the verdict: cpu-bound | gil-bound | io-bound | mixed.
+    cpu_per_running_worker: Optional[float] = None
+    gil_wait_per_running_worker: Optional[float] = None
+    bound: Optional[str] = None
+    alerts: Tuple["Alert", ...] = ()  # this executor's, newest first
+
+
+@dataclass(frozen=True)
+class ProgramView:
+    """The program execscope runs (``run -- ...``) or watches (``attach PID``)."""
+
+    argv: Tuple[str, ...]
+    pid: int
+    exit_code: Optional[int] = None  # None while it runs; -N: killed by signal N
+    instrumented: bool = False  # its process said hello (program mode)
+    processes: int = 0  # its processes reporting telemetry (program mode)
+    output_tail: Tuple[str, ...] = ()  # its last lines of stdout and stderr (program mode)
+
+
+@dataclass(frozen=True)
 class Snapshot:
     config: RunConfig
     t_s: float  # seconds since launch
@@ -215,6 +276,11 @@ class Snapshot:
     worker_exits: Tuple[Tuple[int, int], ...] = ()  # (pid, exit code) of dead process workers
     worker_exit_t_s: Tuple[float, ...] = ()  # when each of worker_exits was seen (seconds since launch)
     pool_broken: bool = False  # a process pool that lost a worker and refuses work
+    source: str = "runner"  # runner (a built-in or custom workload) | program | attach
+    executors: Tuple[ExecutorView, ...] = ()  # program and attach modes: one per executor
+    program: Optional[ProgramView] = None
+    # Panels that cannot be filled in this mode, with the reason (attach mode).
+    unavailable: Tuple[Tuple[str, str], ...] = ()
 
     @property
     def finished(self) -> bool:

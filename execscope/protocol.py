@@ -17,6 +17,15 @@ Messages (``k`` is the kind):
     done    the runner finished: status and reason
     fatal   the runner could not start the run: usage or environment error
 
+A program run (``execscope run -- python prog.py``) speaks the same lines
+from ``execscope.inject.agent``, over a Unix socket in the run's private
+directory, one connection per process of the program that creates an
+executor: ``hello`` (``root`` true for the program's own process), ``tick``
+(``executors``: one entry per live executor, the fields of a runner tick plus
+``id``, ``created_at``, ``kind``, ``max_workers``...), ``retired`` (an
+executor's last entry, once it is shut down and drained), ``error`` and
+``exit`` (with ``executor``), ``bye``.
+
 All times are ``time.monotonic()`` seconds, the same clock in every process
 of the machine (CLOCK_MONOTONIC on Linux).
 """

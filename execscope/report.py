@@ -8,10 +8,9 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import asdict
 from typing import Any, Dict, List, Optional
 
-from .model import Alert, Snapshot
+from .model import Alert, Breakdown, ExecutorView, Snapshot
 
 SCHEMA_RUN = "execscope.run/1"
 
@@ -30,6 +29,7 @@ def alert_json(alert: Alert) -> Dict[str, Any]:
         "evidence": dict(alert.evidence),
         "active": alert.active,
         "cleared_t_s": _r(alert.cleared_t_s, 3),
+        "panel": alert.panel,
     }
 
 
@@ -77,7 +77,8 @@ def run_json(session: Any) -> Dict[str, Any]:
     gil = snap.gil
     return {
         "schema": SCHEMA_RUN,
-        "workload": {"name": cfg.workload, "params": dict(cfg.params), "summary": snap.workload_summary},
+        "workload": dict({"name": cfg.workload, "params": dict(cfg.params), "summary": snap.workload_summary},
+                         **({"argv": list(cfg.argv)} if cfg.argv else {})),
         "executor": {
             "kind": cfg.executor,
             "start_method": cfg.start_method if cfg.executor == "process" else None,
@@ -109,25 +110,11 @@ def run_json(session: Any) -> Dict[str, Any]:
             "completed": snap.counts.completed,
             "failed": snap.counts.failed,
             "throughput_per_s": _r(snap.mean_throughput_per_s, 3),
-            "latency_s": {"p50": _r(snap.latency_s[0]), "p95": _r(snap.latency_s[1]),
-                          "p99": _r(snap.latency_s[2])},
+            "latency_s": _latency_json(snap.latency_s),
             "first_error": snap.first_error or None,
         },
-        "breakdown_s": {
-            "queue_wait": _r(b.queue),
-            "serialize": _r(b.ser),
-            "transfer": _r(b.xfer),
-            "deserialize": _r(b.deser),
-            "compute": _r(b.compute),
-            "result_serialize": _r(b.rser),
-            "result_transfer": _r(b.rxfer),
-            "result_deserialize": _r(b.rdeser),
-        },
-        "ipc": {
-            "bytes_sent": snap.ipc_bytes_sent,
-            "bytes_received": snap.ipc_bytes_received,
-            "share_of_task_time": _r(b.ipc_share, 4),
-        },
+        "breakdown_s": _breakdown_json(b),
+        "ipc": _ipc_json(snap.ipc_bytes_sent, snap.ipc_bytes_received, b),
         "gil": {
             "source": gil.source,
             "reason": gil.reason,
@@ -158,7 +145,88 @@ def run_json(session: Any) -> Dict[str, Any]:
         "worker_exits": exits,
         "output": {"bytes": session.output_bytes, "tail": list(session.output_tail)[-20:]},
         "timeline": list(session.timeline.points),
+        "source": snap.source,
+        "executors": executors_json(snap),
+        "program": program_json(snap),
+        "unavailable": [{"panel": panel, "reason": reason} for panel, reason in snap.unavailable],
     }
+
+
+def _latency_json(latency: tuple) -> Dict[str, Optional[float]]:
+    return {"p50": _r(latency[0]), "p95": _r(latency[1]), "p99": _r(latency[2])}
+
+
+def _breakdown_json(b: Breakdown) -> Dict[str, Optional[float]]:
+    return {
+        "queue_wait": _r(b.queue),
+        "serialize": _r(b.ser),
+        "transfer": _r(b.xfer),
+        "deserialize": _r(b.deser),
+        "compute": _r(b.compute),
+        "result_serialize": _r(b.rser),
+        "result_transfer": _r(b.rxfer),
+        "result_deserialize": _r(b.rdeser),
+    }
+
+
+def _ipc_json(sent: int, received: int, b: Breakdown) -> Dict[str, Any]:
+    return {"bytes_sent": sent, "bytes_received": received, "share_of_task_time": _r(b.ipc_share, 4)}
+
+
+def executors_json(snap: Snapshot) -> List[Dict[str, Any]]:
+    """One object per executor: a program's (each named by where it was
+    created), or the built-in run's single one (created by the runner)."""
+    views = list(snap.executors)
+    if not views and snap.source == "runner":
+        cfg = snap.config
+        views = [ExecutorView(id="runner", created_at="execscope runner", kind=cfg.executor,
+                              pid=0, start_method=cfg.start_method if cfg.executor == "process" else None,
+                              max_workers=snap.max_workers, counts=snap.counts,
+                              mean_throughput_per_s=snap.mean_throughput_per_s, run_elapsed_s=snap.run_elapsed_s,
+                              latency_s=snap.latency_s, breakdown=snap.breakdown, ipc_bytes_sent=snap.ipc_bytes_sent,
+                              ipc_bytes_received=snap.ipc_bytes_received, mode=snap.mode, chunksize=snap.chunksize,
+                              alerts=snap.alerts)]
+    return [
+        {
+            "id": ex.id,
+            "created_at": ex.created_at,
+            "function": ex.function or None,
+            "via": ex.via,
+            "pid": ex.pid or None,
+            "kind": ex.kind,
+            "start_method": ex.start_method,
+            "max_workers": ex.max_workers,
+            "state": ex.state,
+            "instances": ex.instances,
+            "created_t_s": _r(ex.created_t_s, 3),
+            "wall_s": _r(ex.run_elapsed_s),
+            "mode": ex.mode,
+            "chunksize": ex.chunksize,
+            "tasks": {
+                "submitted": ex.counts.submitted,
+                "completed": ex.counts.completed,
+                "failed": ex.counts.failed,
+                "throughput_per_s": _r(ex.mean_throughput_per_s, 3),
+                "latency_s": _latency_json(ex.latency_s),
+            },
+            "breakdown_s": _breakdown_json(ex.breakdown),
+            "ipc": _ipc_json(ex.ipc_bytes_sent, ex.ipc_bytes_received, ex.breakdown),
+            "bound": ex.bound,
+            "cpu_per_running_worker": _r(ex.cpu_per_running_worker, 3),
+            "gil_wait_per_running_worker": _r(ex.gil_wait_per_running_worker, 3),
+            "worker_exits": [{"pid": pid, "exitcode": code} for pid, code in ex.worker_exits],
+            "alerts": [alert_json(a) for a in reversed(ex.alerts)],
+        }
+        for ex in views
+    ]
+
+
+def program_json(snap: Snapshot) -> Optional[Dict[str, Any]]:
+    p = snap.program
+    if p is None:
+        return None
+    return {"argv": list(p.argv), "pid": p.pid, "exit_code": p.exit_code, "instrumented": p.instrumented,
+            "processes_reporting": p.processes}
 
 
 def write_json_atomic(path: str, obj: Any) -> None:
@@ -244,11 +312,46 @@ def progress_line(snap: Snapshot) -> str:
     if held:
         gil = "  gil-wait %.0f%%" % (100 * sum(held) / len(held))
     alerts = "".join("  !%s" % a.kind for a in snap.active_alerts)
+    if snap.source == "attach":  # no task counts from outside: the workers' states instead
+        states = [w.state for w in snap.workers]
+        return ("[%6.1fs] %-9s pid %s  workers %d: %d running %d blocked %d idle  cpu %3.0f%%%s%s"
+                % (snap.t_s, snap.status, snap.config.attach_pid, len(states), states.count("running"),
+                   states.count("blocked"), states.count("idle"), snap.cpu.tree_percent, gil, alerts))
     return (
         "[%6.1fs] %-9s %s %-18s done %-11s queue %-5d run %-3d %7.1f/s  p95 %-8s cpu %3.0f%%%s%s"
         % (snap.t_s, snap.status, snap.config.workload, snap.config.label, done, c.queued, c.running,
            snap.throughput_per_s, fmt_s(snap.latency_s[1]), snap.cpu.tree_percent, gil, alerts)
     )
+
+
+def executor_label(ex: ExecutorView) -> str:
+    """``thread x4``, ``process/fork x2``."""
+    text = ex.kind + ("/" + ex.start_method if ex.start_method else "")
+    return text + (" x%d" % ex.max_workers if ex.max_workers else "")
+
+
+def _executor_rows(snap: Snapshot) -> List[tuple]:
+    rows = []
+    for i, ex in enumerate(snap.executors, 1):
+        c, b = ex.counts, ex.breakdown
+        where = ex.created_at + (" (via %s)" % ex.via if ex.via else "")
+        if snap.source == "attach":
+            states = [w.state for w in ex.workers]
+            text = "%s, %s: %s" % (where, "%d workers" % len(states), ", ".join(
+                "%d %s" % (states.count(s), s) for s in ("running", "blocked", "idle") if s in states))
+        else:
+            text = "%s at %s: %d completed, %d failed of %d; queue %s, compute %s%s" % (
+                executor_label(ex), where, c.completed, c.failed, c.submitted, fmt_s(b.queue), fmt_s(b.compute),
+                ", ipc %.0f%%" % (100 * b.ipc_share) if ex.kind == "process" else "")
+        rows.append(("executor %d" % i, text + ("; %s" % ex.bound if ex.bound else "")))
+    p = snap.program
+    if p is not None:
+        code = "running" if p.exit_code is None else ("exit code %d" % p.exit_code if p.exit_code >= 0
+                                                      else "killed by signal %d" % -p.exit_code)
+        rows.append(("program", "pid %d, %s" % (p.pid, code)))
+    for panel, reason in snap.unavailable:
+        rows.append(("unavailable", "%s: %s" % (panel, reason)))
+    return rows
 
 
 def summary_table(snap: Snapshot) -> str:
@@ -276,6 +379,13 @@ def summary_table(snap: Snapshot) -> str:
             fmt_bytes(snap.ipc_bytes_sent), fmt_bytes(snap.ipc_bytes_received), 100 * b.ipc_share)),
         ("gil", snap.gil.source + (" (%s)" % snap.gil.reason if snap.gil.reason else "")),
     ]
+    if snap.source != "runner":
+        rows[1] = ("executors", ("%d %s" % (len(snap.executors), "created" if snap.source == "program" else "seen"))
+                   if snap.executors else "none seen")
+        hidden = {"tasks": ("tasks", "wall", "latency"), "breakdown": ("per task",), "ipc": ("ipc",)}
+        gone = {row for panel, _ in snap.unavailable for row in hidden.get(panel, ())}
+        rows = [row for row in rows if row[0] not in gone]
+        rows.extend(_executor_rows(snap))
     if snap.first_error:
         rows.append(("first error", snap.first_error))
     for alert in snap.alerts:

@@ -24,7 +24,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -57,6 +56,14 @@ def validate(config: RunConfig) -> Tuple[RunConfig, Optional[Any], Dict]:
     """Check a run request before any process starts. Returns the config with
     defaults filled in, the built-in Workload (None for custom ones) and the
     interpreter facts.  Raises UsageError with one line for the user."""
+    if config.argv:
+        from . import program
+
+        return program.validate(config)
+    if config.attach_pid is not None:
+        from . import attach
+
+        return attach.validate(config)
     from workloads.base import ParamError
 
     from .runner import resolve
@@ -100,10 +107,9 @@ def validate(config: RunConfig) -> Tuple[RunConfig, Optional[Any], Dict]:
     if not resolve.is_custom(config.workload):
         try:
             workload = resolve.resolve(config.workload)
-            resolve_params = resolve.resolve_params(workload, dict(config.params))
+            resolve.resolve_params(workload, dict(config.params))
         except (resolve.SpecError, ParamError) as exc:
             raise UsageError(str(exc)) from None
-        del resolve_params
         if config.executor not in workload.executors:
             raise UsageError("workload %s cannot run under --executor %s (supported: %s)"
                              % (workload.name, config.executor, ", ".join(workload.executors)))
@@ -112,6 +118,19 @@ def validate(config: RunConfig) -> Tuple[RunConfig, Optional[Any], Dict]:
     elif config.tasks is None and config.duration is None:
         config = config.with_(tasks=100)
     return config, workload, info
+
+
+def _make_mode(session: "Session") -> Any:
+    """The class that replaces the runner for this config, or None."""
+    if session.config.argv:
+        from .program import ProgramMode
+
+        return ProgramMode
+    if session.config.attach_pid is not None:
+        from .attach import AttachMode
+
+        return AttachMode
+    return None
 
 
 class RunState:
@@ -210,12 +229,13 @@ class Session:
     ) -> None:
         self.requested = config
         self.config, self.workload, self.interpreter = validate(config)
+        self.passthrough_output = False  # program mode: also copy its output to ours (headless)
         self.refresh_s = 1.0 / max(0.2, min(refresh_hz, 50.0))
         self.listeners: List[Listener] = [listener] if listener else []
         self.detectors = detectors if detectors is not None else detect.DETECTORS
         self.state = RunState()
-        self.alerts = detect.AlertBook()
         self.history: Deque[Snapshot] = deque(maxlen=int(HISTORY_S / self.refresh_s))
+        self.alerts: Any = detect.AlertBook()
         self.timeline = Timeline()
         self.cpu = CpuSampler()
         self.gil_factory = gil_sampler_factory
@@ -240,6 +260,20 @@ class Session:
         self._core_sums: List[float] = []
         self._tree_sum = 0.0
         self._cpu_ticks = 0
+        # Program mode (run -- python prog.py) and attach mode (attach PID)
+        # replace the runner: see program.py and attach.py.
+        self.mode: Any = None
+        mode = _make_mode(self)
+        if mode is not None:
+            self.mode = mode(self)
+            self.alerts = self.mode.alerts
+
+    @property
+    def target_pid(self) -> Optional[int]:
+        """The process the samplers watch: the runner, the program, or the attached process."""
+        if self.proc is not None:
+            return self.proc.pid
+        return self.config.attach_pid
 
     # -- launch ----------------------------------------------------------------
 
@@ -260,6 +294,10 @@ class Session:
         import json
 
         self.run_dir = tempfile.mkdtemp(prefix="execscope-")  # 0700, ours alone
+        if self.mode is not None:
+            self.t_launch = time.monotonic()
+            self.proc = self.mode.launch()
+            return self._started()
         read_fd, write_fd = os.pipe()
         cfg = self.config
         payload = {
@@ -288,11 +326,16 @@ class Session:
             )
         finally:
             os.close(write_fd)
-        self._remember(self.proc.pid)
-        self.cpu.attach(self.proc.pid)
         self._spawn(self._read_telemetry, "execscope-telemetry", read_fd)
         if self.capture_output:
             self._spawn(self._read_output, "execscope-output", self.proc.stdout)
+        return self._started()
+
+    def _started(self) -> "Session":
+        if self.proc is not None:
+            self._remember(self.proc.pid)
+        if self.target_pid is not None:
+            self.cpu.attach(self.target_pid)
         if self.gil_factory is not None and self.config.gil_sampling:
             try:
                 self.gil = self.gil_factory(self)
@@ -374,9 +417,11 @@ class Session:
                 self._core_sums[i] += value
             self._tree_sum += reading.tree_percent
             self._cpu_ticks += 1
-        findings = detect.evaluate(list(self.history) + [snap], self.detectors)
-        alerts = self.alerts.update(findings, snap.t_s)
-        snap = replace(snap, alerts=alerts)
+        if self.mode is not None:
+            snap = self.mode.evaluate(snap)  # per executor
+        else:
+            findings = detect.evaluate(list(self.history) + [snap], self.detectors)
+            snap = replace(snap, alerts=self.alerts.update(findings, snap.t_s))
         self.history.append(snap)
         self.timeline.add(snap)
         self._latest = snap
@@ -403,7 +448,7 @@ class Session:
                 return
         else:
             self._deadlock_since = None
-        if self.proc is not None and self.proc.poll() is not None and not self._final.is_set():
+        if self.mode is None and self.proc is not None and self.proc.poll() is not None and not self._final.is_set():
             # The runner is gone without saying "done": give the reader a
             # moment to drain the pipe, then call it what it is.
             time.sleep(0.05)
@@ -445,7 +490,7 @@ class Session:
             failed=tick.get("failed", 0),
         )
         runner_now = tick.get("t", now)
-        if self.status in ("completed", "failed") and last_end:
+        if self.status in ("completed", "failed") and last_end and self.mode is None:
             end = last_end
         elif self.status in FINAL_STATUSES:
             end = self._t_final
@@ -468,7 +513,7 @@ class Session:
             tree_threads=states.total_threads if states is not None else None,
             runnable_threads=states.total_runnable if states is not None else None,
         )
-        return Snapshot(
+        snap = Snapshot(
             config=self.config,
             t_s=now - t0,
             status=self.status if self.status != "starting" or not tick else "running",
@@ -504,15 +549,25 @@ class Session:
             worker_exit_t_s=exit_times,
             pool_broken=bool(tick.get("broken")),
         )
+        if self.mode is not None:
+            def views(rows: Dict[str, Any], t_created: Optional[float]) -> List[WorkerView]:
+                return self._worker_views(rows, reading, gil_view, runner_now, t_created, started, states)
+
+            snap = self.mode.decorate(snap, tick, views, runner_now)
+        return snap
 
     def _switch_tids(self) -> Dict[int, List[int]]:
         """Thread-pool worker threads, whose context switches tell GIL waits (sampling/sched.py)."""
-        if self.config.executor == "process" or self.proc is None:
+        if self.config.executor == "process" or self.target_pid is None:
             return {}
-        tid_at = protocol.WORKER_INDEX["tid"]
+        tid_at, pid_at = protocol.WORKER_INDEX["tid"], protocol.WORKER_INDEX["pid"]
         with self.state.lock:
             rows = list(self.state.tick.get("workers", ()))
-        return {self.proc.pid: [row[tid_at] for row in rows if row[tid_at]]}
+        out: Dict[int, List[int]] = {}
+        for row in rows:  # thread rows name their process in program mode (pid 0: the runner)
+            if row[tid_at]:
+                out.setdefault(row[pid_at] or self.target_pid, []).append(row[tid_at])
+        return out
 
     def _chunksize(self) -> Optional[int]:
         if self.workload is None or self.workload.mode != "map":
@@ -582,7 +637,7 @@ class Session:
                 since_s=(since - self.t_launch) if since else None,
                 threads=states.threads(pid) if (states is not None and is_process) else None,
                 runnable=(None if states is None else states.runnable_in(pid) if is_process
-                          else states.thread_runnable(self.proc.pid if self.proc else 0, tid)),
+                          else states.thread_runnable(pid or self.target_pid or 0, tid)),
                 voluntary_switches=states.voluntary(tid) if (states is not None and not is_process) else None,
             ))
         return views
@@ -617,6 +672,8 @@ class Session:
             except subprocess.TimeoutExpired:
                 pass
         self._kill_tree()
+        if self.mode is not None:
+            self.mode.close()
         if self.gil is not None:
             try:
                 self.gil.stop()
@@ -628,6 +685,8 @@ class Session:
         for thread in self._threads:
             if thread is not threading.current_thread():
                 thread.join(timeout=2.0)
+        if self.mode is not None and self._latest is not None:
+            self._latest = self.mode.finalize(self._latest)  # e.g. the exit code of a program we killed
         if self.run_dir:
             shutil.rmtree(self.run_dir, ignore_errors=True)
 

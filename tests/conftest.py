@@ -67,3 +67,11 @@ def no_leftover_processes():
     yield
     alive = leftover_processes(before)
     assert not alive, "processes left behind: %s" % alive
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    """A monkeypatch usable with hypothesis (function-scoped fixtures are not)."""
+    patcher = pytest.MonkeyPatch()
+    yield patcher
+    patcher.undo()

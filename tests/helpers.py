@@ -48,3 +48,24 @@ def start_methods() -> List[str]:
     import multiprocessing
 
     return [m for m in ("fork", "spawn", "forkserver") if m in multiprocessing.get_all_start_methods()]
+
+
+def start_session(workload: str, **kwargs: Any) -> Session:
+    """A started session (GIL sampling off unless asked); the caller closes it."""
+    kwargs.setdefault("gil_sampling", False)
+    session = Session(RunConfig(workload=workload, **kwargs))
+    session.start()
+    return session
+
+
+def wait_for(session: Session, predicate: Any, timeout: float = 20.0) -> Any:
+    """Poll the session's snapshots until ``predicate(snapshot)`` holds; return it."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        snap = session.snapshot()
+        if snap is not None and predicate(snap):
+            return snap
+        time.sleep(0.05)
+    raise AssertionError("condition not reached within %.0fs" % timeout)

@@ -6,10 +6,10 @@ Data flow for one run (the execscope process on the left)::
        ▲                 │ resolve workload, prepare, build executor
        │                 │ Tracker.submit ──► executor.submit ──► worker
        │  pipe: JSON     │      thread pool: _run_local times the call
-       │  lines, 10 Hz   │      process pool: LazyPayload pickled by the
-       └─────────────────┤        feeder thread (timed), worker.run_task
-                         │        times transfer/unpickle/compute/pickle,
-                         │        done callback times the way back
+       │  lines, 10 Hz   │      process pool: the feeder thread's pickle of
+       └─────────────────┤        each call item is timed (probes), the
+                         │        worker times transfer/unpickle/compute/
+                         │        pickle, the done callback the way back
                          │ process workers write live state into slots
                          ▼ main thread: poll tracker + slots, send tick
 

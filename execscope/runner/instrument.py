@@ -11,14 +11,14 @@ really computing or *blocked* on another future is read from its Python stack
 ``wait`` in ``concurrent/futures/_base.py`` means it waits, and that frame's
 ``self`` is the future it waits for.  This costs nothing between ticks.
 
-Process pools: the arguments travel as a ``LazyPayload`` whose ``__reduce__``
-pickles ``(fn, args, kwargs)`` with a stopwatch running.  The executor's feeder
-thread calls it exactly when it would have pickled the arguments itself, so
-the serialization is measured where and when it really happens, once.  The
-worker (``worker.run_task``) times transfer, unpickling, compute and result
-pickling, and returns the result as bytes; the done callback (in the
-executor's manager thread, where CPython unpickles results too) times the
-result's transfer and unpickling and resolves the future the caller holds.
+Process pools: the task travels as ``worker.run_task(task_id, fn, args,
+kwargs)`` in the executor's own call item, pickled once by the executor's
+feeder thread; ``probes.time_queue_pickling`` times that pickle (and, in the
+worker, the unpickle) where it happens.  The worker times transfer, compute
+and its pickling of the result, and returns the result as bytes with the
+timings; the done callback (in the executor's manager thread, where CPython
+unpickles results too) times the result's transfer and unpickling and, when
+asked, resolves a future holding the caller's real result.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import time
 import traceback
 from collections import deque
 from concurrent.futures import Future
-from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
 
 from ..protocol import TOTALS_FIELDS, latency_bucket
 from . import probes, slots, worker
@@ -40,23 +40,6 @@ IDLE, RUNNING, BLOCKED = "idle", "running", "blocked"
 _FUTURES_FILE = "concurrent" + "/futures/_base.py"
 _WAIT_FUNCTIONS = {"result", "exception", "wait", "as_completed", "_result_or_cancel"}
 MAX_REPORTED_ERRORS = 5
-
-
-class LazyPayload:
-    """Pickles its contents when the executor pickles it, and times that."""
-
-    __slots__ = ("tracker", "task_id", "obj")
-
-    def __init__(self, tracker: "Tracker", task_id: int, obj: tuple) -> None:
-        self.tracker, self.task_id, self.obj = tracker, task_id, obj
-
-    def __reduce__(self) -> tuple:
-        t0 = time.monotonic()
-        data = pickle.dumps(self.obj, worker.PROTOCOL)
-        t1 = time.monotonic()
-        self.tracker.serialized[self.task_id] = (t1 - t0, len(data))
-        self.obj = None  # the executor keeps the work item until done: free the objects
-        return (worker.blob, (data,))
 
 
 class Totals:
@@ -138,6 +121,7 @@ class Tracker:
         slot_table: Optional[slots.SlotTable] = None,
         clock: Callable[[], float] = time.monotonic,
         deliver_results: bool = True,
+        first_id: int = 0,
     ) -> None:
         self.executor = executor
         # Process pools: resolve a future holding the caller's real result.
@@ -149,6 +133,8 @@ class Tracker:
         self.errors: Deque[dict] = deque()
         self.serialized: Dict[int, Tuple[float, int]] = {}
         self._remote_totals = Totals()  # process pools, under self._lock
+        if kind == "process":
+            probes.time_queue_pickling(on_dumps=self._call_pickled)
         # No lock on the thread-pool hot path: a Python lock shared by the
         # submitter and the workers convoys under the GIL (a holder preempted
         # mid-section makes every other thread block and hand the GIL over).
@@ -156,7 +142,9 @@ class Tracker:
         # worker row) and summed when read; ids come from itertools.count,
         # whose next() is one C call.
         self._lock = threading.Lock()  # process-pool callbacks, errors, reads
-        self._ids = itertools.count()
+        # Task ids start at first_id: several trackers in one process (an
+        # instrumented program's pools) keep apart whose call item was pickled.
+        self._ids = itertools.count(first_id)
         self._submit_counts: Dict[int, List[int]] = {}  # thread ident -> [items]
         self._tickets = itertools.count(1)  # thread-pool tasks finished (a hint)
         self._remote_finished = 0  # process pools, under the lock
@@ -166,6 +154,8 @@ class Tracker:
         self._submitted_at_close = 0
         # thread workers: ident -> [state, task, since, done, busy_s, native_id, name, key, Totals]
         self._threads: Dict[int, list] = {}
+        self._seen_processes: Dict[int, Any] = {}  # process workers ever seen: pid -> Process
+        self._reported_exits: set = set()
 
     # -- submission -----------------------------------------------------------
 
@@ -225,9 +215,8 @@ class Tracker:
         parent = row[1] if row is not None else -1  # a task submitting from a worker
         t_submit = self.clock()
         if self.kind == "process":
-            payload = LazyPayload(self, task_id, (fn, args, kwargs))
             entry = worker.run_chunk if chunk else worker.run_task
-            inner = self.executor.submit(entry, task_id, payload)
+            inner = self.executor.submit(entry, task_id, fn, args, kwargs)
             outer: Optional[Future] = None
             if self.deliver_results:
                 outer = Future()
@@ -241,6 +230,12 @@ class Tracker:
         return future
 
     # -- thread pools -----------------------------------------------------------
+
+    def _call_pickled(self, obj: Any, seconds: float, nbytes: int) -> None:
+        """Feeder thread: the executor just pickled a call item."""
+        args = probes.call_item_args(obj)
+        if args and type(args[0]) is int:
+            self.serialized[args[0]] = (seconds, nbytes)
 
     def _thread_row(self) -> list:
         ident = threading.get_ident()
@@ -298,6 +293,7 @@ class Tracker:
                 outer.set_exception(reason)
             return
         pid, t_header, t_begin, deser_s, t_c0, t_c1, rser_s, t_wend = meta
+        # the worker's receive (header -> call started) includes its unpickling
         rdeser_s, bytes_in, value, ok = 0.0, 0, None, 1
         if status == "ok":
             bytes_in = len(out)
@@ -310,7 +306,7 @@ class Tracker:
         else:
             ok = 0
         t_end = self.clock()
-        phases = (max(0.0, t_header - t_submit - ser_s), ser_s, max(0.0, t_begin - t_header), deser_s,
+        phases = (max(0.0, t_header - t_submit - ser_s), ser_s, max(0.0, t_begin - t_header - deser_s), deser_s,
                   t_c1 - t_c0, rser_s, max(0.0, t_got - t_wend), rdeser_s)
         with self._lock:
             self._remote_totals.add(items, ok, t_submit, t_header, t_end, phases, bytes_out, bytes_in)
@@ -319,10 +315,10 @@ class Tracker:
             if outer is not None:
                 outer.set_result(value)
         else:
-            message, text = out
+            message, text = out[0], out[1]
             self._report_error(task_id, None, message, text)
             if outer is not None:
-                outer.set_exception(TaskError(message))
+                outer.set_exception(remote_exception(out))
 
     # -- bookkeeping ---------------------------------------------------------------
 
@@ -370,6 +366,23 @@ class Tracker:
             remote.hist = dict(self._remote_totals.hist)
         return combine(parts + [remote])
 
+    def new_exits(self) -> List[Tuple[int, int]]:
+        """Process workers that ended since the last call, as (pid, exit code).
+
+        A broken pool drops its processes (and shutdown forgets them), so every
+        worker ever seen is kept: the one that died must be reported even when
+        the pool lets go of it first.  A clean exit of a worker the pool has
+        already dropped is an ordinary shutdown, not news."""
+        current = probes.pool_processes(self.executor)
+        self._seen_processes.update(current)
+        out = []
+        for pid, process in list(self._seen_processes.items()):
+            code = process.exitcode
+            if code is not None and pid not in self._reported_exits and (code != 0 or pid in current):
+                self._reported_exits.add(pid)
+                out.append((pid, code))
+        return out
+
     # -- live state ------------------------------------------------------------
 
     def poll(self) -> Dict[str, Any]:
@@ -403,9 +416,14 @@ class Tracker:
                 else:
                     running += 1
             rows.append(["t:%d" % native, name, 0, native, state, task, since, done, busy, waits_on, 0.0])
+        source = "executor" if depth is not None else "instrumentation"
+        unfinished = max(0, self.submitted - self.finished - running - blocked)
+        # shutdown() leaves a None wake-up sentinel in the work queue: it is
+        # not a task, so never count more queued items than unfinished tasks.
+        depth = unfinished if depth is None else min(depth, unfinished)
         return {
-            "queued": depth if depth is not None else 0,
-            "queue_source": "executor" if depth is not None else "instrumentation",
+            "queued": depth,
+            "queue_source": source,
             "dispatched": 0,
             "running": running,
             "blocked": blocked,
@@ -448,8 +466,8 @@ class Tracker:
             if pid not in seen:
                 rows.append(["p:%d" % pid, "pid %d" % pid, pid, 0, "starting", -1, 0.0, 0, 0.0, -1, 0.0])
         if undispatched is None:
-            with self._lock:
-                undispatched = max(0, self.submitted - self.finished - running)
+            # self.finished takes self._lock itself (not reentrant): not under it.
+            undispatched = max(0, self.submitted - self.finished - running)
             source = "instrumentation"
         else:
             source = "executor"
@@ -465,6 +483,28 @@ class Tracker:
 
 class TaskError(Exception):
     """A task failed in a worker process (message carries the remote exception)."""
+
+
+class RemoteTraceback(Exception):
+    """The worker's traceback, chained as ``__cause__`` as CPython does."""
+
+    def __str__(self) -> str:
+        return "\n" + "".join(self.args)
+
+
+def remote_exception(out: tuple) -> BaseException:
+    """The task's own exception from a worker's ``(message, traceback, pickled)``,
+    or a TaskError carrying the message when it cannot be rebuilt."""
+    exc: Any = None
+    if len(out) > 2 and out[2]:
+        try:
+            exc = pickle.loads(out[2])
+        except Exception:
+            exc = None
+    if not isinstance(exc, BaseException):
+        exc = TaskError(out[0])
+    exc.__cause__ = RemoteTraceback(out[1])
+    return exc
 
 
 def describe_exception(exc: BaseException) -> str:

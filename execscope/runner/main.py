@@ -28,49 +28,11 @@ import time
 import warnings
 from typing import Any, Dict, Optional
 
-from .. import protocol
 from ..machine import cpu_info
 from . import gilprobe, instrument, lifecycle, probes, resolve, slots, worker
+from .channel import Channel, ParentGone, interpreter_info  # noqa: F401 (re-exported)
 
 TICK_S = 0.1
-
-
-class ParentGone(Exception):
-    pass
-
-
-class Channel:
-    """Line-delimited JSON on the pipe to the parent."""
-
-    def __init__(self, fd: int, parent_pid: int) -> None:
-        self.fd = fd
-        self.parent_pid = parent_pid
-
-    def send(self, msg_kind: str, /, **fields: Any) -> None:
-        data = protocol.encode(msg_kind, **fields)
-        try:
-            view = memoryview(data)
-            while view:
-                written = os.write(self.fd, view)
-                view = view[written:]
-        except (BrokenPipeError, OSError):
-            raise ParentGone() from None
-
-    def check_parent(self) -> None:
-        if os.getppid() != self.parent_pid:
-            raise ParentGone()
-
-
-def interpreter_info() -> Dict[str, Any]:
-    gil_check = getattr(sys, "_is_gil_enabled", None)
-    return {
-        "executable": sys.executable,
-        "version": "%d.%d.%d" % sys.version_info[:3],
-        "implementation": sys.implementation.name,
-        "gil_enabled": bool(gil_check()) if gil_check else True,
-        "free_threaded_build": bool(__import__("sysconfig").get_config_var("Py_GIL_DISABLED")),
-        "switch_interval_s": sys.getswitchinterval(),
-    }
 
 
 def build_executor(config: Dict[str, Any], run_dir: str) -> Any:
@@ -178,8 +140,6 @@ def _execute(config: Dict[str, Any], channel: Channel, workload: Any, params: Di
     duration = config.get("duration")
     items = list(range(n_tasks)) if n_tasks is not None else None
     fn = workload.task
-    reported_exits = set()
-    seen_processes: Dict[int, Any] = {}
     last_tick = 0.0
 
     def tick(final: bool = False) -> None:
@@ -191,16 +151,8 @@ def _execute(config: Dict[str, Any], channel: Channel, workload: Any, params: Di
         while marks:
             channel.send("mark", **marks.pop(0))
         if kind == "process":
-            # A broken pool drops its processes (and shutdown forgets them), so
-            # keep every worker ever seen: the one that died must be reported
-            # even when the pool lets go of it before this tick.
-            current = probes.pool_processes(executor)
-            seen_processes.update(current)
-            for pid, process in seen_processes.items():
-                code = process.exitcode
-                if code is not None and pid not in reported_exits and (code != 0 or pid in current):
-                    reported_exits.add(pid)
-                    channel.send("exit", pid=pid, exitcode=code, t=time.monotonic())
+            for pid, code in tracker.new_exits():
+                channel.send("exit", pid=pid, exitcode=code, t=time.monotonic())
         state["t"] = time.monotonic()
         state["totals"] = tracker.totals()
         state["threads"] = threading.active_count()

@@ -103,3 +103,63 @@ def default_max_workers(kind: str) -> int:
     if kind == "thread":
         return min(32, cpus + 4)
     return cpus
+
+
+_pickle_hooks: Dict[str, Any] = {"dumps": None, "loads": None}
+
+
+def time_queue_pickling(on_dumps: Any = None, on_loads: Any = None) -> None:
+    """Time every pickle made or read by ``multiprocessing.queues``.
+
+    That module pickles each item put on any multiprocessing Queue with its
+    global ``_ForkingPickler`` (looked up at each call, 3.9-3.14): in the
+    runner, the executor's feeder thread pickles each call item there; in a
+    worker, ``call_queue.get()`` unpickles it there.  Wrapping that global
+    measures the executor's own (de)serialization, once, where it happens.
+    ``on_dumps(obj, seconds, nbytes)`` / ``on_loads(obj, seconds, nbytes)``
+    replace the hooks of this process (a forked worker inherits the class
+    and sets its own hooks).
+    """
+    import pickle
+    import time
+    from multiprocessing import queues
+
+    _pickle_hooks["dumps"], _pickle_hooks["loads"] = on_dumps, on_loads
+    base = getattr(queues, "_ForkingPickler", None)
+    if base is None or getattr(base, "_execscope_timed", False):
+        return
+    clock = time.monotonic
+    hooks = _pickle_hooks
+
+    class TimedPickler(base):  # type: ignore[misc, valid-type]
+        _execscope_timed = True
+
+        @classmethod
+        def dumps(cls, obj, protocol=None):  # type: ignore[no-untyped-def]
+            hook = hooks["dumps"]
+            if hook is None:
+                return base.dumps(obj, protocol)
+            t0 = clock()
+            buf = base.dumps(obj, protocol)
+            hook(obj, clock() - t0, len(buf))
+            return buf
+
+        @staticmethod
+        def loads(data, *args, **kwargs):  # type: ignore[no-untyped-def]
+            hook = hooks["loads"]
+            if hook is None:
+                return pickle.loads(data, *args, **kwargs)
+            t0 = clock()
+            obj = pickle.loads(data, *args, **kwargs)
+            hook(obj, clock() - t0, len(data))
+            return obj
+
+    queues._ForkingPickler = TimedPickler
+
+
+def call_item_args(obj: Any) -> Optional[tuple]:
+    """The ``args`` of a ProcessPoolExecutor ``_CallItem`` (3.9-3.14), else None."""
+    if type(obj).__name__ != "_CallItem":
+        return None
+    args = getattr(obj, "args", None)
+    return args if isinstance(args, tuple) else None

@@ -2,16 +2,17 @@
 
 ``init_worker`` is the pool's initializer: it asks the kernel to kill the
 worker if its parent dies (nothing else would: a worker blocked on its call
-queue never notices), claims a state slot, and times the pipe.  ``run_task``
-and ``run_chunk`` wrap the user's function: they unpickle the argument bytes
-(timed), compute (timed), pickle the result (timed) and return the result
-bytes with the timings.  Nothing is pickled twice.
+queue never notices), claims a state slot, and times the pipe and the
+executor's own unpickling of each call item (``probes.time_queue_pickling``).
+``run_task`` and ``run_chunk`` wrap the user's function: they time the
+compute, pickle the result (timed) and return the result bytes with the
+timings.  Nothing is pickled twice.
 
 Transfer time is measured here, not guessed.  A worker reads its next call
 item with ``Connection._recv_bytes`` under the queue's read lock: a 4-byte
 header read that blocks until the parent writes, then the body.  We wrap
 ``Connection._recv`` in this process only and note when a header arrives;
-transfer = wrapper start - header arrival (body read + call-item unpickle).
+transfer = wrapper start - header arrival - unpickling (the body read).
 Waiting for work is therefore never counted as transfer.  Likewise the end of
 ``_send_bytes`` marks the result as handed over.
 """
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import sys
 import time
 import traceback
 from typing import Any, Optional, Tuple
@@ -31,6 +31,7 @@ from .lifecycle import set_parent_death_signal
 
 _table: Optional[_slots.SlotTable] = None
 _header_at = 0.0
+_deser_s = 0.0
 _done = 0
 _busy = 0.0
 _user_init: Any = None
@@ -78,13 +79,17 @@ def init_worker(run_dir: str, parent_pid: int, start_method: str, user_init: Any
     now = time.monotonic()
     _table.write(pid=os.getpid(), state=_slots.IDLE, task=-1, since=now, t_started=now)
     _patch_connection()
+    from . import probes
+
+    probes.time_queue_pickling(on_loads=_call_unpickled)
     if user_init is not None:
         user_init()
 
 
-def blob(data: bytes) -> bytes:
-    """Unpickles to the argument bytes themselves (see instrument.LazyPayload)."""
-    return data
+def _call_unpickled(obj: Any, seconds: float, nbytes: int) -> None:
+    global _deser_s
+    if type(obj).__name__ == "_CallItem":
+        _deser_s = seconds
 
 
 def _finish(task_id: int, t_begin: float, deser_s: float, t_c0: float, t_c1: float,
@@ -109,22 +114,20 @@ def _finish(task_id: int, t_begin: float, deser_s: float, t_c0: float, t_c1: flo
     return status, out, meta
 
 
-def _describe(exc: BaseException, prefix: str = "") -> Tuple[str, str]:
+def _describe(exc: BaseException, prefix: str = "") -> Tuple[str, str, Optional[bytes]]:
+    """(message, traceback text, the pickled exception or None).  The exception
+    itself travels for callers that hand it back to a program whose own
+    ``except`` clauses must still match (see instrument.remote_exception)."""
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    return (prefix + type(exc).__name__ + ": " + str(exc), text)
-
-
-def run_task(task_id: int, payload: bytes) -> Tuple[str, Any, tuple]:
-    """Deserialize (fn, args, kwargs), call it, serialize the result."""
-    t_begin = time.monotonic()
-    if _table is not None:
-        _table.state(_slots.DESERIALIZING, task_id, t_begin)
     try:
-        fn, args, kwargs = pickle.loads(payload)
-    except Exception as exc:
-        t = time.monotonic()
-        return _finish(task_id, t_begin, t - t_begin, t, t, "error",
-                       _describe(exc, "argument cannot be unpickled: "))
+        data: Optional[bytes] = pickle.dumps(exc, PROTOCOL)
+    except Exception:
+        data = None
+    return (prefix + type(exc).__name__ + ": " + str(exc), text, data)
+
+
+def run_task(task_id: int, fn: Any, args: tuple, kwargs: dict) -> Tuple[str, Any, tuple]:
+    """Call the task (already unpickled by the executor, timed), pickle the result."""
     t_c0 = time.monotonic()
     if _table is not None:
         _table.state(_slots.RUNNING, task_id, t_c0)
@@ -132,21 +135,11 @@ def run_task(task_id: int, payload: bytes) -> Tuple[str, Any, tuple]:
         value, status = fn(*args, **kwargs), "ok"
     except Exception as exc:
         value, status = _describe(exc), "error"
-    t_c1 = time.monotonic()
-    return _finish(task_id, t_begin, t_c0 - t_begin, t_c0, t_c1, status, value)
+    return _finish(task_id, t_c0, _deser_s, t_c0, time.monotonic(), status, value)
 
 
-def run_chunk(task_id: int, payload: bytes) -> Tuple[str, Any, tuple]:
+def run_chunk(task_id: int, fn: Any, items: tuple, kwargs: dict) -> Tuple[str, Any, tuple]:
     """``map`` with a chunksize: one call item carries several items."""
-    t_begin = time.monotonic()
-    if _table is not None:
-        _table.state(_slots.DESERIALIZING, task_id, t_begin)
-    try:
-        fn, items, kwargs = pickle.loads(payload)
-    except Exception as exc:
-        t = time.monotonic()
-        return _finish(task_id, t_begin, t - t_begin, t, t, "error",
-                       _describe(exc, "argument cannot be unpickled: "))
     t_c0 = time.monotonic()
     if _table is not None:
         _table.state(_slots.RUNNING, task_id, t_c0)
@@ -154,5 +147,4 @@ def run_chunk(task_id: int, payload: bytes) -> Tuple[str, Any, tuple]:
         value, status = [fn(item, **kwargs) for item in items], "ok"
     except Exception as exc:
         value, status = _describe(exc), "error"
-    t_c1 = time.monotonic()
-    return _finish(task_id, t_begin, t_c0 - t_begin, t_c0, t_c1, status, value)
+    return _finish(task_id, t_c0, _deser_s, t_c0, time.monotonic(), status, value)

@@ -13,7 +13,7 @@ import time
 import psutil
 import pytest
 
-from helpers import ROOT, run_session
+from helpers import ROOT, run_session, start_session, wait_for
 
 
 def _start(*args: str) -> subprocess.Popen:
@@ -83,20 +83,11 @@ def test_execscope_killed_takes_runner_and_workers_down_within_2s(executor):
 
 
 def test_runner_killed_is_a_failed_run_with_a_clear_reason():
-    from execscope.model import RunConfig
     from execscope.report import run_json
-    from execscope.session import Session
 
-    session = Session(RunConfig("cpu", executor="process", start_method="fork", workers=2, duration=60,
-                                gil_sampling=False))
-    session.start()
+    session = start_session("cpu", executor="process", start_method="fork", workers=2, duration=60)
     try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            snap = session.snapshot()
-            if snap is not None and snap.counts.completed > 0:
-                break
-            time.sleep(0.05)
+        wait_for(session, lambda snap: snap.counts.completed > 0)
         workers = psutil.Process(session.proc.pid).children(recursive=True)
         os.kill(session.proc.pid, signal.SIGKILL)
         final = session.wait(timeout=10)

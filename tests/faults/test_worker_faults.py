@@ -8,34 +8,18 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 
-import psutil
-
-from helpers import ROOT, cli, load, run_session
+from helpers import ROOT, cli, load, run_session, start_session, wait_for
 
 FIXTURE = os.path.join(ROOT, "tests", "fixtures", "custom_tasks.py")
 OBJECTS = os.path.join(ROOT, "tests", "fixtures", "workload_objects.py")
 
 
 def test_worker_sigkill_is_a_broken_pool():
-    from execscope.model import RunConfig
-    from execscope.session import Session
-
-    session = Session(RunConfig("cpu", executor="process", start_method="spawn", workers=2, tasks=400,
-                                gil_sampling=False))
-    session.start()
+    session = start_session("cpu", executor="process", start_method="spawn", workers=2, tasks=400)
     try:
-        deadline = time.monotonic() + 20
-        victim = None
-        while time.monotonic() < deadline and victim is None:
-            snap = session.snapshot()
-            if snap is not None:
-                busy = [w for w in snap.workers if w.state == "running" and w.pid]
-                if busy:
-                    victim = busy[0].pid
-            time.sleep(0.05)
-        assert victim, "no worker ever ran"
+        snap = wait_for(session, lambda s: any(w.state == "running" and w.pid for w in s.workers))
+        victim = next(w.pid for w in snap.workers if w.state == "running" and w.pid)
         os.kill(victim, signal.SIGKILL)
         final = session.wait(timeout=20)
     finally:
@@ -133,19 +117,9 @@ def test_grandchildren_left_by_tasks_are_killed():
 
 
 def test_grandchildren_of_a_stopped_run_are_killed():
-    from execscope.model import RunConfig
-    from execscope.session import Session
-
-    session = Session(RunConfig(FIXTURE + ":orphan_grandchild", executor="thread", workers=2,
-                                duration=30, gil_sampling=False))
-    session.start()
+    session = start_session(FIXTURE + ":orphan_grandchild", executor="thread", workers=2, duration=30)
     try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            snap = session.snapshot()
-            if snap is not None and snap.counts.completed >= 3:
-                break
-            time.sleep(0.05)
+        wait_for(session, lambda snap: snap.counts.completed >= 3)
         session.stop()
     finally:
         session.close()

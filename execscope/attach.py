@@ -1,0 +1,409 @@
+"""Attach mode: ``execscope attach PID`` watches a running Python process from outside.
+
+Nothing is injected: the process runs as it was started, so what its
+executors keep inside (the queue, each task's times) cannot be seen.  What
+can be seen:
+
+    per-core CPU, the process tree's CPU,      psutil, as for every run
+    threads and processes
+    per-thread GIL held / wait                 the GIL sampler (py-spy), when
+                                               one is configured
+    worker states from stacks                  ``py-spy dump --json`` of the
+                                               process and its children,
+                                               classified here (pure functions)
+    starvation                                 ``starvation_from_stacks``: every
+                                               worker of a pool blocked in
+                                               Future.result / wait
+
+A worker is recognised by its stack: a thread inside ``_worker`` of
+``concurrent/futures/thread.py`` is a thread-pool worker (idle when nothing
+runs above it: it sits in its work queue's ``get``, a C call; running when
+``_WorkItem.run`` is above it; blocked when a ``Future.result``/``wait`` of
+``concurrent/futures/_base.py`` is above that); a process inside
+``_process_worker`` of ``concurrent/futures/process.py`` is a process-pool
+worker (idle while only ``multiprocessing`` code is above it).  Threads are
+grouped into pools by their name (``ThreadPoolExecutor-0_3`` is worker 3 of
+``ThreadPoolExecutor-0``; ``asyncio_1`` belongs to asyncio's default executor).
+
+The py-spy handling here (``find_pyspy``, ``dump``, ``_failure``) is the
+minimum attach needs; it belongs with the shared GIL sampler
+(``sampling/gil.py``) and should move there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import replace
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+import psutil
+
+from . import detect
+from .detect.base import Finding, r
+from .detect.starvation import KIND as STARVATION, REMEDY as STARVATION_REMEDY
+from .errors import UsageError
+from .executors import BoundMeter, ExecutorAlerts, executor_view, merge_ticks
+from .interpreters import probe
+from .model import ProgramView, RunConfig, Snapshot
+
+DUMP_EVERY_S = 0.5  # py-spy dump pauses the target for a moment: twice a second is enough for states
+DUMP_TIMEOUT_S = 10.0
+MAX_CHILDREN = 16  # child processes dumped per round
+FAILURES_SHOWN = 3  # consecutive failed dumps of the process before the workers panel says why
+BLOCKED_HOLD_S = 1.0  # every worker blocked this long: starvation (from stacks)
+IDLE, RUNNING, BLOCKED = "idle", "running", "blocked"
+_WAIT_FUNCTIONS = {"result", "exception", "wait", "as_completed", "_result_or_cancel"}
+_FUTURES = "concurrent/futures/"
+_POOL_SUFFIX = re.compile(r"^(.*?)[_-]?(\d+)$")
+
+UNAVAILABLE = (
+    ("queue", "queue depth lives inside the executor, which attach does not instrument "
+              "(run the program with `execscope run -- python prog.py` to see it)"),
+    ("tasks", "task counts, throughput and latency are counted by execscope's instrumentation, "
+              "absent in attach mode"),
+    ("breakdown", "per-task queue wait, pickling, transfer and compute times need the instrumented "
+                  "submit; not visible from outside"),
+    ("ipc", "bytes pickled to process workers are measured inside the executor: not in attach mode"),
+)
+
+
+# -- classifying stacks (pure: py-spy dump --json in, states out) ------------------
+
+def _frame_file(frame: Dict[str, Any]) -> str:
+    return str(frame.get("short_filename") or frame.get("filename") or "").replace(os.sep, "/")
+
+
+def _short_name(frame: Dict[str, Any]) -> str:
+    return str(frame.get("name", "")).rsplit(".", 1)[-1]
+
+
+def _is(frame: Dict[str, Any], name: str, module: str) -> bool:
+    return _short_name(frame) == name and _frame_file(frame).endswith(_FUTURES + module)
+
+
+def classify(frames: Sequence[Dict[str, Any]]) -> Optional[Tuple[str, str, str]]:
+    """(kind, state, doing) of a thread from its frames (innermost first, as
+    py-spy gives them), or None when it is no executor's worker.  ``doing``
+    names the innermost frame of the program's own code, when there is one.
+
+    kind: ``thread`` (a ThreadPoolExecutor worker) or ``process`` (the main
+    thread of a ProcessPoolExecutor worker process); state: idle | running |
+    blocked."""
+    for i, frame in enumerate(frames):
+        if _is(frame, "_worker", "thread.py"):
+            kind = "thread"
+        elif _is(frame, "_process_worker", "process.py"):
+            kind = "process"
+        else:
+            continue
+        above = list(frames[:i])  # the frames it is running, innermost first
+        if kind == "process":
+            above = [f for f in above if not _frame_file(f).startswith("multiprocessing/")]
+            if not above:
+                return kind, IDLE, ""
+        elif not any(_is(f, "run", "thread.py") for f in above):
+            return kind, IDLE, ""
+        doing = next((_describe(f) for f in above if not _frame_file(f).startswith("concurrent/")
+                      and not _frame_file(f).startswith("threading")), "")
+        for f in above:
+            if _short_name(f) in _WAIT_FUNCTIONS and _frame_file(f).endswith(_FUTURES + "_base.py"):
+                return kind, BLOCKED, doing
+        return kind, RUNNING, doing
+    return None
+
+
+def _describe(frame: Dict[str, Any]) -> str:
+    return "%s (%s:%s)" % (frame.get("name", "?"), _frame_file(frame), frame.get("line", "?"))
+
+
+def pool_name(thread_name: Optional[str], pid: int) -> str:
+    """The pool a worker thread belongs to, from its name.
+
+    >>> pool_name("ThreadPoolExecutor-0_3", 7), pool_name("asyncio_1", 7), pool_name(None, 7)
+    ('ThreadPoolExecutor-0', 'asyncio', 'threads of pid 7')
+    """
+    if not thread_name:
+        return "threads of pid %d" % pid
+    match = _POOL_SUFFIX.match(thread_name)
+    return match.group(1) if match and match.group(1) else thread_name
+
+
+class StackStates:
+    """Worker states across dumps: how long each has been in its state."""
+
+    def __init__(self, parent_of: Optional[Callable[[int], Optional[int]]] = None) -> None:
+        self._since: Dict[str, Tuple[str, str, float]] = {}  # key -> (state, doing, since)
+        self._done: Dict[str, int] = {}
+        self._parent_of = parent_of or _ppid
+
+    def tick(self, dumps: Dict[int, List[Dict[str, Any]]], now: float) -> Dict[str, Any]:
+        """A runner-style tick (workers rows, one executor entry per pool) from
+        one dump of each process: ``{pid: py-spy dump --json output}``."""
+        pools: Dict[str, Dict[str, Any]] = {}
+        seen = set()
+        threads = 0
+        for pid, dump in sorted(dumps.items()):
+            for thread in dump:
+                threads += 1
+                found = classify(thread.get("frames") or ())
+                if found is None:
+                    continue
+                kind, state, doing = found
+                tid = int(thread.get("os_thread_id") or 0)
+                key = "p:%d" % pid if kind == "process" else "t:%d" % tid
+                seen.add(key)
+                previous = self._since.get(key)
+                if previous is None or previous[0] != state or previous[1] != doing:
+                    if previous is not None and previous[0] != IDLE and state == IDLE:
+                        # a task ended between dumps (a lower bound: short tasks come and go unseen)
+                        self._done[key] = self._done.get(key, 0) + 1
+                    self._since[key] = (state, doing, now)
+                since = self._since[key][2]
+                owner = pid
+                if kind == "process":
+                    parent = self._parent_of(pid)
+                    owner = parent if parent in dumps else pid  # the pool's process, when dumped
+                    pool_id, label, row_pid, row_tid = "%d:processes" % owner, "pid %d" % pid, pid, 0
+                else:
+                    pool_id = "%d:%s" % (pid, pool_name(thread.get("thread_name"), pid))
+                    label, row_pid, row_tid = thread.get("thread_name") or "tid %d" % tid, pid, tid
+                entry = pools.setdefault(pool_id, _entry(pool_id, kind, owner, now))
+                entry["workers"].append([key, label, row_pid, row_tid, state, -1, since,
+                                         self._done.get(key, 0), 0.0, -1, 0.0])
+                if state != IDLE:
+                    entry[state] += 1
+                entry["max_workers"] += 1  # the workers seen (a pool starts them as work arrives)
+        for key in list(self._since):
+            if key not in seen:
+                del self._since[key]
+        tick = merge_ticks([{"t": now, "threads": threads, "executors": list(pools.values())}])
+        tick["k"] = "tick"
+        return tick
+
+
+def _ppid(pid: int) -> Optional[int]:
+    try:
+        return psutil.Process(pid).ppid()
+    except psutil.Error:
+        return None
+
+
+def _entry(pool_id: str, kind: str, pid: int, now: float) -> Dict[str, Any]:
+    name = pool_id.split(":", 1)[1]
+    where = ("process pool of pid %d" % pid) if kind == "process" else ("thread pool %r" % name)
+    return {"id": pool_id, "pid": pid, "kind": kind, "created_at": where, "function": "", "via": None,
+            "start_method": None, "max_workers": 0, "t_created": now, "submitted": 0, "completed": 0,
+            "failed": 0, "queued": 0, "dispatched": 0, "running": 0, "blocked": 0,
+            "queue_source": "unavailable", "workers": [], "totals": {}}
+
+
+def starvation_from_stacks(history: Sequence[Snapshot]) -> Optional[Finding]:
+    """Every worker of a thread pool blocked in Future.result/wait for a while.
+
+    The instrumented detector also checks that tasks are queued; from outside
+    the queue is invisible, so this one says what it saw and what it could
+    not."""
+    snap = history[-1]
+    if snap.config.executor != "thread" or not snap.workers:
+        return None
+    blocked = [w for w in snap.workers if w.state == BLOCKED]
+    if len(blocked) < len(snap.workers):
+        return None
+    since = max(snap.t_s - w.state_age_s for w in blocked)
+    if snap.t_s - since < BLOCKED_HOLD_S:
+        return None
+    return Finding(
+        kind=STARVATION,
+        severity="critical",
+        message=("all %d worker threads of this pool have been blocked in Future.result/wait for %.1f s: if they "
+                 "wait on tasks of the same pool, those tasks can never start (a deadlock); the queue itself is "
+                 "not visible from outside" % (len(blocked), snap.t_s - since)),
+        remedy=STARVATION_REMEDY,
+        evidence={"form": "all_blocked", "source": "stacks", "blocked_workers": sorted(w.label for w in blocked),
+                  "blocked_for_s": r(snap.t_s - since, 2)},
+        panel="workers",
+        since_t_s=since,
+    )
+
+
+DETECTORS = tuple(d for d in detect.DETECTORS if d is not detect.starvation) + (starvation_from_stacks,)
+
+
+# -- py-spy (minimal; to be folded into the shared sampler) -----------------------
+
+def find_pyspy() -> Optional[str]:
+    beside = os.path.join(os.path.dirname(sys.executable), "py-spy")
+    if os.path.isfile(beside) and os.access(beside, os.X_OK):
+        return beside
+    return shutil.which("py-spy")
+
+
+def dump(pyspy: str, pid: int) -> Tuple[Optional[List[Dict[str, Any]]], str]:
+    """(threads, "") or (None, why not)."""
+    try:
+        # --nonblocking: read without stopping the process (and without
+        # competing with the GIL sampler's py-spy for the ptrace attachment).
+        out = subprocess.run([pyspy, "dump", "--pid", str(pid), "--json", "--nonblocking"], capture_output=True,
+                             text=True,
+                             timeout=DUMP_TIMEOUT_S, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        return None, "py-spy dump did not answer within %gs" % DUMP_TIMEOUT_S
+    except OSError as exc:
+        return None, "py-spy cannot be started: %s" % exc
+    if out.returncode == 0:
+        try:
+            data = json.loads(out.stdout)
+        except ValueError:
+            return None, "py-spy printed something that is not JSON"
+        return (data if isinstance(data, list) else []), ""
+    return None, _failure(out.stderr or out.stdout, pid)
+
+
+def _failure(text: str, pid: int) -> str:
+    lowered = text.lower()
+    if "permission denied" in lowered or "operation not permitted" in lowered:
+        return ("not permitted to trace pid %d: ptrace is restricted here (run execscope as the process's "
+                "owner with kernel.yama.ptrace_scope=0, or as root; in a container, add CAP_SYS_PTRACE)" % pid)
+    if "no such process" in lowered or "failed to open process" in lowered:
+        return "pid %d is gone" % pid
+    if "python version" in lowered or "python interpreter" in lowered or "executable" in lowered:
+        return "pid %d is not a Python process py-spy can read" % pid
+    first = text.strip().splitlines()[0] if text.strip() else "no output"
+    return "py-spy cannot read pid %d: %s" % (pid, first)
+
+
+# -- the session's half ------------------------------------------------------------
+
+def validate(config: RunConfig) -> Tuple[RunConfig, None, Dict[str, Any]]:
+    pid = config.attach_pid
+    if pid is None or pid <= 0:
+        raise UsageError("attach %s: give the id of a running process" % pid)
+    if pid == os.getpid():
+        raise UsageError("attach %d: that is execscope itself" % pid)
+    try:
+        proc = psutil.Process(pid)
+        exe = proc.exe()
+        cmdline = proc.cmdline()
+    except psutil.NoSuchProcess:
+        raise UsageError("attach %d: no such process" % pid) from None
+    except psutil.AccessDenied:
+        raise UsageError("attach %d: not permitted to inspect that process (it belongs to another user)"
+                         % pid) from None
+    if config.duration is not None and not (0 < config.duration <= 7 * 24 * 3600):
+        raise UsageError("--duration %s: must be a positive number of seconds" % config.duration)
+    pyspy = find_pyspy()
+    if pyspy is None:
+        raise UsageError("attach needs py-spy to read the process's stacks: pip install py-spy")
+    threads, problem = dump(pyspy, pid)
+    if threads is None:
+        raise UsageError("attach %d: %s" % (pid, problem))
+    try:
+        info = probe(exe)
+    except UsageError:
+        info = {"path": exe, "version": [0, 0, 0]}
+    name = " ".join(cmdline) or exe
+    return config.with_(executor="attach", workload=name, argv=(), python=exe), None, info
+
+
+class AttachMode:
+    """The session's attach-mode half: sampling stacks, views, what is unavailable."""
+
+    source = "attach"
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+        self.pid = int(session.config.attach_pid)
+        self.pyspy = find_pyspy() or "py-spy"
+        self.alerts = ExecutorAlerts(DETECTORS, session.history.maxlen or 600)
+        self.meter = BoundMeter()
+        self.states = StackStates()
+        self.problem = ""
+        self.failures = 0
+        self.exit_code: Optional[int] = None
+        self._stop = threading.Event()
+        try:
+            self.cmdline = tuple(psutil.Process(self.pid).cmdline())
+        except psutil.Error:
+            self.cmdline = ()
+
+    def launch(self) -> None:
+        from .machine import cpu_info
+
+        info = self.session.interpreter
+        version = info.get("version") or [0, 0, 0]
+        self.session.state.apply({
+            "k": "hello", "pid": self.pid, "t": time.monotonic(), "machine": cpu_info(),
+            "interpreter": {"executable": info.get("path"), "version": ".".join(map(str, version)),
+                            "implementation": info.get("implementation", "cpython"),
+                            "gil_enabled": info.get("gil_enabled", True),
+                            "free_threaded_build": info.get("free_threaded_build", False),
+                            "switch_interval_s": None},
+        })
+        self.session.state.apply({"k": "pool", "t": self.session.t_launch})
+        self.session._spawn(self._sample, "execscope-attach")
+        return None
+
+    def _sample(self) -> None:
+        session = self.session
+        end = session.t_launch + session.config.duration if session.config.duration else None
+        while not self._stop.is_set():
+            t0 = time.monotonic()
+            if end is not None and t0 >= end:
+                session._finish("completed", "watched for %gs" % session.config.duration)
+                return
+            if not psutil.pid_exists(self.pid):
+                session._finish("completed", "the process exited")
+                return
+            dumps = self._dump_tree()
+            if dumps:
+                session.state.apply(self.states.tick(dumps, time.monotonic()))
+            self._stop.wait(max(0.05, DUMP_EVERY_S - (time.monotonic() - t0)))
+
+    def _dump_tree(self) -> Dict[int, List[Dict[str, Any]]]:
+        dumps: Dict[int, List[Dict[str, Any]]] = {}
+        try:
+            children = [p.pid for p in psutil.Process(self.pid).children(recursive=True)][:MAX_CHILDREN]
+        except psutil.Error:
+            children = []
+        for pid in [self.pid] + children:
+            threads, problem = dump(self.pyspy, pid)
+            if threads is not None:
+                dumps[pid] = threads
+                if pid == self.pid:
+                    self.failures, self.problem = 0, ""
+            elif pid == self.pid:
+                self.failures += 1
+                if self.failures >= FAILURES_SHOWN:  # one failed read is noise, several are news
+                    self.problem = problem
+        return dumps
+
+    def decorate(self, snap: Snapshot, tick: Dict[str, Any], worker_views: Any, now: float) -> Snapshot:
+        views = []
+        for entry in tick.get("executors", ()):
+            view = executor_view(entry, worker_views, self.session.t_launch, now, (), "live")
+            views.append(self.meter.update(view))
+        unavailable = list(UNAVAILABLE)
+        if snap.gil.source == "unavailable":
+            unavailable.append(("gil", snap.gil.reason))
+        if self.problem:
+            unavailable.append(("workers", self.problem))
+        program = ProgramView(argv=self.cmdline, pid=self.pid, exit_code=None)
+        return replace(snap, source=self.source, executors=tuple(views), program=program,
+                       unavailable=tuple(unavailable), max_workers=tick.get("max_workers"),
+                       expected_tasks=None)
+
+    def evaluate(self, snap: Snapshot) -> Snapshot:
+        return self.alerts.evaluate(snap)
+
+    def finalize(self, snap: Snapshot) -> Snapshot:
+        return snap
+
+    def close(self) -> None:
+        self._stop.set()

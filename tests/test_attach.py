@@ -1,0 +1,180 @@
+"""``execscope attach PID``: a running process watched from outside.
+
+Stack classification is tested on py-spy dumps recorded from CPython 3.9,
+3.11 and 3.13 (tests/fixtures/pyspy: a thread pool with running, sleeping and
+blocked workers, asyncio's idle default executor, a spawn process pool with a
+running and an idle worker).  The live tests attach to small programs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from execscope.attach import StackStates, _failure, classify, find_pyspy, pool_name, starvation_from_stacks
+from execscope.model import RunConfig, Snapshot, WorkerView
+from helpers import ROOT, cli, load
+
+FIXTURES = os.path.join(ROOT, "tests", "fixtures", "pyspy")
+PROGRAMS = os.path.join(ROOT, "tests", "programs")
+VERSIONS = ("3.9", "3.11", "3.13")
+needs_pyspy = pytest.mark.skipif(find_pyspy() is None, reason="py-spy is not installed")
+
+
+def recorded(version: str) -> dict:
+    with open(os.path.join(FIXTURES, "pools-%s.json" % version)) as fh:
+        return json.load(fh)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_worker_states_from_recorded_stacks(version):
+    dumps = recorded(version)
+    states = {t["thread_name"]: classify(t["frames"]) for t in dumps["parent"]}
+    assert states["calc_0"][:2] == ("thread", "running") and states["calc_0"][2].startswith("spin")
+    assert states["calc_1"][:2] == ("thread", "blocked")  # in Future.result on its own pool
+    assert states["calc_2"][:2] == states["calc_3"][:2] == ("thread", "running")  # in time.sleep: still a task
+    assert states["asyncio_0"] == ("thread", "idle", "")  # in its work queue's get (a C call)
+    for other in ("MainThread", "QueueFeederThread", "Thread-1"):
+        assert states[other] is None  # not executor workers
+    children = [classify(v[0]["frames"]) for k, v in dumps.items() if k != "parent"]
+    assert sorted(c[:2] for c in children if c) == [("process", "idle"), ("process", "running")]
+    assert children.count(None) == 1  # multiprocessing's resource tracker
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_pools_are_grouped_by_thread_name_and_by_parent_process(version):
+    dumps = recorded(version)
+    by_pid = {100: dumps["parent"]}
+    by_pid.update({101 + i: v for i, (k, v) in enumerate(sorted(dumps.items())) if k != "parent"})
+    tick = StackStates(parent_of=lambda pid: 100).tick(by_pid, now=10.0)
+    pools = {e["created_at"]: e for e in tick["executors"]}
+    assert set(pools) == {"thread pool 'calc'", "thread pool 'asyncio'", "process pool of pid 100"}
+    assert (pools["thread pool 'calc'"]["running"], pools["thread pool 'calc'"]["blocked"]) == (3, 1)
+    assert pools["thread pool 'calc'"]["max_workers"] == 4
+    assert pools["process pool of pid 100"]["running"] == 1 and pools["process pool of pid 100"]["max_workers"] == 2
+    assert tick["running"] == 4 and tick["blocked"] == 1 and len(tick["workers"]) == 7
+
+
+def test_a_state_keeps_its_start_across_dumps():
+    dumps = {100: recorded("3.11")["parent"]}
+    states = StackStates(parent_of=lambda pid: None)
+    states.tick(dumps, now=1.0)
+    tick = states.tick(dumps, now=2.5)
+    assert {row[6] for row in tick["workers"]} == {1.0}  # since: the first dump that saw it
+
+
+def test_pool_names():
+    assert pool_name("ThreadPoolExecutor-12_0", 1) == "ThreadPoolExecutor-12"
+    assert pool_name("spin_3", 1) == "spin"
+    assert pool_name("worker", 1) == "worker"
+
+
+def _blocked(n: int, age: float) -> WorkerView:
+    return WorkerView(key="t:%d" % n, label="w%d" % n, kind="thread", pid=1, tid=n, state="blocked", task=-1,
+                      state_age_s=age, done=0, busy_s=0.0)
+
+
+@pytest.mark.parametrize("age,raised", [(0.5, False), (1.5, True)])
+def test_starvation_from_stacks_needs_every_worker_blocked_for_a_while(age, raised):
+    config = RunConfig(workload="attach", executor="thread", attach_pid=1)
+    snap = Snapshot(config=config, t_s=10.0, status="running", workers=(_blocked(1, age), _blocked(2, age + 1)))
+    finding = starvation_from_stacks([snap])
+    assert (finding is not None) == raised
+    if raised:
+        assert finding.kind == "starvation" and finding.severity == "critical"
+        assert finding.evidence["source"] == "stacks" and "not visible from outside" in finding.message
+    running = WorkerView(key="t:9", label="w9", kind="thread", pid=1, tid=9, state="running", task=-1,
+                         state_age_s=5.0, done=0, busy_s=0.0)
+    assert starvation_from_stacks([Snapshot(config=config, t_s=10.0, workers=(_blocked(1, 5.0), running))]) is None
+
+
+@pytest.mark.parametrize("text,needle", [
+    ("Error: Permission denied (os error 13)", "ptrace"),
+    ("Error: Operation not permitted (os error 1)", "CAP_SYS_PTRACE"),
+    ("Error: Failed to find python version from target process", "not a Python process"),
+    ("Error: No such process (os error 3)", "gone"),
+])
+def test_py_spy_failures_become_one_clear_reason(text, needle):
+    assert needle in _failure(text, 42)
+
+
+def _start(program: str, *args: str) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, os.path.join(PROGRAMS, program), *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    line = proc.stdout.readline()
+    assert line.strip() in ("ready", "submitted 4"), line
+    return proc
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.kill()
+    proc.wait(timeout=10)
+    proc.stdout.close()
+
+
+@needs_pyspy
+def test_attach_shows_the_worker_threads_of_a_running_pool(tmp_path):
+    proc = _start("spin_pool.py", "3")
+    try:
+        out = tmp_path / "attach.json"
+        result = cli("attach", str(proc.pid), "--headless", "--duration", "3", "--json", str(out), timeout=60)
+        assert result.returncode == 0, result.stderr
+        assert proc.poll() is None  # watching never touches the process
+    finally:
+        _stop(proc)
+    data = load(str(out))
+    assert data["source"] == "attach" and data["status"] == "completed"
+    (pool,) = data["executors"]
+    assert pool["created_at"] == "thread pool 'spin'" and pool["max_workers"] == 3
+    workers = [w for w in data["workers"] if w["label"].startswith("spin_")]
+    assert len(workers) == 3 and all(w["tid"] for w in workers)
+    assert {u["panel"] for u in data["unavailable"]} >= {"queue", "tasks", "breakdown", "ipc"}
+    if data["gil"]["source"] == "py-spy":
+        shares = [(w["gil_held"], w["gil_wait"]) for w in workers]
+        assert all(h is not None and w is not None for h, w in shares), shares
+        assert sum(h for h, _ in shares) <= 1.05  # one GIL: the holders' shares add up to at most 1
+    else:
+        assert any(u["panel"] == "gil" for u in data["unavailable"])
+    assert "queue depth" in result.stderr  # the summary says what attach cannot show
+
+
+@needs_pyspy
+def test_attach_finds_a_deadlocked_pool_from_stacks_alone(tmp_path):
+    proc = _start("recursive_submit.py", "2")
+    try:
+        time.sleep(0.3)
+        out = tmp_path / "attach.json"
+        result = cli("attach", str(proc.pid), "--headless", "--duration", "3", "--json", str(out), timeout=60)
+        assert result.returncode == 0, result.stderr
+    finally:
+        _stop(proc)
+    data = load(str(out))
+    alerts = [a for a in data["alerts"] if a["kind"] == "starvation"]
+    assert alerts and alerts[0]["severity"] == "critical" and alerts[0]["evidence"]["source"] == "stacks"
+    (pool,) = data["executors"]
+    assert pool["kind"] == "thread" and pool["max_workers"] == 2
+
+
+@pytest.mark.parametrize("target,needle", [("no-such-pid", "no such process"), ("not-python", "not a Python")])
+@needs_pyspy
+def test_attach_to_what_cannot_be_watched_is_one_clear_line(target, needle):
+    proc = None
+    if target == "no-such-pid":
+        pid = 4_000_000
+    else:
+        proc = subprocess.Popen(["sleep", "30"])
+        pid = proc.pid
+    try:
+        result = cli("attach", str(pid), "--headless", "--duration", "1", timeout=60)
+    finally:
+        if proc is not None:
+            proc.kill()
+            proc.wait()
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0], result.stderr

@@ -1,0 +1,185 @@
+"""The TUI's pure parts: core grid, formatting, tour data, compare model, runs."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+
+import pytest
+
+from execscope.model import RunConfig
+from tui import comparison, fmt
+from tui.claims import CLAIMS
+from tui.fake import FakeFactory, FakeSession, script
+from tui.grid import plan_grid
+from tui.runs import LiveRun, Registry
+from tui.tour_steps import STEPS
+from tui.widgets.breakdown import split_widths
+from tui.widgets.workers import plan_columns, state_text
+
+
+@pytest.mark.parametrize("cores", [1, 2, 3, 4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 512])
+@pytest.mark.parametrize("width,rows", [(76, 4), (156, 8), (40, 2)])
+def test_grid_shows_every_core_within_the_width(cores, width, rows):
+    g = plan_grid(cores, width, rows)
+    assert g.cols * g.rows >= cores  # never drops a core
+    if g.mode == "block":
+        used = g.label_width + 1 + g.per_row + (g.per_row // 8 - 1)
+    else:
+        used = g.cols * g.cell_width + (g.cols - 1)
+    assert used <= width
+    if cores <= 256 and width >= 76:
+        assert g.rows <= rows  # fits the rows it was given up to 256 cores in 80 columns
+
+
+def test_grid_shrinks_cells_as_cores_grow():
+    modes = [plan_grid(n, 76, 4).mode for n in (2, 16, 32, 128, 256)]
+    assert modes == ["graph", "graph", "percent", "block", "block"]
+
+
+def test_level_glyphs_carry_meaning_without_colour():
+    glyphs = [fmt.level_glyph(p) for p in (0, 10, 30, 50, 70, 85, 100)]
+    assert glyphs[0] == "·" and glyphs[-1] == "█"
+    assert len(set(glyphs)) == len(glyphs)
+    assert fmt.hbar(100, 100, 5) == "█████" and fmt.hbar(0, 100, 3) == "   "
+
+
+def test_status_and_worker_state_have_symbols():
+    for status in ("starting", "running", "completed", "failed", "timeout", "deadlock", "interrupted"):
+        assert fmt.status_text(status).split()[0] not in ("", "?")
+    snap = script(RunConfig("recursive_submit", "thread", workers=2))[-1]
+    assert state_text(snap.workers[0]).startswith("‖ waits on #")
+
+
+def test_breakdown_segments_fill_the_bar_and_keep_small_phases_visible():
+    cells = split_widths([0.34, 0.021, 0.013, 0.027, 0.00015, 0.021], 30)
+    assert sum(cells) == 30 and all(c >= 1 for c in cells)
+    assert split_widths([0, 0], 10) == [0, 0]
+
+
+def test_worker_columns_fit_and_keep_state():
+    for width in (30, 44, 60, 90, 150):
+        cols = plan_columns(width, 9, True, True)
+        from tui.widgets.workers import COLUMN_W, STATE_W
+        assert 9 + 1 + STATE_W + sum(COLUMN_W[c] for c in cols) <= max(width, 9 + 1 + STATE_W)
+
+
+def test_tour_steps_are_valid_runs_with_known_claims():
+    from execscope.session import validate
+    from workloads import catalog
+
+    names = catalog()
+    assert len(STEPS) >= 10
+    for step in STEPS:
+        assert step.config.workload in names
+        assert step.claims and all(c in CLAIMS for c in step.claims)
+        assert step.watch.endswith(".") and len(step.watch) < 140
+        validate(step.config)  # raises UsageError on a bad step
+    covered = {c for s in STEPS for c in s.claims}
+    assert {"C1", "C2", "C3", "C5", "C6", "C8", "C9", "C10", "C11", "C12", "C13"} <= covered
+
+
+def test_compare_rows_follow_the_workload_and_start_methods():
+    rows = comparison.compare_configs(RunConfig("cpu", tasks=10), ("serial", "thread", "process"),
+                                      ("fork", "spawn"), workers=2)
+    assert [r.label for r in rows] == ["serial", "thread x2", "process/fork x2", "process/spawn x2"]
+    rows = comparison.compare_configs(RunConfig("recursive_submit"), ("thread",), ("fork",), workers=2)
+    assert [r.label for r in rows] == ["thread x2"]
+
+
+def test_verdict_names_the_winner_and_checks_the_article():
+    rows = comparison.compare_configs(RunConfig("cpu", tasks=10), ("serial", "thread", "process"),
+                                      ("fork",), workers=2)
+    for row in rows:
+        row.snap = script(row.config, 2)[-1]
+        row.status = "completed"
+    text = comparison.verdict(rows, "process")
+    assert text.startswith("Fastest here: process/fork x2") and "As the article expects" in text
+    assert "not on this machine" in comparison.verdict(rows, "thread")
+    assert comparison.speedup(rows[0], rows) == pytest.approx(1.0)
+
+
+def test_script_is_deterministic():
+    a = script(RunConfig("cpu", "process", workers=2), 16)
+    b = script(RunConfig("cpu", "process", workers=2), 16)
+    assert a == b and len(a[-1].cpu.per_core) == 16
+
+
+def test_live_run_reports_a_usage_error_instead_of_raising():
+    done = threading.Event()
+    run = LiveRun(RunConfig("no_such_workload"), notify=done.set, factory=FakeFactory())
+    run.begin()
+    assert run.join(5)
+    assert "unknown workload" in run.error
+
+
+def test_live_run_survives_a_crashing_factory_and_stop_is_idempotent():
+    def boom(config, listener, refresh_hz):
+        raise RuntimeError("launch failed")
+
+    registry = Registry()
+    run = LiveRun(RunConfig("cpu"), notify=lambda: None, factory=boom, registry=registry).begin()
+    assert run.join(5) and "launch failed" in run.error
+    run.stop()
+    run.stop()
+    assert registry.runs() == []
+
+
+def test_registry_stops_and_closes_every_run():
+    registry = Registry()
+    factory = FakeFactory(pause_at=0.5)
+    runs = [LiveRun(RunConfig("cpu"), notify=lambda: None, factory=factory, registry=registry).begin()
+            for _ in range(3)]
+    for run in runs:
+        while run.latest is None:
+            threading.Event().wait(0.01)
+    registry.close_all(5)
+    assert all(run.closed.is_set() for run in runs)
+    assert all(s.closed for s in factory.sessions)
+    assert all(run.latest.status == "interrupted" for run in runs)
+
+
+def test_notifications_coalesce_until_taken():
+    calls = []
+    session_holder = {}
+
+    def factory(config, listener, refresh_hz):
+        session_holder["s"] = FakeSession(config, listener, 2, pause_at=0.5)
+        return session_holder["s"]
+
+    run = LiveRun(RunConfig("cpu"), notify=lambda: calls.append(1), factory=factory).begin()
+    while run.latest is None or not session_holder["s"].started:
+        threading.Event().wait(0.01)
+    threading.Event().wait(0.05)
+    assert len(calls) == 1  # many snapshots, one notification until the UI takes one
+    assert run.take() is run.latest
+    run.stop()
+    assert run.join(5)
+    assert len(calls) == 2
+
+
+def test_verdict_calls_a_near_tie_a_near_tie():
+    rows = comparison.compare_configs(RunConfig("cpu", tasks=10), ("serial", "thread"), (), workers=2)
+    for row, tput in zip(rows, (100.0, 97.0)):
+        row.snap = replace(script(row.config, 2)[-1], mean_throughput_per_s=tput)
+        row.status = "completed"
+    assert "thread x2 is within 3% of it here" in comparison.verdict(rows, "thread")
+
+
+def test_state_text_drops_the_task_number_rather_than_cutting_it():
+    w = replace(script(RunConfig("pickle_heavy", "process", workers=2, tasks=40))[-1].workers[0],
+                state="deserializing", task=12345)
+    assert state_text(w) == "⇣ unpickle #12345"
+    assert state_text(w, 14) == "⇣ unpickle"
+
+
+def test_the_headless_tour_feeds_the_tui_tour_when_present():
+    import importlib.util
+
+    from tui.tour_steps import shared_steps, tour_steps
+
+    if importlib.util.find_spec("execscope.tour") is None:
+        assert shared_steps() is None and tour_steps() == STEPS
+    else:  # the adapter must understand it, not silently fall back
+        steps = shared_steps()
+        assert steps and all(s.config.workload and s.watch for s in steps)

@@ -1,0 +1,162 @@
+"""Workers: one row per worker thread or process.
+
+    thread pool · max_workers 4 (default here 6) · 4 busy
+    worker     state            for    CPU  done  GIL held  wait
+    worker_0   ▶ task 457       13ms   24%   114  ██ 25%  ██████ 72%
+
+When no GIL figures exist the panel says why (``Snapshot.gil.reason``)
+instead of showing empty columns.
+"""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+from rich.text import Text
+
+from execscope.model import Snapshot, WorkerView
+
+from ..fmt import WORKER_STATES, fmt_pct, fmt_s, hbar, natural_key, wrap
+from .panel import Panel
+
+
+def state_text(w: WorkerView, width: int = 99) -> str:
+    """``▶ task 12``, ``‖ waits on #10``, ``⇡ pickle #3``, ``· idle``; the task
+    number is dropped rather than cut when it does not fit ``width``."""
+    text = _state_text(w)
+    if len(text) > width and "#" in text:
+        text = text[:text.rindex("#")].rstrip()
+    return text[:width]
+
+
+def _state_text(w: WorkerView) -> str:
+    symbol, word, _ = WORKER_STATES.get(w.state, ("?", w.state, ""))
+    if w.state == "blocked":
+        return "%s waits on #%d" % (symbol, w.blocked_on) if w.blocked_on >= 0 else "%s blocked" % symbol
+    if w.state in ("idle", "starting"):
+        return "%s %s" % (symbol, word)
+    if w.state == "running":
+        if w.gil_wait is not None and w.gil_held is not None and w.gil_wait > max(0.5, w.gil_held):
+            return "◐ task %d GIL" % w.task
+        return "%s task %d" % (symbol, w.task)
+    return "%s %s #%d" % (symbol, word, w.task) if w.task >= 0 else "%s %s" % (symbol, word)
+
+
+def pool_line(snap: Snapshot, width: int = 80) -> str:
+    """``thread pool · max_workers 4 (default here 6) · 4/4 busy``, shortened to fit."""
+    cfg = snap.config
+    n = len(snap.workers)
+    busy = sum(1 for w in snap.workers if w.state not in ("idle", "starting"))
+    if cfg.executor == "serial":
+        return "serial baseline: one task after another"[:width]
+    kind = "thread pool" if cfg.executor == "thread" else "%s pool" % (cfg.start_method or "process")
+    size = "max_workers %s" % (snap.max_workers if snap.max_workers else "?")
+    if cfg.workers is None and snap.max_workers:
+        size += " (default)"
+    elif snap.default_max_workers:
+        size += " (default %d)" % snap.default_max_workers
+    for text in ("%s · %s · %d/%d busy" % (kind, size, busy, n), "%s · %d/%d busy" % (size, busy, n)):
+        if len(text) <= width:
+            return text
+    return text[:width]
+
+
+def plan_columns(width: int, name_w: int, has_gil: bool, is_process: bool) -> List[str]:
+    """Which optional columns fit, most useful first; state always shows.
+
+    >>> plan_columns(44, 8, True, False)
+    ['age', 'cpu', 'gil']
+    >>> plan_columns(120, 8, True, True)
+    ['age', 'cpu', 'done', 'startup', 'gilbars']
+    """
+    used = name_w + 1 + STATE_W
+    chosen = []
+    wanted = (["gil"] if has_gil else []) + ["cpu", "age", "done"] + \
+        (["gilbars"] if has_gil else []) + (["startup"] if is_process else [])
+    for col in wanted:
+        extra = COLUMN_W[col] - (COLUMN_W["gil"] if col == "gilbars" else 0)
+        if used + extra <= width:
+            chosen.append(col)
+            used += extra
+    if "gilbars" in chosen:
+        chosen.remove("gil")
+    return [c for c in DISPLAY_ORDER if c in chosen]
+
+
+STATE_W = 15
+DISPLAY_ORDER = ("age", "cpu", "done", "startup", "gil", "gilbars")
+COLUMN_W = {"age": 6, "cpu": 5, "done": 6, "startup": 9, "gil": 9, "gilbars": 26}
+HEADS = {"age": "%6s" % "for", "cpu": "%5s" % "CPU", "done": "%6s" % "done",
+         "startup": "%9s" % "start-up", "gil": "%9s" % "GIL h/w", "gilbars": "  GIL held      wait      "}
+
+
+class WorkersPanel(Panel):
+    PANEL = "workers"
+    TITLE = "Workers"
+
+    def render_body(self, width: int) -> Text:
+        snap = self.snap
+        if snap is None:
+            return Text("no run yet", style="dim")
+        text = Text()
+        text.append(pool_line(snap, width) + "\n", style="dim")
+        workers = sorted(snap.workers, key=lambda w: natural_key(w.label))
+        if not workers:
+            text.append("no worker has started yet", style="dim")
+            return text
+        has_gil = any(w.gil_held is not None for w in workers)
+        name_w = min(12, max(6, max(len(w.label) for w in workers)))
+        cols = plan_columns(width, name_w, has_gil, snap.config.executor == "process")
+        head = "%-*s %-*s" % (name_w, "worker", STATE_W, "state") + "".join(HEADS[c] for c in cols)
+        if len(workers) > 1:
+            head = head.rstrip()
+        text.append(head.rstrip()[:width] + "\n", style="bold")
+        for w in workers:
+            self._row(text, w, name_w, cols)
+        if not has_gil:
+            wrap(text, gil_note(snap), width, style="dim italic")
+        text.rstrip()
+        return text
+
+    @staticmethod
+    def _row(text: Text, w: WorkerView, name_w: int, cols: List[str]) -> None:
+        _, _, style = WORKER_STATES.get(w.state, ("", "", ""))
+        text.append("%-*s " % (name_w, w.label[:name_w]))
+        text.append("%-*s" % (STATE_W, state_text(w, STATE_W - 1)), style=style)
+        for col in cols:
+            if col == "age":
+                text.append("%6s" % (fmt_s(w.state_age_s) if w.state != "idle" else ""), style="dim")
+            elif col == "cpu":
+                text.append("%5s" % (fmt_pct(w.cpu_percent).strip() if w.cpu_percent is not None else "-"))
+            elif col == "done":
+                text.append("%6d" % w.done)
+            elif col == "startup":
+                text.append("%9s" % (fmt_s(w.startup_s) if w.startup_s is not None else "-"), style="dim")
+            elif col == "gil":
+                if w.gil_held is None:
+                    text.append("%9s" % "-")
+                else:
+                    text.append("%9s" % ("%d/%d%%" % (round(w.gil_held * 100), round((w.gil_wait or 0) * 100))),
+                                style="red" if (w.gil_wait or 0) > 0.5 else "")
+            elif col == "gilbars":
+                text.append("  ")
+                if w.gil_held is None:
+                    text.append(" " * 24)
+                    continue
+                text.append(hbar(w.gil_held, 1.0, 6), style="green")
+                text.append("%4s" % fmt_pct(w.gil_held * 100).strip())
+                text.append("  ")
+                text.append(hbar(w.gil_wait or 0.0, 1.0, 6), style="red")
+                text.append("%4s" % fmt_pct((w.gil_wait or 0.0) * 100).strip())
+        text.append("\n")
+
+
+def gil_note(snap: Snapshot) -> str:
+    gil = snap.gil
+    if gil.source == "disabled":
+        return "GIL: disabled — %s" % gil.reason
+    if gil.source == "probe":
+        lat = gil.probe_latency_ms
+        return "GIL: latency probe only%s — %s" % (
+            (" (wake-ups %.2f ms late)" % lat) if lat is not None else "", gil.reason or "")
+    return "GIL held/wait: not measured — %s" % (gil.reason or "no sampler")
