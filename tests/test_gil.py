@@ -165,7 +165,7 @@ def test_flag_gives_held_and_stacks_give_wait_and_idle() -> None:
     ))
     held = gilstats.ProcChunk(pid=100, t0=1.0, t1=2.0, held={101: 20, 102: 30}, held_intervals=100.0,
                               names={101: "worker_0", 102: "worker_1"})
-    acc = gilstats.Accumulator(skip_names=(gilprobe.PROBE_THREAD_NAME,))
+    acc = gilstats.Accumulator(skip_prefixes=(gil.OWN_THREADS,))
     acc.add(stacks)
     acc.add(held)
     threads = acc.threads([100])

@@ -78,11 +78,10 @@ from typing import Any, Deque, Dict, List, Optional
 import psutil
 
 from ..model import FINAL_STATUSES, GilView
-from ..runner.gilprobe import PROBE_THREAD_NAME
 from . import ptrace, pyspy
 from .gilstats import Accumulator, ProcChunk
 
-GIL_HZ = 100
+GIL_HZ = 200
 GIL_ROUND_S = 0.5
 STACKS_HZ = 10
 STACKS_ROUND_S = 2.0
@@ -93,6 +92,8 @@ FINAL_WAIT_S = 1.5
 STOP_GRACE_S = 1.5  # from SIGINT to exit (py-spy stops at its next sample)
 INIT_GRACE_S = 3.0  # for py-spy to start sampling a big process
 EARLY_RETRIES = 4
+HELLO_WAIT_S = 1.0
+OWN_THREADS = "execscope-"  # execscope's own threads in a run (the probe, an injected agent): not shown
 STALE_S = 5.0
 STATE_EVERY_S = 0.1
 
@@ -100,7 +101,7 @@ STATE_EVERY_S = 0.1
 @dataclass
 class _Target:
     pid: int
-    role: str  # runner | worker
+    role: str  # runner | main (a program run, an attached process) | worker
     stacks: bool  # take native stacks: more than one Python thread
     failures: int = 0
     dead: bool = False
@@ -113,7 +114,9 @@ class _Target:
 
     @property
     def who(self) -> str:
-        return "the runner" if self.role == "runner" else "worker %d" % self.pid
+        if self.role == "runner":
+            return "the runner"
+        return ("process %d" if self.role == "main" else "worker %d") % self.pid
 
 
 @dataclass
@@ -159,7 +162,7 @@ class GilSampler:
         self.window_s = window_s
         self.max_processes = max_processes
         self.targets: Dict[int, _Target] = {}
-        self.total = Accumulator(skip_names=(PROBE_THREAD_NAME,))
+        self.total = Accumulator(skip_prefixes=(OWN_THREADS,))
         self.cpu_s = 0.0  # CPU seconds py-spy used (what sampling costs the machine)
         self._serial = 0
         self._lock = threading.Lock()
@@ -216,13 +219,24 @@ class GilSampler:
                 self._final_view = self._view = final
             self._final_ready.set()
 
+    def _main_pid(self) -> Optional[int]:
+        """The runner; in program or attach mode, the program's process."""
+        pid = getattr(self.session, "target_pid", None)
+        proc = self.session.proc
+        return pid if pid is not None else (proc.pid if proc is not None else None)
+
     def _wait_for_runner(self) -> bool:
-        """Until the runner has said hello (its interpreter is up)."""
+        """Until the runner has said hello (its interpreter is up).  A program
+        (``run -- prog``) or an attached process may never say it: after
+        HELLO_WAIT_S the interpreter facts the session probed will do."""
+        give_up = time.monotonic() + HELLO_WAIT_S
         while not self._flush.is_set():
             with self.session.state.lock:
                 hello = dict(self.session.state.hello)
-            if hello:
-                return self._check_interpreter(hello.get("interpreter", {}))
+            interp = hello.get("interpreter")
+            if interp or (getattr(self.session, "mode", None) is not None and
+                          (hello or time.monotonic() >= give_up)):
+                return self._check_interpreter(interp or _probed(self.session.interpreter))
             if self._runner_gone():
                 return False
             self._flush.wait(0.05)
@@ -232,12 +246,15 @@ class GilSampler:
         if interp.get("free_threaded_build") and not interp.get("gil_enabled", True):
             self._set_fixed(GilView(source="disabled", reason=DISABLED_REASON))
             return False
-        version = tuple(int(p) for p in str(interp.get("version", "0.0")).split(".")[:2])
-        if version >= (3, 12):
+        version = str(interp.get("version") or "0.0").split(".")
+        if tuple(int(p) for p in version[:2] if p.isdigit()) >= (3, 12):
             self._note = "main interpreter only (a subinterpreter with its own GIL is not sampled)"
         self._free_threaded = bool(interp.get("free_threaded_build"))
-        proc = self.session.proc
-        self.targets[proc.pid] = _Target(pid=proc.pid, role="runner", stacks=True)
+        pid = self._main_pid()
+        if pid is None:
+            return False
+        role = "runner" if getattr(self.session, "mode", None) is None else "main"
+        self.targets[pid] = _Target(pid=pid, role=role, stacks=True)
         return True
 
     def _set_fixed(self, view: GilView) -> None:
@@ -247,12 +264,24 @@ class GilSampler:
 
     def _runner_gone(self) -> bool:
         proc = self.session.proc
-        return proc is None or proc.poll() is not None
+        if proc is not None:
+            return proc.poll() is not None
+        pid = self._main_pid()
+        return pid is None or not psutil.pid_exists(pid)
+
+    def _rows(self) -> List[list]:
+        """Worker rows of the latest tick: the runner's, or every executor's
+        (program and attach mode)."""
+        with self.session.state.lock:
+            tick = self.session.state.tick
+            rows = list(tick.get("workers", ()))
+            for entry in tick.get("executors", ()):
+                rows.extend(entry.get("workers", ()))
+        return rows
 
     def _worker_rows(self) -> List[list]:
-        with self.session.state.lock:
-            rows = list(self.session.state.tick.get("workers", ()))
-        return [r for r in rows if str(r[0]).startswith("p:")]
+        main = self._main_pid()
+        return [r for r in self._rows() if str(r[0]).startswith("p:") and r[2] and r[2] != main]
 
     def _loop(self) -> None:
         next_state = 0.0
@@ -268,7 +297,9 @@ class GilSampler:
                     self._note_states()
                 changed = False
                 for job in list(self._live):
-                    if job.t_stop is None and (flushing or self._round_over(job, now)):
+                    if job.t_stop is None and job.proc.poll() is not None:
+                        job.t_stop = now  # ended by itself: its target exited, or it failed
+                    elif job.t_stop is None and (flushing or self._round_over(job, now)):
                         self._interrupt(job)
                     if job.t_stop is not None and self._finished(job, sel):
                         changed = True
@@ -301,7 +332,7 @@ class GilSampler:
             pid = int(row[2])
             if pid and pid not in self.targets:
                 self.targets[pid] = _Target(pid=pid, role="worker", stacks=False)
-        usable = sorted(self._usable(), key=lambda t: (t.role != "runner", t.last_sampled, t.pid))
+        usable = sorted(self._usable(), key=lambda t: (t.role == "worker", t.last_sampled, t.pid))
         busy = sum(1 for t in usable if t.jobs)
         launched = []
         for target in usable:
@@ -458,9 +489,10 @@ class GilSampler:
             chunk.held = {tid: c.total for tid, c in counts.items()}
             chunk.names = {tid: c.name for tid, c in counts.items()}
             # py-spy samples at exponentially distributed times: the number
-            # of intervals is known on average only (see gilstats).
-            chunk.held_intervals = max(float(max(chunk.held.values(), default=0)),
-                                       (t1 - t0) * job.rate)
+            # of intervals is known on average only (see gilstats); and one
+            # thread at most holds the GIL at each, so there were at least as
+            # many intervals as holders seen (the shares never add up past 1).
+            chunk.held_intervals = max(float(sum(chunk.held.values())), (t1 - t0) * job.rate)
             if job.states:
                 chunk.idle_share = sum(1 for s in job.states if s == "idle") / len(job.states)
         return chunk
@@ -516,17 +548,15 @@ class GilSampler:
     # -- views -----------------------------------------------------------------------
 
     def _pid_order(self) -> List[int]:
-        return sorted(self.targets, key=lambda pid: (self.targets[pid].role != "runner", pid))
+        return sorted(self.targets, key=lambda pid: (self.targets[pid].role == "worker", pid))
 
     def _thread_names(self) -> Dict[Any, int]:
         """(runner pid, thread name) -> native id, from the runner's thread-worker rows."""
-        proc = self.session.proc
-        with self.session.state.lock:
-            rows = list(self.session.state.tick.get("workers", ()))
-        return {(proc.pid, str(r[1])): int(r[3]) for r in rows if str(r[0]).startswith("t:") and r[3]}
+        main = self._main_pid()
+        return {(r[2] or main, str(r[1])): int(r[3]) for r in self._rows() if str(r[0]).startswith("t:") and r[3]}
 
     def _window_view(self) -> GilView:
-        window = Accumulator(skip_names=(PROBE_THREAD_NAME,))
+        window = Accumulator(skip_prefixes=(OWN_THREADS,))
         newest = max((c.t1 for t in self.targets.values() for c in t.held), default=0.0)
         held_span = stacks_span = 0.0
         for target in self.targets.values():
@@ -576,6 +606,14 @@ class GilSampler:
 
 
 DISABLED_REASON = "free-threaded build with the GIL disabled: there is no GIL to hold or wait for"
+
+
+def _probed(info: Dict[str, Any]) -> Dict[str, Any]:
+    """``interpreters.probe`` facts in the shape of the runner's hello."""
+    version = info.get("version") or ()
+    return {"version": ".".join(map(str, version)) if isinstance(version, (list, tuple)) else str(version),
+            "gil_enabled": info.get("gil_enabled", True),
+            "free_threaded_build": info.get("free_threaded_build", False)}
 
 
 def _uid(pid: int) -> Optional[int]:
