@@ -48,10 +48,11 @@ CPUs): cpu thread x4 1.05, serial 1.00, process x2 1.04, hash thread x2 1.02
 that keeps native stacks running); py-spy used 2-3% of one core.
 
 Every process has its own GIL, so each is sampled on its own: the runner and
-every process-pool worker the runner reports: as many processes at a time as
-the run has usable CPUs (at least 2: the runner and one worker), the least
-recently sampled first, so that py-spy's own CPU stays a small share of the
-machine however many workers there are.  On 3.12+ py-spy reads the main
+every process-pool worker the runner reports: one process at a time per two
+usable CPUs (at least one), the least recently sampled first, in turns of a
+round, so that py-spy's own CPU stays a small share of the machine however
+many workers there are (on 2 CPUs, two at a time cost a process pool 3%, one
+at a time 1%).  On 3.12+ py-spy reads the main
 interpreter only; a subinterpreter with its own GIL is not shown (the reason
 says so).  A free-threaded build with the GIL disabled is ``disabled``;
 py-spy 0.4 cannot read free-threaded builds at all, which the reason says.
@@ -109,7 +110,7 @@ class _Target:
     jobs: Dict[str, "_Job"] = field(default_factory=dict)  # live py-spy per mode
     not_before: float = 0.0  # back-off after a failure
     last_sampled: float = 0.0
-    held: Deque[ProcChunk] = field(default_factory=lambda: deque(maxlen=2))
+    held: Deque[ProcChunk] = field(default_factory=lambda: deque(maxlen=max(1, round(WINDOW_S / GIL_ROUND_S))))
     stack_chunks: Deque[ProcChunk] = field(default_factory=lambda: deque(maxlen=1))
 
     @property
@@ -322,7 +323,7 @@ class GilSampler:
             return self.max_processes
         with self.session.state.lock:
             machine = self.session.state.hello.get("machine", {})
-        return max(2, int(machine.get("usable_cpus") or os.cpu_count() or 2))
+        return max(1, int(machine.get("usable_cpus") or os.cpu_count() or 2) // 2)
 
     def _usable(self) -> List[_Target]:
         return [t for t in self.targets.values() if not t.dead and not t.problem]
@@ -332,7 +333,7 @@ class GilSampler:
             pid = int(row[2])
             if pid and pid not in self.targets:
                 self.targets[pid] = _Target(pid=pid, role="worker", stacks=False)
-        usable = sorted(self._usable(), key=lambda t: (t.role == "worker", t.last_sampled, t.pid))
+        usable = sorted(self._usable(), key=lambda t: (t.last_sampled, t.role == "worker", t.pid))
         busy = sum(1 for t in usable if t.jobs)
         launched = []
         for target in usable:
@@ -564,7 +565,9 @@ class GilSampler:
                 continue  # a worker that is gone
             if target.stacks and not target.stack_chunks and self.rates["stacks"] > 0:
                 continue  # its threads can wait for the GIL: no figures before the stacks say how much
-            held = [c for c in target.held if c.t1 >= target.held[-1].t1 - self.window_s]
+            # its latest window_s of holder rounds (the deque keeps that
+            # many): taken in turns, a worker's rounds need not be adjacent
+            held = [c for c in target.held if c.t1 >= newest - STALE_S]
             for chunk in held + list(target.stack_chunks):
                 window.add(chunk)
             held_span = max(held_span, sum(c.t1 - c.t0 for c in held))
@@ -572,7 +575,7 @@ class GilSampler:
         threads = window.threads(self._pid_order(), self._thread_names())
         if not threads:
             return self._no_data_view()
-        reason = "py-spy %s, GIL holder over the last %.1f s" % (self.version, held_span)
+        reason = "py-spy %s, GIL holder over %.1f s per process" % (self.version, held_span)
         if stacks_span:
             reason += ", native stacks over %.1f s" % stacks_span
         return GilView(source="py-spy", reason=self._with_notes(reason), threads=threads,
