@@ -7,9 +7,10 @@ Each scenario runs the same workload for ``EXECSCOPE_BENCH_S`` seconds
   (``EXECSCOPE_GIL_PROBE=0``);
 - ``probe``: the runner's probe thread only (what every run has);
 - ``sampled``: the probe and the py-spy sampler at its default rates;
-- ``S/G[/R]``: the sampler with native stacks at S Hz (in rounds of R seconds)
-  and the GIL-holder rounds at G Hz, for each given with ``--rates`` (to
-  choose the defaults; 0 switches one kind off).
+- ``S/G[/R[/M]]``: the sampler with native stacks at S Hz (in rounds of R
+  seconds), the GIL-holder rounds at G Hz and at most M processes sampled at
+  a time, for each given with ``--rates`` (to choose the defaults; 0
+  switches one kind off).
 
 The order rotates every repetition (``EXECSCOPE_BENCH_REPS``, default 3) so
 that drifting load on the machine hits every arm alike.  The figure is
@@ -50,14 +51,15 @@ SCENARIOS: Tuple[Tuple[str, str, Optional[int], Dict[str, str]], ...] = (
 )
 
 
-def _factory(stacks_hz: int, gil_hz: int, stacks_round_s: float = gil.STACKS_ROUND_S) -> Callable[[Any], Any]:
+def _factory(stacks_hz: int, gil_hz: int, stacks_round_s: float = gil.STACKS_ROUND_S,
+             max_processes: Optional[int] = None) -> Callable[[Any], Any]:
     path, why = pyspy.find_pyspy()
     if path is None:
         raise SystemExit("gil_overhead needs py-spy: " + why)
 
     def make(session: Any) -> Any:
         return gil.GilSampler(session, path, stacks_hz=stacks_hz, gil_hz=gil_hz,
-                              stacks_round_s=stacks_round_s).start()
+                              stacks_round_s=stacks_round_s, max_processes=max_processes).start()
 
     return make
 
@@ -104,7 +106,8 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Dict[str, float]]:
     for arm in filter(None, args.rates.split(",")):
         parts = arm.split("/")
         round_s = float(parts[2]) if len(parts) > 2 else gil.STACKS_ROUND_S
-        arms.append((arm, _factory(int(parts[0]), int(parts[1]), round_s), True))
+        most = int(parts[3]) if len(parts) > 3 else None
+        arms.append((arm, _factory(int(parts[0]), int(parts[1]), round_s, most), True))
     wanted = [w.strip() for w in args.scenarios.split(",") if w.strip()]
     scenarios = [s for s in SCENARIOS if not wanted or any(_label(s).startswith(w) for w in wanted)]
     print("GIL sampling overhead: %d rotated repetitions of %.0f s runs, %s CPUs, load %s; "

@@ -3,13 +3,13 @@ the probe's figures, permission advice.  Real runs are in test_gil_calibration.p
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
 import pytest
 
 from execscope.model import GilView
+from helpers import ROOT
 from execscope.runner import gilprobe
 from execscope.sampling import gil, gilstats, ptrace, pyspy
 from execscope.sampling.pyspy import EXT, HELD, IDLE, RELEASED, WAIT, StackCounts
@@ -165,7 +165,7 @@ def test_flag_gives_held_and_stacks_give_wait_and_idle() -> None:
     ))
     held = gilstats.ProcChunk(pid=100, t0=1.0, t1=2.0, held={101: 20, 102: 30}, held_intervals=100.0,
                               names={101: "worker_0", 102: "worker_1"})
-    acc = gilstats.Accumulator(skip_names=(gilprobe.PROBE_THREAD_NAME,))
+    acc = gilstats.Accumulator(skip_prefixes=(gil.OWN_THREADS,))
     acc.add(stacks)
     acc.add(held)
     threads = acc.threads([100])
@@ -270,7 +270,7 @@ def test_probe_switch(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_allow_tracer_is_harmless() -> None:
     code = "import sys; sys.path.insert(0, %r); from execscope.runner import gilprobe; " \
-           "print(gilprobe.allow_tracer(1), gilprobe.allow_tracer(0))" % os.getcwd()
+           "print(gilprobe.allow_tracer(1), gilprobe.allow_tracer(0))" % ROOT
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     yama = ptrace.ptrace_scope() is not None
     assert out.stdout.split() == [str(yama), "False"]

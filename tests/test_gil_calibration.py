@@ -41,7 +41,7 @@ def workers(doc: Dict[str, Any], prefix: str = "worker_") -> List[Dict[str, Any]
 
 @needs_pyspy
 def test_cpu_bound_threads_take_turns_holding_the_gil() -> None:
-    session, doc = sampled_run("cpu", executor="thread", workers=4)
+    session, doc = sampled_run("cpu", executor="thread", workers=4, duration=3.0)
     assert doc["status"] == "completed"
     g = doc["gil"]
     assert g["source"] == "py-spy", g["reason"]
@@ -238,3 +238,17 @@ def test_py_spy_failures_become_one_reason(tmp_path, message: str, expected: str
     g = doc["gil"]
     assert g["source"] == "probe" and expected in g["reason"], g
     assert g["probe_latency_ms"] is not None
+
+
+@needs_pyspy
+def test_a_program_of_ones_own_is_sampled_too() -> None:
+    """``execscope run -- python prog.py``: the program's process is the target."""
+    argv = (sys.executable, os.path.join(ROOT, "tests", "programs", "spin_pool.py"), "3")
+    config = RunConfig(workload="spin_pool", argv=argv, timeout=3.0, gil_sampling=True)
+    session = Session(config, gil_sampler_factory=gil.make_sampler)
+    session.run(timeout=60)
+    g = run_json(session)["gil"]
+    assert g["source"] == "py-spy", g["reason"]
+    spin = [t for t in g["threads"] if t["name"].startswith("spin_")]
+    assert len(spin) == 3 and sum(t["wait"] for t in spin) / 3 >= 0.4, spin  # theory: 2/3
+    assert not any(t["name"].startswith("execscope-") for t in g["threads"])  # the injected agent's thread

@@ -32,19 +32,27 @@ the end of each round and started again)::
   dropped the GIL).
 
 What it costs (``benchmarks/gil_overhead.py``, 2-CPU machine, throughput
-with / without): the ``--gil`` rounds about 1%; native stacks pause the
-target at every sample and make py-spy read every library's symbols at every
-start (~30 ms of CPU), which in 0.5 s rounds at 25 Hz cost 9%.  Hence the
-stacks rounds are longer and slower (``STACKS_ROUND_S``, ``STACKS_HZ``), and
-taken only in processes with more than one Python thread: a process-pool
-worker alone in its process cannot wait for its GIL, so it gets ``--gil``
-rounds only and its idle share is the runner's own worker state.
+with / without): the ``--gil`` rounds about 1% per process; native stacks
+pause the target at every sample and make py-spy read every library's
+symbols at every start (~30 ms of CPU), which in 0.5 s rounds at 25 Hz cost
+9%.  Hence the stacks rounds are longer and slower (``STACKS_ROUND_S``,
+``STACKS_HZ``), continuous only while the GIL is busy (held ``BUSY_GIL`` of
+the time or more: otherwise nobody can wait long for it, and one round every
+``QUIET_STACKS_EVERY_S`` keeps the figures fresh), and taken only in
+processes with more than one Python thread: a process-pool worker alone in
+its process cannot wait for its GIL, so it gets ``--gil`` rounds only and its
+idle share is the runner's own worker state.  With these defaults, 8 rotated
+repetitions of 4 s runs against the probe-only run (load average ~1.8 on 2
+CPUs): cpu thread x4 1.05, serial 1.00, process x2 1.04, hash thread x2 1.02
+(other sessions of the same configuration: 1.03-1.05 for thread x4, the case
+that keeps native stacks running); py-spy used 2-3% of one core.
 
 Every process has its own GIL, so each is sampled on its own: the runner and
-every process-pool worker the runner reports: as many processes at a time as
-the run has usable CPUs (at least 2: the runner and one worker), the least
-recently sampled first, so that py-spy's own CPU stays a small share of the
-machine however many workers there are.  On 3.12+ py-spy reads the main
+every process-pool worker the runner reports: one process at a time per two
+usable CPUs (at least one), the least recently sampled first, in turns of a
+round, so that py-spy's own CPU stays a small share of the machine however
+many workers there are (on 2 CPUs, two at a time cost a process pool 3%, one
+at a time 1%).  On 3.12+ py-spy reads the main
 interpreter only; a subinterpreter with its own GIL is not shown (the reason
 says so).  A free-threaded build with the GIL disabled is ``disabled``;
 py-spy 0.4 cannot read free-threaded builds at all, which the reason says.
@@ -71,19 +79,22 @@ from typing import Any, Deque, Dict, List, Optional
 import psutil
 
 from ..model import FINAL_STATUSES, GilView
-from ..runner.gilprobe import PROBE_THREAD_NAME
 from . import ptrace, pyspy
 from .gilstats import Accumulator, ProcChunk
 
-GIL_HZ = 100
+GIL_HZ = 200
 GIL_ROUND_S = 0.5
 STACKS_HZ = 10
 STACKS_ROUND_S = 2.0
+BUSY_GIL = 0.3  # the GIL held this share of the time or more: waiting is possible
+QUIET_STACKS_EVERY_S = 8.0  # native stacks while the GIL is mostly free
 WINDOW_S = 1.0
 FINAL_WAIT_S = 1.5
 STOP_GRACE_S = 1.5  # from SIGINT to exit (py-spy stops at its next sample)
 INIT_GRACE_S = 3.0  # for py-spy to start sampling a big process
 EARLY_RETRIES = 4
+HELLO_WAIT_S = 1.0
+OWN_THREADS = "execscope-"  # execscope's own threads in a run (the probe, an injected agent): not shown
 STALE_S = 5.0
 STATE_EVERY_S = 0.1
 
@@ -91,7 +102,7 @@ STATE_EVERY_S = 0.1
 @dataclass
 class _Target:
     pid: int
-    role: str  # runner | worker
+    role: str  # runner | main (a program run, an attached process) | worker
     stacks: bool  # take native stacks: more than one Python thread
     failures: int = 0
     dead: bool = False
@@ -99,12 +110,14 @@ class _Target:
     jobs: Dict[str, "_Job"] = field(default_factory=dict)  # live py-spy per mode
     not_before: float = 0.0  # back-off after a failure
     last_sampled: float = 0.0
-    held: Deque[ProcChunk] = field(default_factory=lambda: deque(maxlen=2))
+    held: Deque[ProcChunk] = field(default_factory=lambda: deque(maxlen=max(1, round(WINDOW_S / GIL_ROUND_S))))
     stack_chunks: Deque[ProcChunk] = field(default_factory=lambda: deque(maxlen=1))
 
     @property
     def who(self) -> str:
-        return "the runner" if self.role == "runner" else "worker %d" % self.pid
+        if self.role == "runner":
+            return "the runner"
+        return ("process %d" if self.role == "main" else "worker %d") % self.pid
 
 
 @dataclass
@@ -150,7 +163,7 @@ class GilSampler:
         self.window_s = window_s
         self.max_processes = max_processes
         self.targets: Dict[int, _Target] = {}
-        self.total = Accumulator(skip_names=(PROBE_THREAD_NAME,))
+        self.total = Accumulator(skip_prefixes=(OWN_THREADS,))
         self.cpu_s = 0.0  # CPU seconds py-spy used (what sampling costs the machine)
         self._serial = 0
         self._lock = threading.Lock()
@@ -207,13 +220,24 @@ class GilSampler:
                 self._final_view = self._view = final
             self._final_ready.set()
 
+    def _main_pid(self) -> Optional[int]:
+        """The runner; in program or attach mode, the program's process."""
+        pid = getattr(self.session, "target_pid", None)
+        proc = self.session.proc
+        return pid if pid is not None else (proc.pid if proc is not None else None)
+
     def _wait_for_runner(self) -> bool:
-        """Until the runner has said hello (its interpreter is up)."""
+        """Until the runner has said hello (its interpreter is up).  A program
+        (``run -- prog``) or an attached process may never say it: after
+        HELLO_WAIT_S the interpreter facts the session probed will do."""
+        give_up = time.monotonic() + HELLO_WAIT_S
         while not self._flush.is_set():
             with self.session.state.lock:
                 hello = dict(self.session.state.hello)
-            if hello:
-                return self._check_interpreter(hello.get("interpreter", {}))
+            interp = hello.get("interpreter")
+            if interp or (getattr(self.session, "mode", None) is not None and
+                          (hello or time.monotonic() >= give_up)):
+                return self._check_interpreter(interp or _probed(self.session.interpreter))
             if self._runner_gone():
                 return False
             self._flush.wait(0.05)
@@ -223,12 +247,15 @@ class GilSampler:
         if interp.get("free_threaded_build") and not interp.get("gil_enabled", True):
             self._set_fixed(GilView(source="disabled", reason=DISABLED_REASON))
             return False
-        version = tuple(int(p) for p in str(interp.get("version", "0.0")).split(".")[:2])
-        if version >= (3, 12):
+        version = str(interp.get("version") or "0.0").split(".")
+        if tuple(int(p) for p in version[:2] if p.isdigit()) >= (3, 12):
             self._note = "main interpreter only (a subinterpreter with its own GIL is not sampled)"
         self._free_threaded = bool(interp.get("free_threaded_build"))
-        pid = self.session.target_pid  # the runner, the program, or the attached process
-        self.targets[pid] = _Target(pid=pid, role="runner", stacks=True)
+        pid = self._main_pid()
+        if pid is None:
+            return False
+        role = "runner" if getattr(self.session, "mode", None) is None else "main"
+        self.targets[pid] = _Target(pid=pid, role=role, stacks=True)
         return True
 
     def _set_fixed(self, view: GilView) -> None:
@@ -238,15 +265,24 @@ class GilSampler:
 
     def _runner_gone(self) -> bool:
         proc = self.session.proc
-        if proc is None:  # attach mode: a process we did not start
-            pid = self.session.target_pid
-            return pid is None or not psutil.pid_exists(pid)
-        return proc.poll() is not None
+        if proc is not None:
+            return proc.poll() is not None
+        pid = self._main_pid()
+        return pid is None or not psutil.pid_exists(pid)
+
+    def _rows(self) -> List[list]:
+        """Worker rows of the latest tick: the runner's, or every executor's
+        (program and attach mode)."""
+        with self.session.state.lock:
+            tick = self.session.state.tick
+            rows = list(tick.get("workers", ()))
+            for entry in tick.get("executors", ()):
+                rows.extend(entry.get("workers", ()))
+        return rows
 
     def _worker_rows(self) -> List[list]:
-        with self.session.state.lock:
-            rows = list(self.session.state.tick.get("workers", ()))
-        return [r for r in rows if str(r[0]).startswith("p:")]
+        main = self._main_pid()
+        return [r for r in self._rows() if str(r[0]).startswith("p:") and r[2] and r[2] != main]
 
     def _loop(self) -> None:
         next_state = 0.0
@@ -262,7 +298,9 @@ class GilSampler:
                     self._note_states()
                 changed = False
                 for job in list(self._live):
-                    if job.t_stop is None and (flushing or self._round_over(job, now)):
+                    if job.t_stop is None and job.proc.poll() is not None:
+                        job.t_stop = now  # ended by itself: its target exited, or it failed
+                    elif job.t_stop is None and (flushing or self._round_over(job, now)):
                         self._interrupt(job)
                     if job.t_stop is not None and self._finished(job, sel):
                         changed = True
@@ -285,7 +323,7 @@ class GilSampler:
             return self.max_processes
         with self.session.state.lock:
             machine = self.session.state.hello.get("machine", {})
-        return max(2, int(machine.get("usable_cpus") or os.cpu_count() or 2))
+        return max(1, int(machine.get("usable_cpus") or os.cpu_count() or 2) // 2)
 
     def _usable(self) -> List[_Target]:
         return [t for t in self.targets.values() if not t.dead and not t.problem]
@@ -295,7 +333,7 @@ class GilSampler:
             pid = int(row[2])
             if pid and pid not in self.targets:
                 self.targets[pid] = _Target(pid=pid, role="worker", stacks=False)
-        usable = sorted(self._usable(), key=lambda t: (t.role != "runner", t.last_sampled, t.pid))
+        usable = sorted(self._usable(), key=lambda t: (t.last_sampled, t.role == "worker", t.pid))
         busy = sum(1 for t in usable if t.jobs)
         launched = []
         for target in usable:
@@ -306,12 +344,24 @@ class GilSampler:
                     continue
                 busy += 1
             for mode in ("gil", "stacks"):
-                wanted = self.rates[mode] > 0 and (mode == "gil" or target.stacks)
+                wanted = self.rates[mode] > 0 and (mode == "gil" or self._stacks_due(target, now))
                 if wanted and mode not in target.jobs:
                     job = self._launch(target, mode, now)
                     if job is not None:
                         launched.append(job)
         return launched
+
+    def _stacks_due(self, target: _Target, now: float) -> bool:
+        """Native stacks where threads can wait for the GIL: all the time while
+        the GIL is busy, otherwise one round every QUIET_STACKS_EVERY_S."""
+        if not target.stacks:
+            return False
+        if not target.stack_chunks or now >= target.stack_chunks[-1].t1 + QUIET_STACKS_EVERY_S:
+            return True
+        held = [c for c in target.held if c.t1 >= now - 2 * self.window_s]
+        intervals = sum(c.held_intervals for c in held)
+        busy = sum(sum((c.held or {}).values()) for c in held) / intervals if intervals else 1.0
+        return busy >= BUSY_GIL
 
     def _launch(self, target: _Target, mode: str, now: float) -> Optional[_Job]:
         self._serial += 1
@@ -440,9 +490,10 @@ class GilSampler:
             chunk.held = {tid: c.total for tid, c in counts.items()}
             chunk.names = {tid: c.name for tid, c in counts.items()}
             # py-spy samples at exponentially distributed times: the number
-            # of intervals is known on average only (see gilstats).
-            chunk.held_intervals = max(float(max(chunk.held.values(), default=0)),
-                                       (t1 - t0) * job.rate)
+            # of intervals is known on average only (see gilstats); and one
+            # thread at most holds the GIL at each, so there were at least as
+            # many intervals as holders seen (the shares never add up past 1).
+            chunk.held_intervals = max(float(sum(chunk.held.values())), (t1 - t0) * job.rate)
             if job.states:
                 chunk.idle_share = sum(1 for s in job.states if s == "idle") / len(job.states)
         return chunk
@@ -498,17 +549,15 @@ class GilSampler:
     # -- views -----------------------------------------------------------------------
 
     def _pid_order(self) -> List[int]:
-        return sorted(self.targets, key=lambda pid: (self.targets[pid].role != "runner", pid))
+        return sorted(self.targets, key=lambda pid: (self.targets[pid].role == "worker", pid))
 
     def _thread_names(self) -> Dict[Any, int]:
         """(runner pid, thread name) -> native id, from the runner's thread-worker rows."""
-        pid = self.session.target_pid
-        with self.session.state.lock:
-            rows = list(self.session.state.tick.get("workers", ()))
-        return {(pid, str(r[1])): int(r[3]) for r in rows if str(r[0]).startswith("t:") and r[3]}
+        main = self._main_pid()
+        return {(r[2] or main, str(r[1])): int(r[3]) for r in self._rows() if str(r[0]).startswith("t:") and r[3]}
 
     def _window_view(self) -> GilView:
-        window = Accumulator(skip_names=(PROBE_THREAD_NAME,))
+        window = Accumulator(skip_prefixes=(OWN_THREADS,))
         newest = max((c.t1 for t in self.targets.values() for c in t.held), default=0.0)
         held_span = stacks_span = 0.0
         for target in self.targets.values():
@@ -516,7 +565,9 @@ class GilSampler:
                 continue  # a worker that is gone
             if target.stacks and not target.stack_chunks and self.rates["stacks"] > 0:
                 continue  # its threads can wait for the GIL: no figures before the stacks say how much
-            held = [c for c in target.held if c.t1 >= target.held[-1].t1 - self.window_s]
+            # its latest window_s of holder rounds (the deque keeps that
+            # many): taken in turns, a worker's rounds need not be adjacent
+            held = [c for c in target.held if c.t1 >= newest - STALE_S]
             for chunk in held + list(target.stack_chunks):
                 window.add(chunk)
             held_span = max(held_span, sum(c.t1 - c.t0 for c in held))
@@ -524,7 +575,7 @@ class GilSampler:
         threads = window.threads(self._pid_order(), self._thread_names())
         if not threads:
             return self._no_data_view()
-        reason = "py-spy %s, GIL holder over the last %.1f s" % (self.version, held_span)
+        reason = "py-spy %s, GIL holder over %.1f s per process" % (self.version, held_span)
         if stacks_span:
             reason += ", native stacks over %.1f s" % stacks_span
         return GilView(source="py-spy", reason=self._with_notes(reason), threads=threads,
@@ -558,6 +609,14 @@ class GilSampler:
 
 
 DISABLED_REASON = "free-threaded build with the GIL disabled: there is no GIL to hold or wait for"
+
+
+def _probed(info: Dict[str, Any]) -> Dict[str, Any]:
+    """``interpreters.probe`` facts in the shape of the runner's hello."""
+    version = info.get("version") or ()
+    return {"version": ".".join(map(str, version)) if isinstance(version, (list, tuple)) else str(version),
+            "gil_enabled": info.get("gil_enabled", True),
+            "free_threaded_build": info.get("free_threaded_build", False)}
 
 
 def _uid(pid: int) -> Optional[int]:

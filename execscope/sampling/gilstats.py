@@ -70,8 +70,8 @@ class _Sums:
 class Accumulator:
     """Sums of ``ProcChunk`` counts per (pid, tid)."""
 
-    def __init__(self, skip_names: Tuple[str, ...] = ()) -> None:
-        self.skip_names = skip_names
+    def __init__(self, skip_prefixes: Tuple[str, ...] = ()) -> None:
+        self.skip_prefixes = skip_prefixes  # threads not to report (execscope's own)
         self.sums: Dict[Tuple[int, int], _Sums] = {}
         self.held_intervals: Dict[int, float] = {}  # per pid
         self.span_s: Dict[int, float] = {}  # seconds of GIL-holder rounds per pid
@@ -89,7 +89,7 @@ class Accumulator:
             s = chunk.stacks.get(tid) if chunk.stacks else None
             name = (s.name if s and s.name else "") or chunk.names.get(tid, "") \
                 or ("MainThread" if tid == chunk.pid else "")
-            if name in self.skip_names:
+            if self.skip_prefixes and name.startswith(self.skip_prefixes):
                 continue
             acc = self.sums.get((chunk.pid, tid))
             if acc is None:
