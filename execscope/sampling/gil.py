@@ -93,6 +93,7 @@ FINAL_WAIT_S = 1.5
 STOP_GRACE_S = 1.5  # from SIGINT to exit (py-spy stops at its next sample)
 INIT_GRACE_S = 3.0  # for py-spy to start sampling a big process
 EARLY_RETRIES = 4
+KILLED_RETRIES = 20  # py-spy runs killed by someone else before giving up on a process
 HELLO_WAIT_S = 1.0
 OWN_THREADS = "execscope-"  # execscope's own threads in a run (the probe, an injected agent): not shown
 STALE_S = 5.0
@@ -105,6 +106,7 @@ class _Target:
     role: str  # runner | main (a program run, an attached process) | worker
     stacks: bool  # take native stacks: more than one Python thread
     failures: int = 0
+    killed: int = 0  # py-spy runs killed by someone else
     dead: bool = False
     problem: str = ""  # why it cannot be sampled (permanent)
     jobs: Dict[str, "_Job"] = field(default_factory=dict)  # live py-spy per mode
@@ -134,6 +136,7 @@ class _Job:
     output: bytearray = field(default_factory=bytearray)
     open: bool = True
     cpu_s: float = 0.0  # py-spy's own CPU time, read just before it is stopped
+    killed: bool = False  # SIGKILLed by us (it ignored SIGINT)
     states: List[str] = field(default_factory=list)  # the runner's state for this worker
 
 
@@ -440,6 +443,7 @@ class GilSampler:
         if job.proc.poll() is None:
             if time.monotonic() - (job.t_stop or 0.0) < STOP_GRACE_S:
                 return False
+            job.killed = True
             job.proc.kill()
             job.proc.wait()
         while job.open and self._read(job, time.monotonic()):
@@ -473,8 +477,9 @@ class GilSampler:
             os.unlink(job.path)
         except OSError:
             text = None
-        if text is None or job.proc.returncode not in (0, -signal.SIGINT):
-            if text is None:
+        code = job.proc.returncode
+        if text is None or code not in (0, -signal.SIGINT):
+            if text is None or (code is not None and code < 0 and not job.killed):
                 self._failed(job)
             return None
         target = job.target
@@ -502,6 +507,17 @@ class GilSampler:
         target = job.target
         output = job.output.decode("utf-8", "replace")
         target.not_before = time.monotonic() + self.rounds_s["gil"]
+        code = job.proc.returncode
+        if code is not None and code < 0 and code != -signal.SIGINT and not job.killed:
+            # killed by someone else (an OOM killer, a user): sample again
+            target.killed += 1
+            name = _signal_name(-code)
+            if target.killed > KILLED_RETRIES:
+                target.problem = "py-spy was killed (%s) %d times while sampling %s: gave up" % (
+                    name, target.killed, target.who)
+            elif not any(p.startswith("py-spy was killed") for p in self._problems):
+                self._problems.append("py-spy was killed (%s) while sampling %s, and restarted" % (name, target.who))
+            return
         if job.t_sampling is None and job.proc.returncode in (-signal.SIGKILL, -signal.SIGINT):
             # stopped while still attaching: the end of the run, or a slow start
             target.failures += 1
@@ -617,6 +633,13 @@ def _probed(info: Dict[str, Any]) -> Dict[str, Any]:
     return {"version": ".".join(map(str, version)) if isinstance(version, (list, tuple)) else str(version),
             "gil_enabled": info.get("gil_enabled", True),
             "free_threaded_build": info.get("free_threaded_build", False)}
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return "signal %d" % number
 
 
 def _uid(pid: int) -> Optional[int]:

@@ -286,5 +286,5 @@ def first_error_line(output: str) -> str:
             return line[len("Error:"):].strip()
         if line.lower().startswith("permission denied"):
             return "Permission denied"
-    lines = [l.strip() for l in output.splitlines() if l.strip()]
+    lines = [l.strip() for l in output.splitlines() if l.strip() and not l.startswith("py-spy> ")]
     return lines[0] if lines else "no output"
