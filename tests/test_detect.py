@@ -440,6 +440,9 @@ def test_fork_with_threads_warns_with_the_thread_names():
     assert f.severity == "warning" and "io-delay-server" in f.message and f.since_t_s == 0.1
     assert f.evidence["other_threads"] == 1 and f.evidence["hung_workers"] == []
     assert "spawn" in f.remedy and "forkserver" in f.remedy
+    assert "the runner had 1 other thread" in f.message
+    program = [replace(s, source="program") for s in timeline(_forked, 0.5)]
+    assert "the program had 1 other thread" in detect.fork_with_threads(program).message
 
 
 def test_fork_with_threads_quiet_for_spawn_or_a_single_thread():

@@ -84,10 +84,11 @@ def fork_with_threads(history: Sequence[Snapshot]) -> Optional[Finding]:
     if not others and not warned:
         return None
     hung = hung_workers(history)
+    parent = "the runner" if snap.source == "runner" else "the program"
     if others:
-        alive = "the runner had %d other thread(s) alive (%s)" % (len(others), ", ".join(others))
+        alive = "%s had %d other thread(s) alive (%s)" % (parent, len(others), ", ".join(others))
     else:
-        alive = "the runner was multi-threaded (the interpreter warned about it)"
+        alive = "%s was multi-threaded (the interpreter warned about it)" % parent
     message = ("the process pool forked its workers while %s: any lock one of them held at that instant is "
                "copied locked into every worker, with no thread there to release it" % alive)
     if hung:
