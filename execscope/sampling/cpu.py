@@ -16,9 +16,40 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import psutil
+
+
+# Kernel CPU counters move in clock ticks (usually 10 ms): a difference over
+# less than this much time per core is mostly rounding, so the previous
+# reading stands until enough time has passed (a late tick, then a quick one).
+MIN_SPAN_S = 0.05
+
+
+def _busy_idle(times: Any) -> Tuple[float, float]:
+    """(busy, idle) seconds of one core from a ``cpu_times`` tuple."""
+    total = sum(times)
+    idle = sum(getattr(times, name, 0.0) for name in ("idle", "iowait"))
+    # guest time is already counted in user time on Linux
+    total -= sum(getattr(times, name, 0.0) for name in ("guest", "guest_nice"))
+    return total - idle, idle
+
+
+def core_percents(before: Sequence[Tuple[float, float]], after: Sequence[Tuple[float, float]]
+                  ) -> Optional[List[float]]:
+    """Busy percent of each core between two (busy, idle) readings; None when
+    too little time passed to tell (or the core count changed)."""
+    if len(before) != len(after) or not after:
+        return None
+    out = []
+    for (b0, i0), (b1, i1) in zip(before, after):
+        busy, idle = max(0.0, b1 - b0), max(0.0, i1 - i0)
+        span = busy + idle
+        if span < MIN_SPAN_S:
+            return None
+        out.append(round(min(100.0, 100.0 * busy / span), 1))
+    return out
 
 
 @dataclass(frozen=True)
@@ -45,7 +76,23 @@ class CpuSampler:
         self._uss: Optional[int] = None
         self.peak_rss = 0
         self.peak_uss: Optional[int] = None
-        psutil.cpu_percent(percpu=True)  # prime
+        self._core_times = self._read_cores()
+        self._per_core: Tuple[float, ...] = tuple(0.0 for _ in self._core_times)
+
+    @staticmethod
+    def _read_cores() -> List[Tuple[float, float]]:
+        times = psutil.cpu_times(percpu=True)
+        return [_busy_idle(t) for t in times]
+
+    def _cores(self) -> Tuple[float, ...]:
+        """Per-core percent since the last reading that was long enough to tell."""
+        now = self._read_cores()
+        percents = core_percents(self._core_times, now)
+        if percents is not None:
+            self._per_core, self._core_times = tuple(percents), now
+        elif len(now) != len(self._core_times):  # a CPU went on or off line
+            self._core_times, self._per_core = now, tuple(0.0 for _ in now)
+        return self._per_core
 
     def attach(self, pid: int) -> None:
         try:
@@ -74,7 +121,7 @@ class CpuSampler:
         return current
 
     def sample(self) -> CpuReading:
-        per_core = tuple(psutil.cpu_percent(percpu=True))
+        per_core = self._cores()
         total = sum(per_core) / len(per_core) if per_core else 0.0
         per_pid: Dict[int, float] = {}
         rss = 0
