@@ -56,10 +56,11 @@ else:
         tracker.submit(fn, i, **kwargs)
     tracker.close_submission()
     sink = open(os.devnull, "w")
-    while not tracker.all_done.wait(0.1):
+    while not tracker.all_done.wait(0.1):  # as the runner's tick loop does
         state = tracker.poll()
         state["totals"] = tracker.totals()
         sink.write(json.dumps(state, default=str))
+        tracker.check_done()
     tracker.totals()
 elapsed = time.perf_counter() - t0
 ex.shutdown()

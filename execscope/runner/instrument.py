@@ -146,7 +146,7 @@ class Tracker:
         # instrumented program's pools) keep apart whose call item was pickled.
         self._ids = itertools.count(first_id)
         self._submit_counts: Dict[int, List[int]] = {}  # thread ident -> [items]
-        self._tickets = itertools.count(1)  # thread-pool tasks finished (a hint)
+        self._tickets = itertools.count(1)  # thread-pool tasks finished, ever (a hint)
         self._remote_finished = 0  # process pools, under the lock
         self._errors_reported = 0
         self.all_done = threading.Event()
@@ -272,7 +272,10 @@ class Tracker:
             row[3] += 1
             row[4] += t_end - t_begin
             row[8].add_local(ok, t_submit, t_begin, t_end)
-            if self.closed and next(self._tickets) >= self._submitted_at_close:
+            # every finish takes a ticket (after its totals are written): the
+            # one that reaches the count submitted checks, so the end is seen
+            # at once, not at the poll loop's next tick
+            if next(self._tickets) >= self._submitted_at_close and self.closed:
                 self.check_done()
 
     # -- process pools ------------------------------------------------------------
