@@ -149,20 +149,13 @@ def test_an_ordinary_user_samples_its_own_run() -> None:
 
 @needs_pyspy
 @as_root_with_setpriv
-def test_denied_sampling_says_why_and_the_probe_still_reports(tmp_path) -> None:
+def test_denied_sampling_says_why_and_the_probe_still_reports(tmp_path, monkeypatch) -> None:
     """py-spy running as another user than the run's: the kernel refuses."""
     wrapper = tmp_path / "py-spy-as-nobody"
     wrapper.write_text("#!/bin/sh\nexec setpriv --reuid=65534 --regid=65534 --clear-groups %s \"$@\"\n" % PYSPY)
     wrapper.chmod(0o755)
-    old = os.environ.get(pyspy.PYSPY_ENV)
-    os.environ[pyspy.PYSPY_ENV] = str(wrapper)
-    try:
-        session, doc = sampled_run("cpu", executor="thread", workers=2, duration=2.0)
-    finally:
-        if old is None:
-            os.environ.pop(pyspy.PYSPY_ENV)
-        else:
-            os.environ[pyspy.PYSPY_ENV] = old
+    monkeypatch.setenv(pyspy.PYSPY_ENV, str(wrapper))
+    session, doc = sampled_run("cpu", executor="thread", workers=2, duration=2.0)
     assert doc["status"] == "completed" and doc["tasks"]["completed"] > 0
     g = doc["gil"]
     assert g["source"] == "probe"
@@ -218,22 +211,15 @@ def test_every_gil_interpreter_is_sampled(python: str) -> None:
     ("Error: Failed to find a python interpreter in the .data section", "cannot read the runner's interpreter"),
     ("Permission Denied: Try running again with elevated permissions", "may not attach to the runner"),
 ])
-def test_py_spy_failures_become_one_reason(tmp_path, message: str, expected: str) -> None:
+def test_py_spy_failures_become_one_reason(tmp_path, monkeypatch, message: str, expected: str) -> None:
     """A py-spy that cannot read the interpreter (free-threaded 3.13t with
     py-spy 0.4) or may not attach: the run goes on, the probe reports."""
     fake = tmp_path / "py-spy"
     fake.write_text("#!/bin/sh\nif [ \"$1\" = --version ]; then echo py-spy 0.4.3; exit 0; fi\n"
                     "echo '%s' >&2\nexit 1\n" % message)
     fake.chmod(0o755)
-    old = os.environ.get(pyspy.PYSPY_ENV)
-    os.environ[pyspy.PYSPY_ENV] = str(fake)
-    try:
-        _, doc = sampled_run("cpu", executor="thread", workers=2, duration=1.5)
-    finally:
-        if old is None:
-            os.environ.pop(pyspy.PYSPY_ENV)
-        else:
-            os.environ[pyspy.PYSPY_ENV] = old
+    monkeypatch.setenv(pyspy.PYSPY_ENV, str(fake))
+    _, doc = sampled_run("cpu", executor="thread", workers=2, duration=1.5)
     assert doc["status"] == "completed"
     g = doc["gil"]
     assert g["source"] == "probe" and expected in g["reason"], g
