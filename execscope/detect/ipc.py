@@ -45,6 +45,7 @@ SMALL_CALL_BYTES = 64 * 1024
 TARGET_OVERHEAD = 0.1  # suggested chunksize: IPC about 10% of a chunk's compute
 CHUNKS_PER_WORKER = 4  # ... but leave each worker at least this many chunks
 MIB = 1024.0 * 1024.0
+SUSTAIN_S = 0.5  # raised once the condition has held this long (cleared at once)
 
 
 @dataclass(frozen=True)
@@ -91,18 +92,18 @@ class IpcFigures:
         return serial is not None and self.window.tasks_per_s < serial
 
 
-def ipc_figures(history: Sequence[Snapshot]) -> Optional[IpcFigures]:
+def ipc_figures(history: Sequence[Snapshot], seconds: float = WINDOW_S) -> Optional[IpcFigures]:
     snap = history[-1]
     if snap.config.executor != "process":
         return None
-    window = task_window(history, WINDOW_S, MIN_TASKS)
+    window = task_window(history, seconds, MIN_TASKS)
     warm = snap.config.start_method in ("spawn", "forkserver")
     if window is not None and warm:
         found = warm_base(history, stop=window.start)
         if found is None:
             return None
         if found > window.start:
-            window = task_window(history, WINDOW_S, MIN_TASKS, found)
+            window = task_window(history, seconds, MIN_TASKS, found)
     if window is None or window.breakdown.service <= 0:
         return None
     chunk = (snap.chunksize or 1) if (snap.mode == "map" and snap.config.tasks is not None) else 1
@@ -160,10 +161,35 @@ def _since(snap: Snapshot, fig: IpcFigures) -> float:
     return max(fig.window.t_from, snap.startup_s or 0.0)
 
 
+def _sustained(history: Sequence[Snapshot], kind: str, fig: IpcFigures) -> bool:
+    """The condition holds now; to be raised, it also held SUSTAIN_S ago and
+    holds over the last SUSTAIN_S alone.  A pool's first tasks (workers still
+    starting, results waiting for a parent busy submitting) can look like a
+    bottleneck for a few tenths of a second, and a one-second window would
+    keep showing them for a second more."""
+    active = was_active(history, kind)
+    if not _holds(fig, active):
+        return False
+    if active:
+        return True
+    if history[-1].finished:
+        # a run shorter than that: the verdict of the whole run
+        whole = ipc_figures(history, float("inf"))
+        return whole is not None and _holds(whole, False)
+    t_before = history[-1].t_s - SUSTAIN_S
+    earlier = [i for i, s in enumerate(history) if s.t_s <= t_before + 1e-9]
+    if not earlier:
+        return False
+    before = ipc_figures(history[:earlier[-1] + 1])
+    recent_only = ipc_figures(history, SUSTAIN_S)
+    return before is not None and _holds(before, False) and recent_only is not None \
+        and _holds(recent_only, False)
+
+
 def pickle_bottleneck(history: Sequence[Snapshot]) -> Optional[Finding]:
     snap = history[-1]
     fig = ipc_figures(history)
-    if fig is None or not _holds(fig, was_active(history, PICKLE)):
+    if fig is None or not _sustained(history, PICKLE, fig):
         return None
     if suggest_chunksize(snap, fig) is not None:
         return None  # chunksize_too_small says it, with the number to use
