@@ -109,12 +109,25 @@ def test_c_code_that_drops_the_gil_is_released(workload: str, params: Dict[str, 
         assert t["released"] >= max(t["held"], t["wait"], t["idle"]), pool
 
 
-def _run_as_nobody(tmp: str, args: List[str], extra_env: Dict[str, str]) -> subprocess.CompletedProcess:
-    site = glob.glob(os.path.join(os.path.dirname(os.path.dirname(sys.executable)),
-                                  "lib", "python3*", "site-packages"))
-    env = {"PATH": "/usr/bin:/bin", "HOME": tmp, "PYTHONPATH": os.pathsep.join([ROOT] + site),
+def _run_as_nobody(tmp: str, args: List[str]) -> subprocess.CompletedProcess:
+    """``execscope ARGS`` as user nobody, from copies in ``tmp`` of what it needs
+    (the checkout and its venv may sit in a directory only root can read, as a
+    fresh ``mktemp -d`` clone does): the packages, psutil and py-spy."""
+    import psutil
+
+    src = os.path.join(tmp, "src")
+    for name in ("execscope", "workloads"):
+        shutil.copytree(os.path.join(ROOT, name), os.path.join(src, name),
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(os.path.dirname(psutil.__file__), os.path.join(src, "psutil"),
+                    ignore=shutil.ignore_patterns("__pycache__", "tests"))
+    spy = os.path.join(tmp, "py-spy")
+    shutil.copy(PYSPY, spy)
+    for base, dirs, files in os.walk(tmp):
+        for entry in dirs + files:
+            os.chmod(os.path.join(base, entry), 0o755)
+    env = {"PATH": "/usr/bin:/bin", "HOME": tmp, "PYTHONPATH": src, pyspy.PYSPY_ENV: spy,
            "EXECSCOPE_TEST_MARK": os.environ.get("EXECSCOPE_TEST_MARK", "")}
-    env.update(extra_env)
     return subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
                            "/usr/bin/python3", "-m", "execscope"] + args,
                           capture_output=True, text=True, timeout=120, cwd=tmp, env=env)
@@ -136,8 +149,7 @@ def test_an_ordinary_user_samples_its_own_run() -> None:
     try:
         os.chmod(tmp, 0o777)
         out = _run_as_nobody(tmp, ["run", "cpu", "--executor", "thread", "--workers", "4",
-                                   "--duration", "2", "--headless", "--json", os.path.join(tmp, "run.json")],
-                             {pyspy.PYSPY_ENV: PYSPY})
+                                   "--duration", "2", "--headless", "--json", os.path.join(tmp, "run.json")])
         assert out.returncode == 0, out.stdout + out.stderr
         with open(os.path.join(tmp, "run.json")) as fh:
             doc = json.load(fh)
