@@ -176,14 +176,15 @@ def _sustained(history: Sequence[Snapshot], kind: str, fig: IpcFigures) -> bool:
         # a run shorter than that: the verdict of the whole run
         whole = ipc_figures(history, float("inf"))
         return whole is not None and _holds(whole, False)
-    t_before = history[-1].t_s - SUSTAIN_S
-    earlier = [i for i, s in enumerate(history) if s.t_s <= t_before + 1e-9]
-    if not earlier:
+    t_before = history[-1].t_s - SUSTAIN_S + 1e-9
+    then = next((i for i in range(len(history) - 1, -1, -1) if history[i].t_s <= t_before), None)
+    if then is None:
         return False
-    before = ipc_figures(history[:earlier[-1] + 1])
+    before = ipc_figures(history[:then + 1])
+    if before is None or not _holds(before, False):
+        return False
     recent_only = ipc_figures(history, SUSTAIN_S)
-    return before is not None and _holds(before, False) and recent_only is not None \
-        and _holds(recent_only, False)
+    return recent_only is not None and _holds(recent_only, False)
 
 
 def pickle_bottleneck(history: Sequence[Snapshot]) -> Optional[Finding]:

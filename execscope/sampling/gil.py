@@ -139,6 +139,13 @@ class _Job:
     killed: bool = False  # SIGKILLed by us (it ignored SIGINT)
     states: List[str] = field(default_factory=list)  # the runner's state for this worker
 
+    @property
+    def killed_by_others(self) -> bool:
+        """Ended by a signal we did not send (we send SIGINT, and SIGKILL once
+        it ignores that): an OOM killer, a user."""
+        code = self.proc.returncode
+        return code is not None and code < 0 and code != -signal.SIGINT and not self.killed
+
 
 class StaticGil:
     """A sampler that has only one thing to say (py-spy missing, GIL disabled)."""
@@ -477,9 +484,8 @@ class GilSampler:
             os.unlink(job.path)
         except OSError:
             text = None
-        code = job.proc.returncode
-        if text is None or code not in (0, -signal.SIGINT):
-            if text is None or (code is not None and code < 0 and not job.killed):
+        if text is None or job.proc.returncode not in (0, -signal.SIGINT):
+            if text is None or job.killed_by_others:
                 self._failed(job)
             return None
         target = job.target
@@ -507,11 +513,9 @@ class GilSampler:
         target = job.target
         output = job.output.decode("utf-8", "replace")
         target.not_before = time.monotonic() + self.rounds_s["gil"]
-        code = job.proc.returncode
-        if code is not None and code < 0 and code != -signal.SIGINT and not job.killed:
-            # killed by someone else (an OOM killer, a user): sample again
+        if job.killed_by_others:  # sample again
             target.killed += 1
-            name = _signal_name(-code)
+            name = _signal_name(-job.proc.returncode)
             if target.killed > KILLED_RETRIES:
                 target.problem = "py-spy was killed (%s) %d times while sampling %s: gave up" % (
                     name, target.killed, target.who)
