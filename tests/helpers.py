@@ -8,6 +8,8 @@ import subprocess
 import sys
 from typing import Any, Dict, List, Tuple
 
+import psutil
+
 from execscope.model import RunConfig
 from execscope.report import run_json
 from execscope.session import Session
@@ -37,6 +39,26 @@ def cli(*args: str, timeout: float = 120.0, env: Dict[str, str] = None) -> subpr
         cwd=ROOT,
         env=full_env,
     )
+
+
+def command_line(proc: psutil.Process) -> str:
+    """A process's command line, or "" once it has exited or turned zombie (a race when scanning a tree)."""
+    try:
+        return " ".join(proc.cmdline())
+    except psutil.Error:
+        return ""
+
+
+def still_running(procs: List[psutil.Process]) -> List[str]:
+    """Those of ``procs`` still running (zombies count as gone), as "pid command" lines."""
+    out = []
+    for proc in procs:
+        try:
+            if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
+                out.append("%d %s" % (proc.pid, " ".join(proc.cmdline()[:4])))
+        except psutil.Error:
+            pass
+    return out
 
 
 def load(path: str) -> Dict[str, Any]:

@@ -22,7 +22,7 @@ import pytest
 from execscope.model import RunConfig
 from execscope.report import run_json
 from execscope.session import Session
-from helpers import ROOT, cli, load
+from helpers import ROOT, cli, command_line, load, still_running
 
 PROGRAMS = os.path.join(ROOT, "tests", "programs")
 
@@ -215,14 +215,14 @@ def test_killing_execscope_takes_the_program_down():
     deadline = time.monotonic() + 20
     tree = []
     while time.monotonic() < deadline and not tree:
-        tree = [p for p in parent.children(recursive=True) if "recursive_submit" in " ".join(p.cmdline())]
+        tree = [p for p in parent.children(recursive=True) if "recursive_submit" in command_line(p)]
         time.sleep(0.05)
     assert tree, "the program never started"
     time.sleep(0.3)
     proc.kill()
     proc.wait(timeout=5)
     _, alive = psutil.wait_procs(tree, timeout=3)
-    assert not [p for p in alive if p.status() != psutil.STATUS_ZOMBIE]
+    assert not still_running(alive)
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ import time
 import psutil
 import pytest
 
-from helpers import ROOT, run_session, start_session, wait_for
+from helpers import ROOT, command_line, run_session, start_session, wait_for
 
 
 def _start(*args: str) -> subprocess.Popen:
@@ -29,7 +29,7 @@ def _wait_for_tree(proc: subprocess.Popen, workers: int, timeout: float = 20.0) 
     parent = psutil.Process(proc.pid)
     while time.monotonic() < deadline:
         tree = parent.children(recursive=True)
-        runners = [p for p in tree if "execscope.runner" in " ".join(p.cmdline())]
+        runners = [p for p in tree if "execscope.runner" in command_line(p)]
         if runners:
             pool = runners[0].children(recursive=True)
             if len(pool) >= workers:

@@ -18,6 +18,8 @@ import time
 import psutil
 import pytest
 
+from helpers import command_line, still_running
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
@@ -66,17 +68,6 @@ def _tree(pid: int) -> list:
         return []
 
 
-def _alive(procs: list) -> list:
-    out = []
-    for p in procs:
-        try:
-            if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
-                out.append("%d %s" % (p.pid, " ".join(p.cmdline()[:4])))
-        except psutil.Error:
-            pass
-    return out
-
-
 def _command(args: str, rc_file: str) -> str:
     python = sys.executable
     return ("cd %s && env -u PYTHONPATH %s -m execscope %s; echo $? > %s"
@@ -111,9 +102,9 @@ def test_real_app_runs_a_workload_shows_it_and_quits_clean(tmp_path):
             data = json.load(fh)
         assert data["status"] == "completed" and data["tasks"]["completed"] == 60
         deadline = time.monotonic() + 10
-        while _alive(app_tree) and time.monotonic() < deadline:
+        while still_running(app_tree) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not _alive(app_tree)
+        assert not still_running(app_tree)
     finally:
         tmux.kill_server()
 
@@ -126,12 +117,12 @@ def test_closing_the_terminal_stops_the_runner(tmp_path):
                             % json_file, rc_file), width=80, height=24)
         tmux.wait_for("▶ running")
         tree = _tree(tmux.pane_pid())
-        assert any("execscope.runner" in " ".join(p.cmdline()) for p in tree if p.is_running())
+        assert any("execscope.runner" in command_line(p) for p in tree)
         tmux.run("kill-session", "-t", tmux.session)  # SIGHUP to the pane, like a dropped SSH link
         deadline = time.monotonic() + 15
-        while _alive(tree) and time.monotonic() < deadline:
+        while still_running(tree) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not _alive(tree), "left behind after SIGHUP: %s" % _alive(tree)
+        assert not still_running(tree), "left behind after SIGHUP: %s" % still_running(tree)
         # the app quit the orderly way: the run was stopped and its JSON written
         assert os.path.exists(json_file), "no JSON after SIGHUP: the app did not quit in order"
         with open(json_file) as fh:
@@ -168,9 +159,9 @@ def test_program_mode_shows_the_program_and_its_exit_code_and_leaves_nothing(tmp
             data = json.load(fh)
         assert data["status"] == "completed" and len(data["executors"]) >= 3
         deadline = time.monotonic() + 10
-        while (_alive(tree) or _marked("mixed.py")) and time.monotonic() < deadline:
+        while (still_running(tree) or _marked("mixed.py")) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not _alive(tree), "left behind: %s" % _alive(tree)
+        assert not still_running(tree), "left behind: %s" % still_running(tree)
         assert not _marked("mixed.py"), "left behind: %s" % _marked("mixed.py")
     finally:
         tmux.kill_server()
