@@ -13,7 +13,7 @@ import time
 import psutil
 import pytest
 
-from helpers import ROOT, command_line, run_session, start_session, wait_for
+from helpers import ROOT, command_line, run_session, start_session, still_running, wait_for
 
 
 def _start(*args: str) -> subprocess.Popen:
@@ -41,14 +41,7 @@ def _wait_for_tree(proc: subprocess.Popen, workers: int, timeout: float = 20.0) 
 
 def _gone_within(procs: list, seconds: float) -> list:
     _, alive = psutil.wait_procs(procs, timeout=seconds)
-    left = []
-    for p in alive:
-        try:
-            if p.status() != psutil.STATUS_ZOMBIE:
-                left.append(p)
-        except psutil.Error:
-            pass
-    return left
+    return still_running(alive)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
@@ -79,7 +72,7 @@ def test_execscope_killed_takes_runner_and_workers_down_within_2s(executor):
     t0 = time.monotonic()
     alive = _gone_within(tree, 2.0)
     assert not alive, "still alive %.1fs after execscope was killed: %s" % (
-        time.monotonic() - t0, [p.pid for p in alive])
+        time.monotonic() - t0, alive)
 
 
 def test_runner_killed_is_a_failed_run_with_a_clear_reason():
