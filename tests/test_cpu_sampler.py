@@ -4,6 +4,8 @@ import subprocess
 import sys
 import time
 
+import psutil
+
 from execscope.sampling.cpu import MIN_SPAN_S, CpuSampler, core_percents
 
 
@@ -26,20 +28,34 @@ def test_core_count_change_or_counters_going_back():
     assert core_percents([(5.0, 5.0)], [(4.0, 6.0)]) == [0.0]
 
 
+def _cpu_seconds(proc: psutil.Process) -> float:
+    times = proc.cpu_times()
+    return times.user + times.system
+
+
 def test_a_spinning_child_shows_as_one_busy_core():
+    """The tree's share against the child's own CPU time over the same span (on
+    a loaded machine a spinning child gets less than a core: no fixed floor)."""
     child = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
+        proc = psutil.Process(child.pid)
         sampler = CpuSampler()
         sampler.attach(child.pid)
         time.sleep(0.3)
         sampler.sample()
+        c0, t0 = _cpu_seconds(proc), time.monotonic()
         readings = []
         for _ in range(5):
             time.sleep(0.2)
             readings.append(sampler.sample())
+        c1, t1 = _cpu_seconds(proc), time.monotonic()
     finally:
         child.kill()
         child.wait()
-    # the child may move between cores: their sum holds at least its one core
-    assert all(sum(r.per_core) >= 60.0 for r in readings), [r.per_core for r in readings]
-    assert all(r.tree_percent >= 60.0 for r in readings), [r.tree_percent for r in readings]
+    truth = (c1 - c0) / (t1 - t0) * 100.0
+    assert truth >= 20.0, "the child hardly ran (%.0f%%): the machine is too busy to tell" % truth
+    shares = [r.tree_percent for r in readings]
+    assert abs(sum(shares) / len(shares) - truth) <= 15.0, (shares, truth)
+    # the machine's cores carry at least the child (it may move between them)
+    assert all(sum(r.per_core) >= r.tree_percent - 15.0 for r in readings), \
+        [(r.per_core, r.tree_percent) for r in readings]
