@@ -50,14 +50,15 @@ def test_cpu_bound_threads_take_turns_holding_the_gil() -> None:
     runner = [t for t in g["threads"] if t["pid"] == session.proc.pid]
     assert sum(t["held"] for t in runner) >= 0.8, runner  # someone holds it most of the time...
     # ...and each thread waits for it longer than it holds it (theory: 0.75
-    # against 0.25).  Not a fixed floor per thread: a worker also spends
-    # moments in the work queue's get (released), and with 25-40 samples a
-    # thread one run in a few lands a single thread near 0.45.
+    # against 0.25).  No fixed floor on the wait: a worker also sits in the
+    # work queue's get (released) whenever the submitting thread, itself
+    # waiting for the GIL, falls behind; on a loaded machine that took the
+    # pool's mean wait down to 0.39 while every thread still waited longer
+    # than it held.  py-spy alone would call all of that wait idle.
     for t in pool:
         assert t["wait"] > t["held"], pool
         assert t["samples"] >= 10
         assert abs(t["held"] + t["wait"] + t["released"] + t["idle"] - 1.0) < 0.01
-    assert sum(t["wait"] for t in pool) / len(pool) >= 0.45, pool
     # the probe agrees: the GIL is busy whenever it wants it back
     assert g["probe_contention"] >= 0.5 and g["probe_latency_ms"] >= 1.0
     # worker rows carry the same figures
