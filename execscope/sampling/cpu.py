@@ -115,7 +115,10 @@ class CpuSampler:
             if known is not None and known.is_running():
                 current[proc.pid] = known
             else:
-                proc.cpu_percent(None)  # prime: the first reading is meaningless
+                try:
+                    proc.cpu_percent(None)  # prime: the first reading is meaningless
+                except psutil.Error:  # a short-lived child already gone
+                    continue
                 current[proc.pid] = proc
         self._procs = current
         return current
