@@ -59,3 +59,20 @@ def test_a_spinning_child_shows_as_one_busy_core():
     # the machine's cores carry at least the child (it may move between them)
     assert all(sum(r.per_core) >= r.tree_percent - 15.0 for r in readings), \
         [(r.per_core, r.tree_percent) for r in readings]
+
+
+def test_a_child_gone_before_its_first_reading_is_skipped(monkeypatch):
+    """The tree is listed, then read: a short-lived child may be gone in between."""
+    parent = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    short = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone = psutil.Process(short.pid)
+    short.wait()
+    try:
+        sampler = CpuSampler()
+        sampler.attach(parent.pid)
+        monkeypatch.setattr(psutil.Process, "children", lambda self, recursive=False: [gone])
+        reading = sampler.sample()
+    finally:
+        parent.kill()
+        parent.wait()
+    assert reading.tree_pids == (parent.pid,)
