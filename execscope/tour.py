@@ -527,6 +527,25 @@ def _newer_interpreter(python: Optional[str]) -> Optional[str]:
     return None
 
 
+def _gil_build_beside(own: Mapping[str, Any]) -> Optional[str]:
+    """C14's single-thread baseline: the run's interpreter when it has the GIL;
+    when it is itself free-threaded, a GIL build of the same version found
+    here, else the interpreter execscope runs on, if that one has the GIL."""
+    from .interpreters import discover, probe
+
+    if not own["free_threaded_build"]:
+        return own["path"]
+    for path in discover() + [sys.executable]:
+        try:
+            info = probe(path)
+        except UsageError:
+            continue
+        if not info["free_threaded_build"] and (info["version"][:2] == own["version"][:2]
+                                                or path == sys.executable):
+            return info["path"]
+    return None
+
+
 def missing_module(module: str, python: Optional[str]) -> bool:
     """Can the run's interpreter import ``module``? (numpy for C13)"""
     import importlib.util
@@ -595,10 +614,12 @@ def steps(size: str = "default", python: Optional[str] = None, gil: bool = True,
                          ("process", cfg("numpy", "process", 2, z["numpy"]))), focus="thread x2", judge=judge_c13)
     ft, seen = find_free_threaded(python)
     if ft:
-        c14 = dict(runs=(("free-threaded serial", _cfg("cpu", "serial", None, cpu, ft, t)),
-                         ("free-threaded thread x2", _cfg("cpu", "thread", 2, cpu, ft, t)),
-                         ("GIL-build serial", cfg("cpu", "serial", None, cpu))),
-                   focus="free-threaded thread x2", judge=judge_c14)
+        c14_runs = [("free-threaded serial", _cfg("cpu", "serial", None, cpu, ft, t)),
+                    ("free-threaded thread x2", _cfg("cpu", "thread", 2, cpu, ft, t))]
+        gil_build = _gil_build_beside(info)
+        if gil_build is not None:
+            c14_runs.append(("GIL-build serial", _cfg("cpu", "serial", None, cpu, gil_build, t)))
+        c14 = dict(runs=tuple(c14_runs), focus="free-threaded thread x2", judge=judge_c14)
     else:
         c14 = dict(blocked=("needs a free-threaded CPython (3.13t or newer, PEP 703) passed with --python; "
                             "found only GIL builds here (%s)" % ", ".join(seen or ["none"])))

@@ -49,6 +49,27 @@ def test_c14_needs_a_free_threaded_interpreter():
         assert step.runs and not step.blocked
 
 
+def test_c14_baseline_is_a_gil_build_even_when_the_tour_runs_on_a_free_threaded_one(monkeypatch):
+    from execscope import interpreters
+
+    builds = {"/ft/python3.13t": ((3, 13, 5), True), "/gil/python3.13": ((3, 13, 0), False),
+              "/gil/python3.12": ((3, 12, 1), False)}
+
+    def probe(path=None):
+        version, ft = builds[path]
+        return {"path": path, "version": list(version), "free_threaded_build": ft}
+
+    monkeypatch.setattr(interpreters, "probe", probe)
+    monkeypatch.setattr(interpreters, "discover", lambda: sorted(builds, reverse=True))
+    monkeypatch.setattr(tour.sys, "executable", "/gil/python3.12")
+    assert tour._gil_build_beside(probe("/ft/python3.13t")) == "/gil/python3.13"  # same version first
+    assert tour._gil_build_beside(probe("/gil/python3.12")) == "/gil/python3.12"  # its own
+    del builds["/gil/python3.13"]
+    assert tour._gil_build_beside(probe("/ft/python3.13t")) == "/gil/python3.12"  # execscope's own
+    builds["/gil/python3.12"] = ((3, 12, 1), True)
+    assert tour._gil_build_beside(probe("/ft/python3.13t")) is None  # none: no baseline run
+
+
 def _run(kind, tput, status="completed", completed=100, wall=1.0, first=0.0, alerts=(), ipc=0.0, start=None):
     return {
         "executor": {"kind": kind, "start_method": start, "max_workers": 2},
