@@ -75,20 +75,33 @@ def _which(python: str) -> Optional[str]:
 
 
 def discover() -> List[str]:
-    """CPython 3.9+ interpreters found on this machine (pyenv, /usr/bin), newest first."""
+    """CPython 3.9+ interpreters found on this machine (pyenv, /usr/bin,
+    /usr/local/bin and the directories on PATH, where a self-built 3.13t
+    usually lives), newest first."""
     candidates = set()
     roots = [os.path.expanduser("~/.pyenv/versions"), os.environ.get("PYENV_ROOT", "") + "/versions"]
     for root in roots:
         for path in glob.glob(os.path.join(root, "3.*", "bin", "python3")):
             candidates.add(os.path.realpath(path))
-    for path in glob.glob("/usr/bin/python3.*") + glob.glob("/usr/local/bin/python3.*"):
-        if os.path.basename(path).replace("python", "").replace(".", "").rstrip("t").isdigit():
-            candidates.add(os.path.realpath(path))
-    usable = []
+    dirs = ["/usr/bin", "/usr/local/bin"] + [d for d in os.environ.get("PATH", "").split(os.pathsep) if d]
+    for directory in dict.fromkeys(dirs):
+        for path in glob.glob(os.path.join(glob.escape(directory), "python3.*")):
+            # python3.13 or python3.13t, not python3.13-config
+            if os.path.basename(path).replace("python", "").replace(".", "").rstrip("t").isdigit():
+                candidates.add(os.path.realpath(path))
+    found = []  # (path, the interpreter it really runs)
     for path in sorted(candidates, reverse=True):
         try:
-            probe(path)
+            info = probe(path)
         except UsageError:
             continue
+        found.append((path, os.path.realpath(info.get("executable") or path)))
+    # a wrapper (a pyenv shim on PATH) runs one found already: keep that one
+    direct = {real for path, real in found if path == real}
+    usable, seen = [], set()
+    for path, real in found:
+        if real in seen or (path != real and real in direct):
+            continue
+        seen.add(real)
         usable.append(path)
     return usable

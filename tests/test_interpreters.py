@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from execscope.interpreters import discover, probe
@@ -15,6 +17,29 @@ def test_discovery_finds_this_interpreter_family():
     # not crash and return executable paths.
     for path in discover():
         assert path.startswith("/")
+
+
+def test_path_is_searched_and_a_wrapper_is_not_a_second_interpreter(tmp_path, monkeypatch):
+    """A python3.X on PATH is found (a self-built 3.13t lives there); a wrapper
+    there (a pyenv shim) that runs an interpreter found already is not."""
+    from execscope import interpreters
+    from execscope.errors import UsageError
+
+    real, shim, config = tmp_path / "python3.97t", tmp_path / "python3.99", tmp_path / "python3.97t-config"
+    for path in (real, shim, config):
+        path.write_text("#!/bin/sh\n")
+        path.chmod(0o755)
+    runs = {str(real): str(real), str(shim): str(real)}  # what each one's sys.executable says
+
+    def probe(path=None):
+        if path not in runs:
+            raise UsageError("not ours")
+        return {"path": path, "executable": runs[path], "version": [3, 97, 0], "free_threaded_build": True}
+
+    monkeypatch.setattr(interpreters, "probe", probe)
+    monkeypatch.setenv("PATH", str(tmp_path) + os.pathsep + os.environ.get("PATH", ""))
+    found = [p for p in discover() if p.startswith(str(tmp_path))]
+    assert found == [str(real)]
 
 
 @pytest.mark.skipif(not FOUND, reason="no other CPython interpreters on this machine")
