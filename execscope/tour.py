@@ -465,7 +465,8 @@ def judge_c14(runs: Runs, facts: Facts) -> Check:
         "enabled" if ft_thread["interpreter"].get("gil_enabled") else "disabled", _x(s))
     gil_serial = runs.get("GIL-build serial")
     if gil_serial is not None and gil_serial.get("status") == "completed" and tput(gil_serial):
-        text += "; single-thread speed %.2fx the GIL build" % (tput(ft_serial) / tput(gil_serial))
+        text += "; single-thread speed %.2fx the GIL build (%s)" % (tput(ft_serial) / tput(gil_serial),
+                                                                    gil_serial["interpreter"]["version"])
     ok = not ft_thread["interpreter"].get("gil_enabled") and s >= 1.4
     return Check(HOLDS if ok else FAILS, text, "thread x2 %s" % _x(s))
 
@@ -527,21 +528,27 @@ def _newer_interpreter(python: Optional[str]) -> Optional[str]:
     return None
 
 
-def _gil_build_beside(own: Mapping[str, Any]) -> Optional[str]:
-    """C14's single-thread baseline: the run's interpreter when it has the GIL;
-    when it is itself free-threaded, a GIL build of the same version found
-    here, else the interpreter execscope runs on, if that one has the GIL."""
+def _gil_build_beside(ft: Mapping[str, Any], own: Mapping[str, Any]) -> Optional[str]:
+    """C14's single-thread baseline: a GIL build of the free-threaded one's
+    version found here (the same version isolates the cost of free
+    threading), else the tour's own interpreter or the one execscope runs
+    on, whichever has the GIL; None when there is none."""
     from .interpreters import discover, probe
 
-    if not own["free_threaded_build"]:
-        return own["path"]
-    for path in discover() + [sys.executable]:
+    def gil_build(path: str) -> Optional[Mapping[str, Any]]:
         try:
             info = probe(path)
         except UsageError:
-            continue
-        if not info["free_threaded_build"] and (info["version"][:2] == own["version"][:2]
-                                                or path == sys.executable):
+            return None
+        return None if info["free_threaded_build"] else info
+
+    for path in discover():
+        info = gil_build(path)
+        if info is not None and info["version"][:2] == ft["version"][:2]:
+            return info["path"]
+    for path in (own["path"], sys.executable):
+        info = gil_build(path)
+        if info is not None:
             return info["path"]
     return None
 
@@ -616,7 +623,7 @@ def steps(size: str = "default", python: Optional[str] = None, gil: bool = True,
     if ft:
         c14_runs = [("free-threaded serial", _cfg("cpu", "serial", None, cpu, ft, t)),
                     ("free-threaded thread x2", _cfg("cpu", "thread", 2, cpu, ft, t))]
-        gil_build = _gil_build_beside(info)
+        gil_build = _gil_build_beside(probe(ft), info)
         if gil_build is not None:
             c14_runs.append(("GIL-build serial", _cfg("cpu", "serial", None, cpu, gil_build, t)))
         c14 = dict(runs=tuple(c14_runs), focus="free-threaded thread x2", judge=judge_c14)

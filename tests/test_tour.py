@@ -49,11 +49,11 @@ def test_c14_needs_a_free_threaded_interpreter():
         assert step.runs and not step.blocked
 
 
-def test_c14_baseline_is_a_gil_build_even_when_the_tour_runs_on_a_free_threaded_one(monkeypatch):
+def test_c14_baseline_is_a_gil_build_of_the_same_version_where_there_is_one(monkeypatch):
     from execscope import interpreters
 
     builds = {"/ft/python3.13t": ((3, 13, 5), True), "/gil/python3.13": ((3, 13, 0), False),
-              "/gil/python3.12": ((3, 12, 1), False)}
+              "/gil/python3.12": ((3, 12, 1), False), "/gil/python3.11": ((3, 11, 7), False)}
 
     def probe(path=None):
         version, ft = builds[path]
@@ -62,12 +62,15 @@ def test_c14_baseline_is_a_gil_build_even_when_the_tour_runs_on_a_free_threaded_
     monkeypatch.setattr(interpreters, "probe", probe)
     monkeypatch.setattr(interpreters, "discover", lambda: sorted(builds, reverse=True))
     monkeypatch.setattr(tour.sys, "executable", "/gil/python3.12")
-    assert tour._gil_build_beside(probe("/ft/python3.13t")) == "/gil/python3.13"  # same version first
-    assert tour._gil_build_beside(probe("/gil/python3.12")) == "/gil/python3.12"  # its own
+    ft = probe("/ft/python3.13t")
+    # the same version first, whether the tour runs on a GIL build or on the 3.13t itself
+    assert tour._gil_build_beside(ft, probe("/gil/python3.11")) == "/gil/python3.13"
+    assert tour._gil_build_beside(ft, ft) == "/gil/python3.13"
     del builds["/gil/python3.13"]
-    assert tour._gil_build_beside(probe("/ft/python3.13t")) == "/gil/python3.12"  # execscope's own
+    assert tour._gil_build_beside(ft, probe("/gil/python3.11")) == "/gil/python3.11"  # the tour's own
+    assert tour._gil_build_beside(ft, ft) == "/gil/python3.12"  # the one execscope runs on
     builds["/gil/python3.12"] = ((3, 12, 1), True)
-    assert tour._gil_build_beside(probe("/ft/python3.13t")) is None  # none: no baseline run
+    assert tour._gil_build_beside(ft, ft) is None  # none: no baseline run
 
 
 def _run(kind, tput, status="completed", completed=100, wall=1.0, first=0.0, alerts=(), ipc=0.0, start=None):
