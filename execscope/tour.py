@@ -39,6 +39,7 @@ A guided tour in the TUI steps one claim at a time, from a worker thread::
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
@@ -461,7 +462,7 @@ def judge_c14(runs: Runs, facts: Facts) -> Check:
     ft_serial, ft_thread = _need(runs, "free-threaded serial", "free-threaded thread x2")
     s = speedup(ft_thread, ft_serial)
     text = "cpu under %s %s (GIL %s): thread x2 %s serial" % (
-        ft_thread["interpreter"]["executable"], ft_thread["interpreter"]["version"],
+        os.path.basename(ft_thread["interpreter"]["executable"]), ft_thread["interpreter"]["version"],
         "enabled" if ft_thread["interpreter"].get("gil_enabled") else "disabled", _x(s))
     gil_serial = runs.get("GIL-build serial")
     if gil_serial is not None and gil_serial.get("status") == "completed" and tput(gil_serial):

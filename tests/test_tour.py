@@ -8,7 +8,7 @@ import pytest
 
 from execscope import tour
 from execscope.tour import (CANNOT, FAILS, HOLDS, UNMEASURED, Check, ClaimStep, Facts, TourRunner, judge_c5,
-                            judge_c8, judge_c12, steps)
+                            judge_c8, judge_c12, judge_c14, steps)
 from helpers import cli, load
 
 CLAIM_IDS = ["C%d" % i for i in range(1, 15)]
@@ -98,6 +98,24 @@ def test_judges_decide_from_numbers():
     assert check.status == HOLDS and "15 µs" in check.figure and "120 µs" in check.figure
     noop["process"] = _run("process", 0, completed=1000, wall=0.020, start="fork")
     assert judge_c12(noop, FACTS).status == FAILS
+
+
+def test_judge_c14_wants_threads_to_scale_with_the_gil_disabled():
+    def on(run, executable, version, gil_enabled):
+        run["interpreter"] = {"executable": executable, "version": version, "gil_enabled": gil_enabled}
+        return run
+
+    runs = {"free-threaded serial": on(_run("serial", 100), "/opt/x/bin/python3.13t", "3.13.5", False),
+            "free-threaded thread x2": on(_run("thread", 190), "/opt/x/bin/python3.13t", "3.13.5", False),
+            "GIL-build serial": on(_run("serial", 125), "/usr/bin/python3.13", "3.13.0", True)}
+    check = judge_c14(runs, FACTS)
+    assert check.status == HOLDS and check.figure == "thread x2 1.90x"
+    assert "python3.13t 3.13.5 (GIL disabled)" in check.measured and "/opt" not in check.measured
+    assert "single-thread speed 0.80x the GIL build (3.13.0)" in check.measured
+    runs["free-threaded thread x2"]["interpreter"]["gil_enabled"] = True  # PYTHON_GIL=1: the GIL is back
+    assert judge_c14(runs, FACTS).status == FAILS
+    runs["free-threaded thread x2"] = on(_run("thread", 110), "/opt/x/bin/python3.13t", "3.13.5", False)
+    assert judge_c14(runs, FACTS).status == FAILS
 
 
 def test_judge_c5_wants_a_deadlock_and_the_alert():
