@@ -554,8 +554,9 @@ class Comparison:
         first = runs[0] if runs else {}
         machine = dict(first.get("machine") or {})
         wl = self.workload
-        verdict = make_verdict(rows, wl.expected_best if wl else "", wl.expect if wl else "",
-                               machine.get("usable_cpus"))
+        gil_enabled = (first.get("interpreter") or {}).get("gil_enabled", True) is not False
+        expected_best, expect = wl.expectation(gil_enabled) if wl else ("", "")
+        verdict = make_verdict(rows, expected_best, expect, machine.get("usable_cpus"))
         return Outcome(
             workload=self.request.workload,
             params=dict(self.request.params),

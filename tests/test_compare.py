@@ -164,6 +164,18 @@ def test_compare_io_threads_beat_serial_clearly():
     assert outcome.verdict.best == "thread x8" and outcome.verdict.expectation_holds is True
 
 
+def test_compare_under_a_free_threaded_build_expects_threads_to_win():
+    from execscope.tour import find_free_threaded
+
+    ft, _seen = find_free_threaded()
+    if ft is None:
+        pytest.skip("no free-threaded CPython here (a python3.13t on PATH is found)")
+    outcome = _run("cpu", executors=tuple(parse_executors("serial,thread")), workers=(2,), tasks=16,
+                   params={"size": "20000"}, python=ft)
+    assert outcome.interpreter["gil_enabled"] is False
+    assert outcome.verdict.expected_best == "thread" and "C14" in outcome.verdict.expect
+
+
 def test_runs_yields_each_run_and_stop_ends_the_sequence():
     comparison = Comparison(CompareRequest("noop", executors=tuple(parse_executors("serial,thread")),
                                            workers=(1, 2), tasks=20, gil_sampling=False), gil_factory=no_gil)

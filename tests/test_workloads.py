@@ -103,3 +103,13 @@ def test_duration_mode_keeps_submitting_until_time_is_up():
     assert out["status"] == "completed"
     assert out["tasks"]["completed"] >= 20
     assert out["tasks"]["completed"] == out["tasks"]["submitted"]
+
+
+def test_the_expected_winner_follows_the_gil():
+    """Without a GIL (a free-threaded build, C14) the article expects threads to
+    scale CPU-bound Python; workloads that say nothing keep their expectation."""
+    cpu, io = catalog()["cpu"], catalog()["io"]
+    assert cpu.expectation(True)[0] == "process"
+    best, words = cpu.expectation(False)
+    assert best == "thread" and "C14" in words
+    assert io.expectation(False) == io.expectation(True)

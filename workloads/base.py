@@ -97,6 +97,17 @@ class Workload:
     # The executor the article expects to win, for the compare verdict.
     expected_best: str = ""
     tags: Tuple[str, ...] = field(default_factory=tuple)
+    # What the article expects instead under a free-threaded build with the
+    # GIL disabled (C14), where that differs; "" keeps the above.
+    expected_best_without_gil: str = ""
+    expect_without_gil: str = ""
+
+    def expectation(self, gil_enabled: bool = True) -> Tuple[str, str]:
+        """(the executor expected to win, the expectation in words) for an
+        interpreter with or without the GIL."""
+        if not gil_enabled and self.expected_best_without_gil:
+            return self.expected_best_without_gil, self.expect_without_gil or self.expect
+        return self.expected_best, self.expect
 
     def param(self, name: str) -> Param:
         for p in self.params:

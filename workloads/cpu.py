@@ -26,6 +26,9 @@ WORKLOAD = Workload(
     claims=("C1", "C2", "C4", "C6", "C14"),
     expect="threads no faster than serial (GIL); processes scale with usable cores",
     expected_best="process",
+    expected_best_without_gil="thread",
+    expect_without_gil=("free-threaded build (C14): threads scale with usable cores like processes, "
+                        "with nothing to pickle"),
     task=cpu_task,
     params=(Param("size", int, 150_000, "loop iterations per task", minimum=1, maximum=10**9),),
     default_tasks=120,

@@ -46,9 +46,11 @@ class CompareScreen(Screen):
         try:
             from workloads import catalog
 
+            from execscope.interpreters import probe
+
             w = catalog().get(config.workload)
             if w is not None:
-                self.expected_best = w.expected_best
+                self.expected_best = w.expectation(probe(config.python)["gil_enabled"])[0]
                 self.executors = w.executors
                 if config.tasks is None and config.duration is None:
                     self.base = config.with_(tasks=w.default_tasks)
