@@ -30,9 +30,21 @@ print(json.dumps({
 """
 
 
-@lru_cache(maxsize=16)
 def probe(python: Optional[str] = None) -> Dict:
-    """Facts about ``python`` (default: this interpreter). UsageError if it is not one."""
+    """Facts about ``python`` (default: this interpreter). UsageError if it is not one.
+
+    The probe runs isolated (``-I``), which ignores ``PYTHON_GIL``; runs
+    inherit the environment, so a free-threaded build asked for its GIL back
+    (``PYTHON_GIL=1``) is reported with the GIL on, as the run will have it."""
+    info = _probe(python)
+    forced = os.environ.get("PYTHON_GIL")
+    if info["free_threaded_build"] and forced in ("0", "1"):
+        info = dict(info, gil_enabled=forced == "1")
+    return info
+
+
+@lru_cache(maxsize=16)
+def _probe(python: Optional[str] = None) -> Dict:
     path = python or sys.executable
     if python is not None:
         resolved = _which(python)

@@ -329,6 +329,26 @@ def test_free_threaded_build_without_gil_is_disabled() -> None:
     assert isinstance(view, GilView) and view.source == "disabled" and not view.threads
 
 
+def test_a_free_threaded_build_run_as_it_really_is(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real runs under a free-threaded CPython found here (skipped without one):
+    GIL disabled by default; with PYTHON_GIL=1 the GIL is back and never said
+    to be disabled."""
+    from execscope.tour import find_free_threaded
+    from helpers import run_session
+
+    ft, _seen = find_free_threaded()
+    if ft is None:
+        pytest.skip("no free-threaded CPython here (a python3.13t on PATH is found)")
+    monkeypatch.delenv("PYTHON_GIL", raising=False)
+    _, out = run_session("cpu", executor="thread", workers=2, tasks=8, params={"size": "20000"}, python=ft,
+                         gil_sampling=True)
+    assert out["interpreter"]["gil_enabled"] is False and out["gil"]["source"] == "disabled"
+    monkeypatch.setenv("PYTHON_GIL", "1")
+    _, out = run_session("cpu", executor="thread", workers=2, tasks=8, params={"size": "20000"}, python=ft,
+                         gil_sampling=True)
+    assert out["interpreter"]["gil_enabled"] is True and out["gil"]["source"] != "disabled", out["gil"]
+
+
 def test_pthread_ids_before_311_are_folded_into_native_ids() -> None:
     acc = gilstats.Accumulator()
     acc.add(gilstats.ProcChunk(100, 0.0, 1.0, held={0x7F0000001000: 30, 0x7F0000002000: 20, 0x7F0000003000: 5},

@@ -58,3 +58,19 @@ def test_small_run_under_each_interpreter(python, executor):
     assert out["executor"]["default_max_workers"] >= 1
     if executor == "process":
         assert out["breakdown_s"]["serialize"] > 0 and out["ipc"]["bytes_sent"] > 0
+
+
+def test_python_gil_in_the_environment_is_what_a_run_will_have(monkeypatch):
+    """The probe runs isolated (-I ignores PYTHON_GIL) but runs inherit it: a
+    free-threaded build with PYTHON_GIL=1 runs with the GIL, and is said to."""
+    from execscope import interpreters
+
+    ft = {"path": "/x/python3.13t", "version": [3, 13, 5], "free_threaded_build": True, "gil_enabled": False}
+    gil = {"path": "/x/python3.13", "version": [3, 13, 5], "free_threaded_build": False, "gil_enabled": True}
+    monkeypatch.setattr(interpreters, "_probe", lambda python=None: ft if python.endswith("t") else gil)
+    monkeypatch.delenv("PYTHON_GIL", raising=False)
+    assert interpreters.probe("/x/python3.13t")["gil_enabled"] is False
+    monkeypatch.setenv("PYTHON_GIL", "1")
+    assert interpreters.probe("/x/python3.13t")["gil_enabled"] is True
+    assert ft["gil_enabled"] is False  # the cached facts stay as probed
+    assert interpreters.probe("/x/python3.13")["gil_enabled"] is True
