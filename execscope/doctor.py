@@ -29,7 +29,8 @@ def report_lines() -> List[str]:
         lines.append("gil sampling  not available in this build")
     else:
         lines.extend(doctor_lines())
-    others = [p for p in discover() if p != info["path"]]
+    others = [p + (" (free-threaded)" if probe(p)["free_threaded_build"] else "")
+              for p in discover() if p != info["path"]]
     if others:
         lines.append("interpreters  " + ", ".join(others) + "  (use --python PATH)")
     return lines
