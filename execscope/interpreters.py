@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 from functools import lru_cache
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from .errors import UsageError
 
@@ -36,15 +36,28 @@ def probe(python: Optional[str] = None) -> Dict:
     The probe runs isolated (``-I``), which ignores ``PYTHON_GIL``; runs
     inherit the environment, so a free-threaded build asked for its GIL back
     (``PYTHON_GIL=1``) is reported with the GIL on, as the run will have it."""
-    info = _probe(python)
+    if python is not None and _which(python) is None:  # not remembered: it may appear later
+        raise UsageError("--python %s: no such executable" % python)
+    info, why_not = _probe(python)
+    if info is None:
+        raise UsageError(why_not)
     forced = os.environ.get("PYTHON_GIL")
     if info["free_threaded_build"] and forced in ("0", "1"):
         info = dict(info, gil_enabled=forced == "1")
     return info
 
 
-@lru_cache(maxsize=16)
-def _probe(python: Optional[str] = None) -> Dict:
+@lru_cache(maxsize=64)
+def _probe(python: Optional[str] = None) -> Tuple[Optional[Dict], str]:
+    """(facts, "") or (None, why not): a failure is remembered too, so that
+    discovery does not ask a non-interpreter again at every call."""
+    try:
+        return _ask(python), ""
+    except UsageError as exc:
+        return None, str(exc)
+
+
+def _ask(python: Optional[str] = None) -> Dict:
     path = python or sys.executable
     if python is not None:
         resolved = _which(python)
@@ -86,6 +99,14 @@ def _which(python: str) -> Optional[str]:
     return shutil.which(python)
 
 
+def _is_script(path: str) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(2) == b"#!"
+    except OSError:
+        return True
+
+
 def discover() -> List[str]:
     """CPython 3.9+ interpreters found on this machine (pyenv, /usr/bin,
     /usr/local/bin and the directories on PATH, where a self-built 3.13t
@@ -98,8 +119,10 @@ def discover() -> List[str]:
     dirs = ["/usr/bin", "/usr/local/bin"] + [d for d in os.environ.get("PATH", "").split(os.pathsep) if d]
     for directory in dict.fromkeys(dirs):
         for path in glob.glob(os.path.join(glob.escape(directory), "python3.*")):
-            # python3.13 or python3.13t, not python3.13-config
-            if os.path.basename(path).replace("python", "").replace(".", "").rstrip("t").isdigit():
+            # python3.13 or python3.13t, not python3.13-config; and not a
+            # script (a pyenv shim): running one only to find who it runs is slow
+            if os.path.basename(path).replace("python", "").replace(".", "").rstrip("t").isdigit() \
+                    and not _is_script(path):
                 candidates.add(os.path.realpath(path))
     found = []  # (path, the interpreter it really runs)
     for path in sorted(candidates, reverse=True):

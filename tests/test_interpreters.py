@@ -20,26 +20,32 @@ def test_discovery_finds_this_interpreter_family():
 
 
 def test_path_is_searched_and_a_wrapper_is_not_a_second_interpreter(tmp_path, monkeypatch):
-    """A python3.X on PATH is found (a self-built 3.13t lives there); a wrapper
-    there (a pyenv shim) that runs an interpreter found already is not."""
+    """A python3.X on PATH is found (a self-built 3.13t lives there), once
+    whatever its names; a script there (a pyenv shim) is not even run."""
     from execscope import interpreters
     from execscope.errors import UsageError
 
-    real, shim, config = tmp_path / "python3.97t", tmp_path / "python3.99", tmp_path / "python3.97t-config"
+    real, link, shim, config = (tmp_path / "python3.97t", tmp_path / "python3.98", tmp_path / "python3.99",
+                                tmp_path / "python3.97t-config")
+    real.write_bytes(b"\x7fELF")  # a binary, as an interpreter is
+    link.symlink_to(real)  # another name for it
+    shim.write_text("#!/bin/sh\n")  # a script: a wrapper, not run to find out
+    config.write_bytes(b"\x7fELF")
     for path in (real, shim, config):
-        path.write_text("#!/bin/sh\n")
         path.chmod(0o755)
-    runs = {str(real): str(real), str(shim): str(real)}  # what each one's sys.executable says
+    runs = {str(real): str(real)}  # what each one's sys.executable says
 
     def probe(path=None):
         if path not in runs:
             raise UsageError("not ours")
         return {"path": path, "executable": runs[path], "version": [3, 97, 0], "free_threaded_build": True}
 
-    monkeypatch.setattr(interpreters, "probe", probe)
+    asked = []
+    monkeypatch.setattr(interpreters, "probe", lambda path=None: asked.append(path) or probe(path))
     monkeypatch.setenv("PATH", str(tmp_path) + os.pathsep + os.environ.get("PATH", ""))
     found = [p for p in discover() if p.startswith(str(tmp_path))]
     assert found == [str(real)]
+    assert str(shim) not in asked and str(config) not in asked
 
 
 @pytest.mark.skipif(not FOUND, reason="no other CPython interpreters on this machine")
@@ -67,10 +73,32 @@ def test_python_gil_in_the_environment_is_what_a_run_will_have(monkeypatch):
 
     ft = {"path": "/x/python3.13t", "version": [3, 13, 5], "free_threaded_build": True, "gil_enabled": False}
     gil = {"path": "/x/python3.13", "version": [3, 13, 5], "free_threaded_build": False, "gil_enabled": True}
-    monkeypatch.setattr(interpreters, "_probe", lambda python=None: ft if python.endswith("t") else gil)
+    monkeypatch.setattr(interpreters, "_probe", lambda python=None: (ft if python.endswith("t") else gil, ""))
+    monkeypatch.setattr(interpreters, "_which", lambda python: python)
     monkeypatch.delenv("PYTHON_GIL", raising=False)
     assert interpreters.probe("/x/python3.13t")["gil_enabled"] is False
     monkeypatch.setenv("PYTHON_GIL", "1")
     assert interpreters.probe("/x/python3.13t")["gil_enabled"] is True
     assert ft["gil_enabled"] is False  # the cached facts stay as probed
     assert interpreters.probe("/x/python3.13")["gil_enabled"] is True
+
+
+def test_a_failed_probe_is_remembered_but_a_missing_file_is_not(tmp_path, monkeypatch):
+    from execscope import interpreters
+    from execscope.errors import UsageError
+
+    asked = []
+    real_ask = interpreters._ask
+    monkeypatch.setattr(interpreters, "_ask", lambda python=None: asked.append(python) or real_ask(python))
+    not_python = tmp_path / "python3.96"
+    not_python.write_text("#!/bin/sh\nexit 3\n")
+    not_python.chmod(0o755)
+    for _ in range(2):
+        with pytest.raises(UsageError, match="not a Python 3 interpreter"):
+            interpreters.probe(str(not_python))
+    assert asked == [str(not_python)]  # asked once
+    later = tmp_path / "python3.95"
+    with pytest.raises(UsageError, match="no such executable"):
+        interpreters.probe(str(later))
+    later.symlink_to(interpreters.probe()["path"])
+    assert interpreters.probe(str(later))["version"]  # there now: found
