@@ -21,7 +21,7 @@ def test_discovery_finds_this_interpreter_family():
 
 def test_path_is_searched_and_a_wrapper_is_not_a_second_interpreter(tmp_path, monkeypatch):
     """A python3.X on PATH is found (a self-built 3.13t lives there), once
-    whatever its names; a script there (a pyenv shim) is not even run."""
+    whatever its names or launchers; a script there (a pyenv shim) is not even run."""
     from execscope import interpreters
     from execscope.errors import UsageError
 
@@ -31,9 +31,11 @@ def test_path_is_searched_and_a_wrapper_is_not_a_second_interpreter(tmp_path, mo
     link.symlink_to(real)  # another name for it
     shim.write_text("#!/bin/sh\n")  # a script: a wrapper, not run to find out
     config.write_bytes(b"\x7fELF")
-    for path in (real, shim, config):
+    launcher = tmp_path / "python3.94"  # a binary that runs the other one
+    launcher.write_bytes(b"\x7fELF")
+    for path in (real, shim, config, launcher):
         path.chmod(0o755)
-    runs = {str(real): str(real)}  # what each one's sys.executable says
+    runs = {str(real): str(real), str(launcher): str(real)}  # what each one's sys.executable says
 
     def probe(path=None):
         if path not in runs:
