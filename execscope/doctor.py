@@ -5,7 +5,7 @@ from __future__ import annotations
 import multiprocessing
 from typing import List
 
-from .interpreters import discover, probe
+from .interpreters import discovered, probe
 from .machine import cpu_info
 
 
@@ -29,8 +29,8 @@ def report_lines() -> List[str]:
         lines.append("gil sampling  not available in this build")
     else:
         lines.extend(doctor_lines())
-    others = [p + (" (free-threaded)" if probe(p)["free_threaded_build"] else "")
-              for p in discover() if p != info["path"]]
+    others = [i["path"] + (" (free-threaded)" if i["free_threaded_build"] else "")
+              for i in discovered() if i["path"] != info["path"]]
     if others:
         lines.append("interpreters  " + ", ".join(others) + "  (use --python PATH)")
     return lines

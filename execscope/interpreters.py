@@ -36,9 +36,10 @@ def probe(python: Optional[str] = None) -> Dict:
     The probe runs isolated (``-I``), which ignores ``PYTHON_GIL``; runs
     inherit the environment, so a free-threaded build asked for its GIL back
     (``PYTHON_GIL=1``) is reported with the GIL on, as the run will have it."""
-    if python is not None and _which(python) is None:  # not remembered: it may appear later
+    path = sys.executable if python is None else _which(python)
+    if path is None:  # not remembered: it may appear later
         raise UsageError("--python %s: no such executable" % python)
-    info, why_not = _probe(python)
+    info, why_not = _probe(path)
     if info is None:
         raise UsageError(why_not)
     forced = os.environ.get("PYTHON_GIL")
@@ -48,22 +49,17 @@ def probe(python: Optional[str] = None) -> Dict:
 
 
 @lru_cache(maxsize=64)
-def _probe(python: Optional[str] = None) -> Tuple[Optional[Dict], str]:
-    """(facts, "") or (None, why not): a failure is remembered too, so that
-    discovery does not ask a non-interpreter again at every call."""
+def _probe(path: str) -> Tuple[Optional[Dict], str]:
+    """(facts, "") or (None, why not) for an executable's path: a failure is
+    remembered too, so that discovery does not ask a non-interpreter again at
+    every call."""
     try:
-        return _ask(python), ""
+        return _ask(path), ""
     except UsageError as exc:
         return None, str(exc)
 
 
-def _ask(python: Optional[str] = None) -> Dict:
-    path = python or sys.executable
-    if python is not None:
-        resolved = _which(python)
-        if resolved is None:
-            raise UsageError("--python %s: no such executable" % python)
-        path = resolved
+def _ask(path: str) -> Dict:
     try:
         out = subprocess.run(
             [path, "-I", "-c", _PROBE],
@@ -111,6 +107,11 @@ def discover() -> List[str]:
     """CPython 3.9+ interpreters found on this machine (pyenv, /usr/bin,
     /usr/local/bin and the directories on PATH, where a self-built 3.13t
     usually lives), newest first."""
+    return [info["path"] for info in discovered()]
+
+
+def discovered() -> List[Dict]:
+    """``probe`` facts of each interpreter ``discover`` finds, in its order."""
     candidates = set()
     roots = [os.path.expanduser("~/.pyenv/versions"), os.environ.get("PYENV_ROOT", "") + "/versions"]
     for root in roots:
@@ -130,13 +131,13 @@ def discover() -> List[str]:
             info = probe(path)
         except UsageError:
             continue
-        found.append((path, os.path.realpath(info.get("executable") or path)))
-    # a wrapper (a pyenv shim on PATH) runs one found already: keep that one
-    direct = {real for path, real in found if path == real}
+        found.append((path, os.path.realpath(info.get("executable") or path), info))
+    # a launcher that runs an interpreter found already: keep that one
+    direct = {real for path, real, _ in found if path == real}
     usable, seen = [], set()
-    for path, real in found:
+    for path, real, info in found:
         if real in seen or (path != real and real in direct):
             continue
         seen.add(real)
-        usable.append(path)
+        usable.append(info)
     return usable

@@ -495,15 +495,16 @@ CLAIMS: Dict[str, str] = {
 
 def find_free_threaded(python: Optional[str] = None) -> Tuple[Optional[str], List[str]]:
     """A free-threaded CPython (the given one first), and the versions seen."""
-    from .interpreters import discover, probe
+    from .interpreters import discovered, probe
 
-    seen: List[str] = []
-    candidates = ([python] if python else []) + discover()
-    for path in candidates:
+    candidates = []
+    if python:
         try:
-            info = probe(path)
+            candidates.append(probe(python))
         except UsageError:
-            continue
+            pass
+    seen: List[str] = []
+    for info in candidates + discovered():
         version = ".".join(map(str, info["version"])) + ("t" if info["free_threaded_build"] else "")
         if version not in seen:
             seen.append(version)
@@ -514,16 +515,12 @@ def find_free_threaded(python: Optional[str] = None) -> Tuple[Optional[str], Lis
 
 def _newer_interpreter(python: Optional[str]) -> Optional[str]:
     """A CPython 3.13+ with the GIL, beside the run's own (<3.13) one, for C4."""
-    from .interpreters import discover, probe
+    from .interpreters import discovered, probe
 
     own = probe(python)
     if tuple(own["version"][:2]) >= (3, 13):
         return None
-    for path in discover():
-        try:
-            info = probe(path)
-        except UsageError:
-            continue
+    for info in discovered():
         if tuple(info["version"][:2]) >= (3, 13) and not info["free_threaded_build"]:
             return info["path"]
     return None
@@ -534,22 +531,13 @@ def _gil_build_beside(ft: Mapping[str, Any], own: Mapping[str, Any]) -> Optional
     version found here (the same version isolates the cost of free
     threading), else the tour's own interpreter or the one execscope runs
     on, whichever has the GIL; None when there is none."""
-    from .interpreters import discover, probe
+    from .interpreters import discovered, probe
 
-    def gil_build(path: str) -> Optional[Mapping[str, Any]]:
-        try:
-            info = probe(path)
-        except UsageError:
-            return None
-        return None if info["free_threaded_build"] else info
-
-    for path in discover():
-        info = gil_build(path)
-        if info is not None and info["version"][:2] == ft["version"][:2]:
+    for info in discovered():
+        if not info["free_threaded_build"] and info["version"][:2] == ft["version"][:2]:
             return info["path"]
-    for path in (own["path"], sys.executable):
-        info = gil_build(path)
-        if info is not None:
+    for info in (own, probe()):
+        if not info["free_threaded_build"]:
             return info["path"]
     return None
 

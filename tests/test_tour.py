@@ -56,12 +56,12 @@ def test_c14_baseline_is_a_gil_build_of_the_same_version_where_there_is_one(monk
               "/gil/python3.12": ((3, 12, 1), False), "/gil/python3.11": ((3, 11, 7), False)}
 
     def probe(path=None):
+        path = path or "/gil/python3.12"  # the interpreter execscope runs on
         version, ft = builds[path]
         return {"path": path, "version": list(version), "free_threaded_build": ft}
 
     monkeypatch.setattr(interpreters, "probe", probe)
-    monkeypatch.setattr(interpreters, "discover", lambda: sorted(builds, reverse=True))
-    monkeypatch.setattr(tour.sys, "executable", "/gil/python3.12")
+    monkeypatch.setattr(interpreters, "discovered", lambda: [probe(p) for p in sorted(builds, reverse=True)])
     ft = probe("/ft/python3.13t")
     # the same version first, whether the tour runs on a GIL build or on the 3.13t itself
     assert tour._gil_build_beside(ft, probe("/gil/python3.11")) == "/gil/python3.13"
