@@ -27,8 +27,8 @@ from concurrent.futures import ThreadPoolExecutor, ProcessPoolExecutor, wait
 import multiprocessing
 sys.path.insert(0, ROOT)
 from execscope.runner import instrument, slots, worker
-from workloads.cpu import cpu_task
-from workloads.noop import noop_task
+from execscope.workloads.cpu import cpu_task
+from execscope.workloads.noop import noop_task
 
 kind, task, mode, n, workers = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
 fn = noop_task if task == "noop" else cpu_task

@@ -132,7 +132,7 @@ def config_from(args: argparse.Namespace) -> RunConfig:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from workloads import catalog
+    from execscope.workloads import catalog
 
     for w in catalog().values():
         print("%-17s %-22s %s" % (w.name, ",".join(w.claims), w.summary))
@@ -242,7 +242,7 @@ def _show(config: RunConfig, args: argparse.Namespace) -> int:
     if args.headless or not sys.stdout.isatty():
         return run_headless(config, args.json, refresh_hz=args.refresh)
     try:
-        from tui.app import run_tui
+        from execscope.tui.app import run_tui
     except ImportError:
         return run_headless(config, args.json, refresh_hz=args.refresh)
     return run_tui(config=config, json_path=args.json, refresh_hz=args.refresh)
@@ -259,7 +259,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 def _tour_tui(what: str) -> Any:
     """run_tui for the tour and the demo, which only make sense on a terminal."""
     try:
-        from tui.app import run_tui
+        from execscope.tui.app import run_tui
     except ImportError as exc:
         raise UsageError("the TUI is not available here (%s): try `execscope tour --headless`" % exc)
     if not sys.stdout.isatty():

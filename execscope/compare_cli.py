@@ -138,7 +138,7 @@ def cmd_tour(args: argparse.Namespace) -> int:
         raise UsageError("--claims %r: name at least one claim, such as C1,C3" % args.claims)
     if not args.headless and sys.stdout.isatty():
         try:
-            from tui.app import run_tour  # type: ignore[attr-defined]
+            from execscope.tui.app import run_tour  # type: ignore[attr-defined]
         except ImportError:
             pass
         else:

@@ -44,7 +44,17 @@ from .sampling.cpu import CpuReading, CpuSampler
 from .validate import validate
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
-WORKLOADS_DIR = os.path.join(os.path.dirname(PACKAGE_DIR), "workloads")
+# The runner starts as a script in the run's private directory, not with
+# ``-m``: ``-m`` puts the working directory first on sys.path, where a user's
+# own ``execscope`` would hide ours.  The script's directory (that private
+# directory, holding only ``execscope``) comes first, then the working
+# directory, as ``-m`` would have it, for the user's ``module:function``.
+RUNNER_BOOT = """import os, sys
+sys.path.insert(1, os.getcwd())
+from execscope.runner.main import main
+if __name__ == "__main__":
+    sys.exit(main())
+"""
 HISTORY_S = 60.0
 OUTPUT_TAIL_LINES = 200
 
@@ -127,7 +137,6 @@ class Session:
         py_dir = os.path.join(self.run_dir, "py")
         os.mkdir(py_dir, 0o700)
         os.symlink(PACKAGE_DIR, os.path.join(py_dir, "execscope"))
-        os.symlink(WORKLOADS_DIR, os.path.join(py_dir, "workloads"))
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (py_dir, env.get("PYTHONPATH", "")) if p)
         env.pop("PYTHONSTARTUP", None)
@@ -135,6 +144,13 @@ class Session:
             params = self.workload.resolve_params(dict(self.config.params))
             env.update(self.workload.env(params))
         return env
+
+    def _runner_script(self) -> str:
+        path = os.path.join(self.run_dir, "py", "execscope_runner.py")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(RUNNER_BOOT)
+        return path
 
     def start(self) -> "Session":
         import json
@@ -159,16 +175,17 @@ class Session:
             "duration": cfg.duration,
             "params": dict(cfg.params),
         }
+        env = self._runner_env()  # makes the private py/ directory the script goes in
         self.t_launch = time.monotonic()
         try:
             self.proc = subprocess.Popen(
-                [self.interpreter["path"], "-m", "execscope.runner", json.dumps(payload)],
+                [self.interpreter["path"], self._runner_script(), json.dumps(payload)],
                 pass_fds=(write_fd,),
                 start_new_session=True,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE if self.capture_output else None,
                 stderr=subprocess.STDOUT if self.capture_output else None,
-                env=self._runner_env(),
+                env=env,
                 cwd=os.getcwd(),
             )
         finally:

@@ -29,7 +29,7 @@ def validate(config: RunConfig) -> Tuple[RunConfig, Optional[Any], Dict]:
         from . import attach
 
         return attach.validate(config)
-    from workloads.base import ParamError
+    from execscope.workloads.base import ParamError
 
     from .runner import resolve
 

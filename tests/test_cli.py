@@ -70,7 +70,7 @@ def test_unavailable_start_method_is_a_usage_error(monkeypatch):
 
 
 def test_list_shows_every_workload_with_its_claims():
-    from workloads import catalog
+    from execscope.workloads import catalog
 
     result = cli("list")
     assert result.returncode == 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from helpers import run_session, start_methods
-from workloads import catalog
+from execscope.workloads import catalog
 
 # Small sizes for each workload: a new workload without an entry fails
 # test_every_workload_has_small_params, so none ships untested.

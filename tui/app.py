@@ -7,7 +7,7 @@
 The App holds what outlives a screen: how sessions are made (real or fake),
 the refresh rate, and the Registry of every run, so that q, Ctrl+C, SIGHUP or
 SIGTERM stop the runners and nothing is left behind.  Panels and screens live
-in ``tui.widgets`` and ``tui.screens``.
+in ``execscope.tui.widgets`` and ``execscope.tui.screens``.
 """
 
 from __future__ import annotations

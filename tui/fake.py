@@ -11,7 +11,7 @@ real detector run over the scripted history; a detector that does not exist
 yet (pickle_bottleneck) is stood in for by a scripted alert.
 
 Program and attach runs (``execscope run -- python prog.py``, ``execscope
-attach PID``) are scripted in ``tui.fake_program``.
+attach PID``) are scripted in ``execscope.tui.fake_program``.
 
 ``FakeSession`` speaks the part of the Session API the TUI uses; with
 ``pause_at`` it delivers the script up to that share of the run at start()
@@ -257,7 +257,7 @@ def _filled(config: RunConfig, workers: int, tasks: int) -> RunConfig:
 
 def _summary(name: str) -> str:
     try:
-        from workloads import catalog
+        from execscope.workloads import catalog
 
         return catalog()[name].summary
     except Exception:

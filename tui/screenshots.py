@@ -1,4 +1,4 @@
-"""Regenerate the README screenshots: ``python -m tui.screenshots DIR [NAME...]`` (``make screenshots``).
+"""Regenerate the README screenshots: ``python -m execscope.tui.screenshots DIR [NAME...]`` (``make screenshots``).
 
 Every picture of a run is taken from a REAL run on this machine: the app is
 started exactly as ``execscope run`` starts it (its default session factory,
@@ -9,7 +9,7 @@ differ from one regeneration to the next, and from one machine to another;
 the tests' snapshots (``tests/tui``) use scripted data for determinism.
 
 The one exception is the 128-core picture: this project has no such machine,
-so it is drawn from scripted data (``tui.fake``), and both its title and a
+so it is drawn from scripted data (``execscope.tui.fake``), and both its title and a
 line in the picture say so.
 
 A scene whose condition is not met in its time limit is still saved, with a

@@ -112,7 +112,7 @@ def run(config: Dict[str, Any], channel: Channel) -> str:
 
 def _execute(config: Dict[str, Any], channel: Channel, workload: Any, params: Dict[str, Any],
              task_kwargs: Dict[str, Any], run_dir: str) -> str:
-    from workloads import _runtime
+    from execscope.workloads import _runtime
 
     kind = config["executor"]
     table = None

@@ -17,8 +17,8 @@ import sys
 from dataclasses import replace
 from typing import Any, Callable, Dict, Tuple
 
-from workloads import catalog
-from workloads.base import Param, ParamError, Workload
+from execscope.workloads import catalog
+from execscope.workloads.base import Param, ParamError, Workload
 
 
 class SpecError(ValueError):

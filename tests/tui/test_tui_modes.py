@@ -8,19 +8,19 @@ from dataclasses import replace
 
 import pytest
 
-import tui.evidence
-import tui.modes
-import tui.widgets.run_header
-import tui.widgets.workers
+import execscope.tui.evidence
+import execscope.tui.modes
+import execscope.tui.widgets.run_header
+import execscope.tui.widgets.workers
 from execscope.model import RunConfig
-from tui.evidence import evidence_items, evidence_lines, evidence_text
-from tui.fake_program import attach_script, program_script
-from tui.modes import Focus, exit_text, is_summed, kinds, short_label, source_of
+from execscope.tui.evidence import evidence_items, evidence_lines, evidence_text
+from execscope.tui.fake_program import attach_script, program_script
+from execscope.tui.modes import Focus, exit_text, is_summed, kinds, short_label, source_of
 
 PROGRAM = RunConfig("p", argv=("python", "pipeline.py"))
 
 
-@pytest.mark.parametrize("module", [tui.modes, tui.evidence, tui.widgets.workers, tui.widgets.run_header])
+@pytest.mark.parametrize("module", [execscope.tui.modes, execscope.tui.evidence, execscope.tui.widgets.workers, execscope.tui.widgets.run_header])
 def test_docstring_examples(module):
     result = doctest.testmod(module)
     assert result.failed == 0 and result.attempted > 0
@@ -139,7 +139,7 @@ def test_evidence_lines_fit_the_width_and_count_what_is_left(width, evidence):
 
 
 def test_screenshot_script_names_its_scenes_and_labels_scripted_data(tmp_path, capsys):
-    from tui import screenshots
+    from execscope.tui import screenshots
 
     names = [s.name for s in screenshots.SCENES]
     assert len(names) == len(set(names))

@@ -7,13 +7,13 @@ from dataclasses import replace
 import pytest
 
 from execscope.model import RunConfig
-from tui.fake import FakeFactory, FakeSession
-from tui.screens.compare import CompareScreen
-from tui.screens.help import HelpScreen
-from tui.screens.live import LiveScreen
-from tui.screens.picker import PickerScreen
-from tui.tour_steps import STEPS
-from tui.widgets.cycler import Cycler
+from execscope.tui.fake import FakeFactory, FakeSession
+from execscope.tui.screens.compare import CompareScreen
+from execscope.tui.screens.help import HelpScreen
+from execscope.tui.screens.live import LiveScreen
+from execscope.tui.screens.picker import PickerScreen
+from execscope.tui.tour_steps import STEPS
+from execscope.tui.widgets.cycler import Cycler
 
 from tui_support import aio, make_app, screen_text, settle, settle_compare
 

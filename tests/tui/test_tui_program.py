@@ -1,11 +1,11 @@
 """Program and attach runs in the TUI (``execscope run -- python prog.py``,
-``execscope attach PID``), on scripted snapshots (``tui.fake_program``)."""
+``execscope attach PID``), on scripted snapshots (``execscope.tui.fake_program``)."""
 
 from __future__ import annotations
 
 from execscope.model import RunConfig
-from tui.screens.help import HelpScreen
-from tui.screens.live import RUNNER_ONLY, LiveScreen
+from execscope.tui.screens.help import HelpScreen
+from execscope.tui.screens.live import RUNNER_ONLY, LiveScreen
 
 from tui_support import aio, make_app, screen_text, settle
 

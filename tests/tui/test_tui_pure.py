@@ -8,14 +8,14 @@ from dataclasses import replace
 import pytest
 
 from execscope.model import RunConfig
-from tui import comparison, fmt
-from tui.claims import CLAIMS
-from tui.fake import FakeFactory, FakeSession, script
-from tui.grid import plan_grid
-from tui.runs import LiveRun, Registry
-from tui.tour_steps import STEPS
-from tui.widgets.breakdown import split_widths
-from tui.widgets.workers import plan_columns, state_text
+from execscope.tui import comparison, fmt
+from execscope.tui.claims import CLAIMS
+from execscope.tui.fake import FakeFactory, FakeSession, script
+from execscope.tui.grid import plan_grid
+from execscope.tui.runs import LiveRun, Registry
+from execscope.tui.tour_steps import STEPS
+from execscope.tui.widgets.breakdown import split_widths
+from execscope.tui.widgets.workers import plan_columns, state_text
 
 
 @pytest.mark.parametrize("cores", [1, 2, 3, 4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 512])
@@ -60,13 +60,13 @@ def test_breakdown_segments_fill_the_bar_and_keep_small_phases_visible():
 def test_worker_columns_fit_and_keep_state():
     for width in (30, 44, 60, 90, 150):
         cols = plan_columns(width, 9, True, True)
-        from tui.widgets.workers import COLUMN_W, STATE_W
+        from execscope.tui.widgets.workers import COLUMN_W, STATE_W
         assert 9 + 1 + STATE_W + sum(COLUMN_W[c] for c in cols) <= max(width, 9 + 1 + STATE_W)
 
 
 def test_tour_steps_are_valid_runs_with_known_claims():
     from execscope.validate import validate
-    from workloads import catalog
+    from execscope.workloads import catalog
 
     names = catalog()
     assert len(STEPS) >= 10
@@ -176,7 +176,7 @@ def test_state_text_drops_the_task_number_rather_than_cutting_it():
 def test_the_headless_tour_feeds_the_tui_tour_when_present():
     import importlib.util
 
-    from tui.tour_steps import shared_steps, tour_steps
+    from execscope.tui.tour_steps import shared_steps, tour_steps
 
     if importlib.util.find_spec("execscope.tour") is None:
         assert shared_steps() is None and tour_steps() == STEPS

@@ -44,7 +44,7 @@ class CompareScreen(Screen):
         self.expected_best = ""
         self.executors = ("serial", "thread", "process")
         try:
-            from workloads import catalog
+            from execscope.workloads import catalog
 
             from execscope.interpreters import probe
 

@@ -36,7 +36,7 @@ def _same(param, raw: str) -> bool:
 
 
 def _catalog():
-    from workloads import catalog
+    from execscope.workloads import catalog
 
     return catalog()
 

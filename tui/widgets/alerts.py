@@ -7,7 +7,7 @@
 
 The run's own end (failed, timeout, deadlock), the first task error and
 Python warnings from the runner are listed above the alerts: they are what a
-person needs next to them.  Evidence is formatted by ``tui.evidence``: units
+person needs next to them.  Evidence is formatted by ``execscope.tui.evidence``: units
 from the key names, a few lines at most (the JSON keeps all of it).
 """
 

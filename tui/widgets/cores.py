@@ -4,7 +4,7 @@
     0 ██████████████▋      93%  1 ▏                     4%
 
 From 2 to 256 cores in 80 columns: cells shrink from bar+percent to
-percent+glyph to one glyph per core (see ``tui.grid``); the box grows
+percent+glyph to one glyph per core (see ``execscope.tui.grid``); the box grows
 rather than drop a core.
 """
 
