@@ -1,4 +1,5 @@
-"""``python -m execscope.runner CONFIG_JSON`` (started by the session, not by hand)."""
+"""``python -m execscope.runner CONFIG_JSON``, by hand; the session starts the runner
+through a boot script of its own (see ``session.RUNNER_BOOT``)."""
 
 import sys
 

@@ -29,7 +29,7 @@ def _wait_for_tree(proc: subprocess.Popen, workers: int, timeout: float = 20.0) 
     parent = psutil.Process(proc.pid)
     while time.monotonic() < deadline:
         tree = parent.children(recursive=True)
-        runners = [p for p in tree if "execscope.runner" in command_line(p)]
+        runners = [p for p in tree if "execscope_runner" in command_line(p)]
         if runners:
             pool = runners[0].children(recursive=True)
             if len(pool) >= workers:

@@ -117,7 +117,7 @@ def test_closing_the_terminal_stops_the_runner(tmp_path):
                             % json_file, rc_file), width=80, height=24)
         tmux.wait_for("▶ running")
         tree = _tree(tmux.pane_pid())
-        assert any("execscope.runner" in command_line(p) for p in tree)
+        assert any("execscope_runner" in command_line(p) for p in tree)
         tmux.run("kill-session", "-t", tmux.session)  # SIGHUP to the pane, like a dropped SSH link
         deadline = time.monotonic() + 15
         while still_running(tree) and time.monotonic() < deadline:
