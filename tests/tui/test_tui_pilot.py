@@ -205,11 +205,14 @@ async def test_tour_walks_the_steps_with_n_b_and_t():
 async def test_demo_advances_on_its_own_and_quits_after_the_last_step():
     app = make_app(tour=True, auto_s=0.05)
     async with app.run_test(size=(80, 24)) as pilot:
-        for _ in range(400):
+        for _ in range(1500):  # a ceiling for a loaded machine, not a timing
             await pilot.pause(0.02)
             if not app.is_running:
                 break
+        assert not app.is_running, "the demo did not end after its last step"
     assert len(app.session_factory.sessions) == len(STEPS)
+    # each run closes its session in its own thread: wait for those threads
+    assert all(run.join(10.0) for run in app.registry.runs()), "a run thread never finished"
     assert all(s.closed for s in app.session_factory.sessions)
 
 
