@@ -87,6 +87,7 @@ class Timeline:
         c = snap.counts
         self.points.append({
             "t_s": round(snap.t_s, 3),
+            "submitted": c.submitted,
             "queue_depth": c.queued,
             "dispatched": c.dispatched,
             "running": c.running,
