@@ -5,7 +5,7 @@ the detectors' own ratios, so the same checks hold on 2 cores and on 16."""
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, List, Tuple
 
 import pytest
 
@@ -24,13 +24,30 @@ needs_fork = pytest.mark.skipif(not HAS_FORK, reason="the fork start method is n
 needs_two_cpus = pytest.mark.skipif(USABLE < 2, reason="needs two usable CPUs")
 
 
-def observed_run(workload: str, **kwargs: Any) -> Tuple[Dict[str, Any], Dict[str, float]]:
-    """A real run (``kwargs`` are RunConfig's); returns its JSON and, per alert
-    kind, the t_s of the first snapshot that showed the alert (when it was
-    detected, not when it began)."""
-    first: Dict[str, float] = {}
+class Seen(dict):
+    """Per alert kind, the t_s of the first snapshot that showed the alert (when
+    it was detected, not when it began); ``ticks`` holds every snapshot's
+    (t_s, status, completed).  Detection speed is judged in ticks and in the
+    run's own progress, never in seconds: seconds belong to the benchmark
+    (``python -m benchmarks detection_latency``), not to a test on a loaded machine."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ticks: List[Tuple[float, str, int]] = []
+
+    def ticks_between(self, t0: float, t1: float) -> int:
+        return sum(1 for t, _, _ in self.ticks if t0 < t < t1)
+
+    def at(self, kind: str) -> Tuple[float, str, int]:
+        return next(tick for tick in self.ticks if tick[0] == self[kind])
+
+
+def observed_run(workload: str, **kwargs: Any) -> Tuple[Dict[str, Any], Seen]:
+    """A real run (``kwargs`` are RunConfig's); returns its JSON and what was seen live."""
+    first = Seen()
 
     def listener(snap):  # type: ignore[no-untyped-def]
+        first.ticks.append((snap.t_s, snap.status, snap.counts.completed))
         for alert in snap.active_alerts:
             first.setdefault(alert.kind, snap.t_s)
 
@@ -57,7 +74,7 @@ def fixture(spec: str) -> str:
 
 # -- starvation --------------------------------------------------------------------------
 
-def test_recursive_submit_deadlock_is_caught_within_a_second_and_stopped():
+def test_recursive_submit_deadlock_is_caught_at_once_and_stopped():
     out, first = observed_run("recursive_submit", executor="thread", workers=2, tasks=8)
     assert out["status"] == "deadlock"
     alert = one_alert(out, "starvation")
@@ -67,8 +84,9 @@ def test_recursive_submit_deadlock_is_caught_within_a_second_and_stopped():
     waiting = [m["t_s"] for m in out["marks"] if m["name"] == "blocked" and m["data"]["task"] not in unblocked]
     assert len(waiting) == 2
     last_blocked = max(waiting)
-    assert abs(alert["t_s"] - last_blocked) <= 1.0
-    assert first["starvation"] - last_blocked <= 1.0
+    # the alert dates itself to the last block, and shows within a few ticks of it
+    assert last_blocked <= alert["t_s"] + 0.15
+    assert first.ticks_between(last_blocked, first["starvation"]) <= 3
     ev = alert["evidence"]
     assert len(ev["blocked_workers"]) == 2 and ev["queued"] >= 1 and len(ev["waiting_on_tasks"]) == 2
     assert out["timeline"][-1]["blocked"] == 2
@@ -85,12 +103,13 @@ def test_parents_blocked_with_workers_to_spare_starve_without_deadlock():
 
 # -- pickle bottleneck and chunksize ----------------------------------------------------------
 
-def test_pickle_heavy_raises_a_pickle_bottleneck_within_two_seconds():
+def test_pickle_heavy_raises_a_pickle_bottleneck_while_it_runs():
     out, first = observed_run("pickle_heavy", executor="process", start_method=start_methods()[0], workers=2,
-                              tasks=16, params={"mb": "4"})
+                              duration=2.0, params={"mb": "4"})
     assert out["status"] == "completed"
     alert = one_alert(out, "pickle_bottleneck")
-    assert first["pickle_bottleneck"] <= 2.0
+    _, status, completed = first.at("pickle_bottleneck")
+    assert status == "running" and completed < out["tasks"]["submitted"], "only seen at the end"
     ev = alert["evidence"]
     # consistent with the run's own totals
     assert ev["ipc_share"] == pytest.approx(out["ipc"]["share_of_task_time"], abs=0.1)
@@ -121,7 +140,8 @@ def test_cpu_bound_threads_raise_gil_contention():
     alert = one_alert(out, "gil_contention")
     ev = alert["evidence"]
     assert ev["computing_workers"] == 2 and ev["pool_cpu_percent"] <= 135
-    assert first["gil_contention"] <= 1.5
+    running = [t for t, status, _ in first.ticks if status == "running"]
+    assert first["gil_contention"] in running[: len(running) // 2 + 1], "seen late in the run"
 
 
 @needs_two_cpus
