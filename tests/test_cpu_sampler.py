@@ -5,6 +5,7 @@ import sys
 import time
 
 import psutil
+import pytest
 
 from execscope.sampling.cpu import MIN_SPAN_S, CpuSampler, core_percents
 
@@ -35,7 +36,9 @@ def _cpu_seconds(proc: psutil.Process) -> float:
 
 def test_a_spinning_child_shows_as_one_busy_core():
     """The tree's share against the child's own CPU time over the same span (on
-    a loaded machine a spinning child gets less than a core: no fixed floor)."""
+    a loaded machine a spinning child gets less than a core: no fixed floor).
+    It samples until the child has had a quarter of a CPU-second, so a busy
+    machine makes the test longer, not wrong."""
     child = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
         proc = psutil.Process(child.pid)
@@ -45,15 +48,17 @@ def test_a_spinning_child_shows_as_one_busy_core():
         sampler.sample()
         c0, t0 = _cpu_seconds(proc), time.monotonic()
         readings = []
-        for _ in range(5):
+        while len(readings) < 5 or (_cpu_seconds(proc) - c0 < 0.25 and len(readings) < 50):
             time.sleep(0.2)
             readings.append(sampler.sample())
         c1, t1 = _cpu_seconds(proc), time.monotonic()
     finally:
         child.kill()
         child.wait()
+    if c1 - c0 < 0.05:
+        pytest.skip("the spinning child got %.2f CPU-seconds in %.0f s: the machine is too busy to tell"
+                    % (c1 - c0, t1 - t0))
     truth = (c1 - c0) / (t1 - t0) * 100.0
-    assert truth >= 20.0, "the child hardly ran (%.0f%%): the machine is too busy to tell" % truth
     shares = [r.tree_percent for r in readings]
     assert abs(sum(shares) / len(shares) - truth) <= 15.0, (shares, truth)
     # the machine's cores carry at least the child (it may move between them)
