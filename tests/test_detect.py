@@ -376,10 +376,12 @@ def test_gil_contention_quiet_for_gil_releasing_io_or_parallel_threads():
 
 
 def test_gil_contention_from_cpu_alone_needs_idle_cpu():
-    idle = timeline(lambda t: _threads(t, switches=None, total=25.0), 1.0)  # 50 of 200 busy: ours
+    # two threads at 48% each (the pool: 96% of one core); the machine is 50% busy
+    # of 2 CPUs = 100, of which 96 are ours and 4 someone else's: idle = 200 - 4 - 96
+    idle = timeline(lambda t: _threads(t, switches=None, total=50.0), 1.0)
     f = detect.gil_contention(idle)
     assert f is not None and f.evidence["source"] == "cpu"
-    assert f.evidence["idle_cpu_percent"] == pytest.approx(104, abs=1)
+    assert f.evidence["idle_cpu_percent"] == pytest.approx(200 - (100 - 96) - 96, abs=1)
     loaded = timeline(lambda t: _threads(t, switches=None, total=100.0), 1.0)  # another process takes a core
     assert detect.gil_contention(loaded) is None
 
