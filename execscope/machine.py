@@ -22,9 +22,9 @@ from __future__ import annotations
 import math
 import os
 
-_CGROUP2_CPU_MAX = "/sys/fs/cgroup/cpu.max"
-_CGROUP1_QUOTA = "/sys/fs/cgroup/cpu/cpu.cfs_quota_us"
-_CGROUP1_PERIOD = "/sys/fs/cgroup/cpu/cpu.cfs_period_us"
+CGROUP_ROOT = "/sys/fs/cgroup"
+# cgroup v1 mounts the cpu controller alone or together with cpuacct
+_V1_CPU_MOUNTS = ("cpu", "cpu,cpuacct", "cpuacct,cpu")
 
 
 def parse_cpu_max(text: str) -> float | None:
@@ -55,49 +55,66 @@ def _read(path: str) -> str | None:
         return None
 
 
-def _own_cgroup_dir() -> str | None:
-    """The cgroup v2 directory of this process, when the hierarchy is mounted."""
-    text = _read("/proc/self/cgroup")
-    if not text:
-        return None
-    for line in text.splitlines():
-        if line.startswith("0::"):
-            return "/sys/fs/cgroup" + line[3:].rstrip("/")
+def _own_cgroups() -> tuple:
+    """(cgroup v2 path, cgroup v1 cpu path) of this process, each relative to
+    its hierarchy's root ("/docker/abc"), or None where it has none."""
+    v2 = v1 = None
+    for line in (_read("/proc/self/cgroup") or "").splitlines():
+        parts = line.split(":", 2)
+        if len(parts) != 3:
+            continue
+        if parts[0] == "0" and parts[1] == "":
+            v2 = parts[2].rstrip("/") or "/"
+        elif "cpu" in parts[1].split(","):
+            v1 = parts[2].rstrip("/") or "/"
+    return v2, v1
+
+
+def _up_from(path: str, root: str):
+    """``root + path``, then each parent up to ``root`` itself."""
+    here = (root + path).rstrip("/")
+    while True:
+        yield here
+        if len(here) <= len(root):
+            return
+        here = os.path.dirname(here)
+
+
+def _v1_quota(directory: str) -> float | None:
+    quota, period = _read(directory + "/cpu.cfs_quota_us"), _read(directory + "/cpu.cfs_period_us")
+    try:
+        if quota and period and int(quota) > 0 and int(period) > 0:
+            return int(quota) / int(period)
+    except ValueError:
+        pass
     return None
 
 
 def cgroup_cpu_limit() -> float | None:
     """CPUs granted by the cgroup quota, or None when there is no quota.
 
-    Walks from this process's own cgroup up to the root (the tightest quota
-    on the path applies), then falls back to cgroup v1.
+    Walks from this process's own cgroup up to the root of its hierarchy (the
+    tightest quota on the path applies), in cgroup v2 and, where the cpu
+    controller is mounted there, in cgroup v1 (a host without cgroup
+    namespaces shows a container its own cgroup's path, not "/").
     """
     limits = []
-    own = _own_cgroup_dir()
-    if own:
-        path = own
-        while path.startswith("/sys/fs/cgroup"):
-            text = _read(path + "/cpu.max")
-            if text:
-                limit = parse_cpu_max(text)
-                if limit is not None:
-                    limits.append(limit)
-            if path == "/sys/fs/cgroup":
-                break
-            path = os.path.dirname(path)
-    if not limits:
-        text = _read(_CGROUP2_CPU_MAX)
-        if text:
-            limit = parse_cpu_max(text)
+    v2, v1 = _own_cgroups()
+    if v2 is not None:
+        for directory in _up_from(v2, CGROUP_ROOT):
+            limit = parse_cpu_max(_read(directory + "/cpu.max") or "")
             if limit is not None:
                 limits.append(limit)
-    if not limits:
-        quota, period = _read(_CGROUP1_QUOTA), _read(_CGROUP1_PERIOD)
-        try:
-            if quota and period and int(quota) > 0 and int(period) > 0:
-                limits.append(int(quota) / int(period))
-        except ValueError:
-            pass
+    if v1 is not None:
+        for mount in _V1_CPU_MOUNTS:
+            root = CGROUP_ROOT + "/" + mount
+            if _read(root + "/cpu.cfs_period_us") is None:
+                continue
+            for directory in _up_from(v1, root):
+                limit = _v1_quota(directory)
+                if limit is not None:
+                    limits.append(limit)
+            break
     return min(limits) if limits else None
 
 
