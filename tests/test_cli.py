@@ -131,3 +131,29 @@ def test_doctor_reports_the_basics():
     assert result.returncode == 0
     for word in ("interpreter", "cpus", "start methods"):
         assert word in result.stdout
+
+
+def test_on_deadlock_wait_keeps_a_starved_run_until_its_timeout(tmp_path):
+    out = tmp_path / "wait.json"
+    result = cli("run", "recursive_submit", "--executor", "thread", "--workers", "2", "--tasks", "8",
+                 "--on-deadlock", "wait", "--timeout", "3", "--no-gil", "--headless", "--json", str(out))
+    assert result.returncode == 1, result.stdout + result.stderr
+    data = load(out)
+    assert data["status"] == "timeout"  # not stopped as a deadlock: the user asked to wait
+    assert any(a["kind"] == "starvation" and a["severity"] == "critical" for a in data["alerts"])
+    assert data["wall_s"] >= 2.5  # ran on past the deadlock (wall counts from the pool's creation)
+
+
+def test_refresh_sets_the_snapshot_rate(tmp_path):
+    counts = {}
+    for hz in ("2", "20"):
+        out = tmp_path / ("r%s.json" % hz)
+        result = cli("run", "io", "--executor", "thread", "--workers", "2", "--duration", "2",
+                     "--refresh", hz, "--no-gil", "--headless", "--json", str(out))
+        assert result.returncode == 0, result.stdout + result.stderr
+        data = load(out)
+        counts[hz] = len(data["timeline"])
+        # never more snapshots than the rate allows over the run and its start-up
+        # (wall_s counts from the pool's creation); a loaded machine may give fewer
+        assert counts[hz] <= (data["wall_s"] + 0.5) * float(hz) + 2, (hz, counts[hz], data["wall_s"])
+    assert counts["20"] >= 3 * counts["2"], counts
