@@ -52,10 +52,21 @@ def assert_usage_error(result, *needles):
         (["run", FIXTURE + ":square", "--executor", "process", "--headless"], "cannot be pickled"),
         (["run", FIXTURE + ":scaled", "--param", "nope=1", "--headless"], "nope"),
         (["frobnicate"], "frobnicate"),
+        (["run", FIXTURE, "--headless"], "execscope run -- python " + FIXTURE),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args, needle):
     assert_usage_error(cli(*args), needle)
+
+
+def test_a_syntax_error_names_the_file_line_and_message(tmp_path):
+    (tmp_path / "broken.py").write_text("def f(i):\n    return (i +\n")
+    assert_usage_error(cli("run", str(tmp_path / "broken.py") + ":f", "--headless"),
+                       "broken.py: syntax error at line 2", "never closed")
+    (tmp_path / "helper_mod.py").write_text("x = [\n")
+    (tmp_path / "uses.py").write_text("import helper_mod\ndef f(i):\n    return i\n")
+    assert_usage_error(cli("run", str(tmp_path / "uses.py") + ":f", "--headless"),
+                       "uses.py: syntax error in %s at line 1" % (tmp_path / "helper_mod.py"), "never closed")
 
 
 def test_unavailable_start_method_is_a_usage_error(monkeypatch):

@@ -34,6 +34,11 @@ def resolve(spec: str) -> Workload:
         found = catalog()
         if spec in found:
             return found[spec]
+        if spec.endswith(".py") or os.sep in spec:
+            raise SpecError(
+                "%s is a file, not a workload: to profile it as a program, run "
+                "'execscope run -- python %s'; to run one of its functions per task, give %s:FUNCTION"
+                % (spec, spec, spec))
         raise SpecError(
             "unknown workload %r (built-in: %s; or give module:function or file.py:function)"
             % (spec, ", ".join(found))
@@ -85,7 +90,9 @@ def _load_file(path: str) -> Any:
     try:
         return importlib.import_module(module_name)
     except SyntaxError as exc:
-        raise SpecError("workload file %s: syntax error at line %s" % (path, exc.lineno)) from None
+        where = "" if not exc.filename or os.path.abspath(exc.filename) == path else " in %s" % exc.filename
+        raise SpecError("workload file %s: syntax error%s at line %s: %s"
+                        % (path, where, exc.lineno, exc.msg)) from None
     except Exception as exc:
         raise SpecError("workload file %s raised %s on import: %s" % (path, type(exc).__name__, exc)) from None
 
