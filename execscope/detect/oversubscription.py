@@ -49,6 +49,18 @@ def _limits(snap: Snapshot) -> str:
     return ", ".join(parts)
 
 
+def _workers(mean_busy: float) -> str:
+    """A count of workers as people say it: "6 workers", "about 4.6 workers".
+
+    >>> _workers(6.0), _workers(5.96), _workers(4.6), _workers(1.0)
+    ('6 workers', '6 workers', 'about 4.6 workers', '1 worker')
+    """
+    whole = round(mean_busy)
+    if abs(mean_busy - whole) < 0.05:
+        return "%d worker%s" % (whole, "" if whole == 1 else "s")
+    return "about %.1f workers" % mean_busy
+
+
 def oversubscription(history: Sequence[Snapshot]) -> Optional[Finding]:
     snap = history[-1]
     if snap.config.executor not in ("thread", "process") or not snap.workers:
@@ -115,8 +127,9 @@ def oversubscription(history: Sequence[Snapshot]) -> Optional[Finding]:
     else:
         evidence["case"] = "workers"
         threads = " (~%.1f threads each)" % per_busy if per_busy >= THREADS_PER_WORKER else ""
-        message = ("%.1f workers%s want a CPU at once but only %d are usable (%s): they queue for the CPUs "
-                   "and each runs at about %.0f%% speed" % (busy, threads, usable, limits, 100.0 * usable / demand))
+        message = ("%s%s want a CPU at once but only %d are usable (%s): they queue for the CPUs "
+                   "and each runs at about %.0f%% speed"
+                   % (_workers(busy), threads, usable, limits, 100.0 * usable / demand))
         remedy = ("size the pool to the usable CPUs (max_workers=%d here): os.process_cpu_count() (3.13+) "
                   "follows the affinity mask but not a cgroup quota, so in containers size it from the quota "
                   "(C4)" % usable)
