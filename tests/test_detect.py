@@ -331,6 +331,11 @@ def test_chunksize_suggestion_uncapped_when_there_are_many_items():
 def test_chunksize_quiet_when_chunks_cannot_grow_or_items_are_big():
     capped = timeline(lambda t: _map_run(t, chunksize=500, per_item_ipc=1e-6, compute=1e-6), 1.0)
     assert detect.chunksize_too_small(capped) is None
+    # a run that took the suggestion (453 here) is not told to nudge it to the cap (500)
+    taken = timeline(lambda t: _map_run(t, chunksize=453, per_item_ipc=1e-5, compute=1e-6), 1.0)
+    assert detect.chunksize_too_small(taken) is None
+    doubled = timeline(lambda t: _map_run(t, chunksize=200, per_item_ipc=1e-5, compute=1e-6), 1.0)
+    assert detect.chunksize_too_small(doubled).evidence["suggested_chunksize"] == 500
     big = timeline(lambda t: _map_run(t, item_bytes=1e6), 1.0)
     assert detect.chunksize_too_small(big) is None
     assert detect.pickle_bottleneck(big) is not None

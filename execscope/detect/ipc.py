@@ -44,6 +44,10 @@ KEEP_SLOWER = 1.1
 SMALL_CALL_BYTES = 64 * 1024
 TARGET_OVERHEAD = 0.1  # suggested chunksize: IPC about 10% of a chunk's compute
 CHUNKS_PER_WORKER = 4  # ... but leave each worker at least this many chunks
+# A suggestion is worth making only if it at least doubles the chunk: raising
+# 453 to 500 changes nothing a user would see, and a user who took our last
+# suggestion must not be told to nudge it again.
+MIN_GROWTH = 2
 MIB = 1024.0 * 1024.0
 SUSTAIN_S = 0.5  # raised once the condition has held this long (cleared at once)
 
@@ -126,12 +130,13 @@ def suggest_chunksize(snap: Snapshot, fig: IpcFigures) -> Optional[int]:
         return None
     workers = snap.max_workers or len(snap.workers) or 1
     cap = max(1, math.ceil(snap.config.tasks / float(CHUNKS_PER_WORKER * workers)))
-    if cap <= fig.chunk:
+    least = fig.chunk * MIN_GROWTH
+    if cap < least:
         return None
     per_call_ipc = fig.b.ipc * fig.chunk
     compute = fig.b.compute
     want = math.ceil(per_call_ipc / (TARGET_OVERHEAD * compute)) if compute > 0 else cap
-    return max(fig.chunk + 1, min(want, cap))
+    return max(least, min(want, cap))
 
 
 def _evidence(snap: Snapshot, fig: IpcFigures) -> dict:
