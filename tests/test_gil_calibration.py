@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from typing import Any, Dict, List, Tuple
 
 import pytest
@@ -59,8 +60,16 @@ def test_cpu_bound_threads_take_turns_holding_the_gil() -> None:
         assert t["wait"] > t["held"], pool
         assert t["samples"] >= 10
         assert abs(t["held"] + t["wait"] + t["released"] + t["idle"] - 1.0) < 0.01
-    # the probe agrees: the GIL is busy whenever it wants it back
+    # Of the time a worker does not hold the GIL, nearly all is spent wanting
+    # it (it computes pure Python; the queue's get is short): measured 0.84 to
+    # 0.9 of the pool's not-held samples on a loaded 2-core machine.  A
+    # classifier that called half the waits released or idle gives under 0.5.
+    not_held = sum(t["wait"] + t["released"] + t["idle"] for t in pool)
+    assert sum(t["wait"] for t in pool) / not_held >= 0.65, pool
+    # The probe is the ground truth for how busy the GIL is: it found it held
+    # whenever it asked, and the sampler must see it held about as often.
     assert g["probe_contention"] >= 0.5 and g["probe_latency_ms"] >= 1.0
+    assert sum(t["held"] for t in runner) >= 0.75 * g["probe_contention"], (runner, g["probe_contention"])
     # worker rows carry the same figures
     rows = {w["tid"]: w for w in doc["workers"]}
     for t in pool:
@@ -203,10 +212,25 @@ def test_without_sampling_the_probe_is_the_source() -> None:
 
 @needs_pyspy
 def test_doctor_reports_pyspy_and_ptrace() -> None:
-    lines = gil.doctor_lines()
-    text = "\n".join(lines)
+    # Ground truth first: can py-spy read a Python process here, as the test runs?
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        give_up = time.monotonic() + 10
+        while True:
+            dump = subprocess.run([PYSPY, "dump", "--pid", str(child.pid)], capture_output=True, text=True,
+                                  timeout=30)
+            if dump.returncode == 0 or time.monotonic() > give_up:
+                break
+            time.sleep(0.2)  # the child may not have started its interpreter yet
+    finally:
+        child.kill()
+        child.wait()
+    text = "\n".join(gil.doctor_lines())
     assert "py-spy" in text and "ptrace scope" in text
-    assert "gil sampling  works" in text or "cannot attach" in text
+    if dump.returncode == 0:
+        assert "gil sampling  works" in text, text
+    else:
+        assert "gil sampling  cannot attach here: " in text, (text, dump.stderr)
 
 
 def _version(python: str) -> Tuple[int, ...]:

@@ -61,8 +61,13 @@ def test_signal_to_execscope_stops_the_run_and_keeps_the_json(tmp_path, sig):
     assert not _gone_within(tree, 5)
 
 
-@pytest.mark.parametrize("executor", ["process", "thread"])
-def test_execscope_killed_takes_runner_and_workers_down_within_2s(executor):
+# The promise is "within 2 s"; a loaded CI machine gets a wider bound by
+# default and the promise itself is checked by `make slow`.
+@pytest.mark.parametrize("executor,bound_s", [
+    ("process", 10.0), ("thread", 10.0),
+    pytest.param("process", 2.0, marks=pytest.mark.slow), pytest.param("thread", 2.0, marks=pytest.mark.slow),
+])
+def test_execscope_killed_takes_runner_and_workers_down(executor, bound_s):
     extra = ["--start-method", "spawn"] if executor == "process" else []
     proc = _start("run", "cpu", "--executor", executor, *extra, "--workers", "2", "--duration", "60",
                   "--headless")
@@ -70,7 +75,7 @@ def test_execscope_killed_takes_runner_and_workers_down_within_2s(executor):
     proc.kill()
     proc.wait(timeout=5)
     t0 = time.monotonic()
-    alive = _gone_within(tree, 2.0)
+    alive = _gone_within(tree, bound_s)
     assert not alive, "still alive %.1fs after execscope was killed: %s" % (
         time.monotonic() - t0, alive)
 
