@@ -90,17 +90,22 @@ def test_any_arguments_give_a_valid_request_or_one_line(argv, monkeypatch_module
 @given(
     workload=st.sampled_from(["cpu", "noop", "io"]),
     executor=st.sampled_from(["serial", "thread", "process"]),
-    workers=st.integers(min_value=-2, max_value=3),
-    tasks=st.integers(min_value=-1, max_value=6),
+    # mostly valid counts (so most examples are real runs), sometimes not
+    workers=st.one_of(st.integers(min_value=1, max_value=3), st.integers(min_value=1, max_value=3),
+                      st.integers(min_value=-2, max_value=0)),
+    tasks=st.one_of(st.integers(min_value=1, max_value=6), st.integers(min_value=1, max_value=6),
+                    st.integers(min_value=-1, max_value=0)),
 )
 def test_real_runs_from_generated_arguments(workload, executor, workers, tasks):
-    argv = ["run", workload, "--executor", executor, "--tasks", str(tasks), "--headless",
-            "--param", "size=2000" if workload == "cpu" else "latency_ms=1" if workload == "io" else "x=1"]
+    argv = ["run", workload, "--executor", executor, "--tasks", str(tasks), "--headless"]
+    argv += {"cpu": ["--param", "size=2000"], "io": ["--param", "latency_ms=1"], "noop": []}[workload]
     if executor != "serial":
         argv += ["--workers", str(workers)]
+    invalid = tasks < 1 or (executor != "serial" and workers < 1)
     result = run_cli(*argv, timeout=120)
     assert "Traceback" not in result.stderr + result.stdout
-    if result.returncode == 2:
+    if invalid:
+        assert result.returncode == 2, (argv, result.stderr)
         assert len(result.stderr.strip().splitlines()) == 1
     else:
         assert result.returncode == 0, (argv, result.stdout, result.stderr)
