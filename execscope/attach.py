@@ -279,6 +279,24 @@ def _failure(text: str, pid: int) -> str:
     return "py-spy cannot read pid %d: %s" % (pid, first)
 
 
+def _denied_why(pid: int) -> str:
+    """Why /proc would not show a process's executable: the real reason, not a guess."""
+    try:
+        owner = psutil.Process(pid).uids().real
+    except (psutil.Error, OSError):
+        owner = None
+    if owner is not None and owner != os.geteuid() and os.geteuid() != 0:
+        try:
+            import pwd
+
+            name = pwd.getpwuid(owner).pw_name
+        except (KeyError, ImportError):
+            name = "uid %d" % owner
+        return "it belongs to %s; attach as that user or as root" % name
+    return ("the kernel will not show its executable (/proc/%d/exe) even to %s: it is outside this "
+            "process's namespace or protected, as init often is" % (pid, "root" if os.geteuid() == 0 else "its owner"))
+
+
 # -- the session's half ------------------------------------------------------------
 
 def validate(config: RunConfig) -> Tuple[RunConfig, None, Dict[str, Any]]:
@@ -294,8 +312,7 @@ def validate(config: RunConfig) -> Tuple[RunConfig, None, Dict[str, Any]]:
     except psutil.NoSuchProcess:
         raise UsageError("attach %d: no such process" % pid) from None
     except psutil.AccessDenied:
-        raise UsageError("attach %d: not permitted to inspect that process (it belongs to another user)"
-                         % pid) from None
+        raise UsageError("attach %d: not permitted to inspect that process (%s)" % (pid, _denied_why(pid))) from None
     if config.duration is not None and not (0 < config.duration <= 7 * 24 * 3600):
         raise UsageError("--duration %s: must be a positive number of seconds" % config.duration)
     pyspy = find_pyspy()

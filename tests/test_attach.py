@@ -184,3 +184,14 @@ def test_attach_to_what_cannot_be_watched_is_one_clear_line(target, needle):
     assert result.returncode == 2, (result.stdout, result.stderr)
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0], result.stderr
+
+
+def test_a_refused_process_gets_the_real_reason(monkeypatch):
+    """Only someone else's process is "another user's"; root refused by the
+    kernel (init in a container) is told that instead."""
+    from execscope.attach import _denied_why
+
+    mine = os.getpid()
+    assert "kernel will not show" in _denied_why(mine)  # same owner: not an ownership problem
+    monkeypatch.setattr(os, "geteuid", lambda: os.getuid() + 12345)
+    assert "belongs to" in _denied_why(mine)
