@@ -341,7 +341,7 @@ async def test_compare_fills_rows_and_answers_the_question():
         await settle_compare(pilot)
         text = screen_text(app)
         assert "serial" in text and "thread x2" in text and "process/fork x2" in text
-        assert "Fastest here: process" in text and "As the article expects" in text
+        assert "process/fork x2 was fastest" in text and "as the article expects, process wins" in text
         assert all(r.status == "completed" for r in screen.run.rows)
         first = screen.run
         await pilot.press("r")

@@ -18,6 +18,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from execscope.errors import UsageError
 from execscope.model import RunConfig
 
 from ..comparison import CompareRun, compare_configs, verdict
@@ -41,24 +42,17 @@ class CompareScreen(Screen):
         self.base = config
         self.run: Optional[CompareRun] = None
         self._pending = False
-        self.expected_best = ""
-        self.executors = ("serial", "thread", "process")
         try:
             from execscope.workloads import catalog
 
-            from execscope.interpreters import probe
-
             w = catalog().get(config.workload)
-            if w is not None:
-                self.expected_best = w.expectation(probe(config.python)["gil_enabled"])[0]
-                self.executors = w.executors
-                if config.tasks is None and config.duration is None:
-                    self.base = config.with_(tasks=w.default_tasks)
+            if w is not None and config.tasks is None:
+                self.base = config.with_(tasks=w.default_tasks)
         except Exception:
             pass
-        if self.base.duration is not None and self.base.tasks is None:
-            # same amount of work for every row: a duration would hide the difference
-            self.base = self.base.with_(duration=None)
+        # same amount of work for every row: a duration would hide the difference
+        self.base = self.base.with_(duration=None)
+        self.error = ""
 
     def compose(self) -> ComposeResult:
         yield Static(id="compare-title")
@@ -91,7 +85,10 @@ class CompareScreen(Screen):
     def action_rerun(self) -> None:
         if self.run is not None:
             self.run.stop()
-        rows = compare_configs(self.base, self.executors)
+        try:
+            rows = compare_configs(self.base)
+        except UsageError as exc:
+            rows, self.error = [], str(exc)
         run = CompareRun(rows, notify=lambda: None, factory=self.app.compare_factory,
                          refresh_hz=min(self.app.refresh_hz, 5.0), registry=self.app.registry)
         run.notify = lambda: self._notify(run)
@@ -118,7 +115,7 @@ class CompareScreen(Screen):
             self.query_one(CompareTable).show(rows)
             text = Text()
             text.append("▸ ", style="bold")
-            text.append(verdict(rows, self.expected_best), style="bold")
+            text.append(self.error or verdict(rows, self.base.workload), style="bold")
             self.query_one("#compare-verdict", Static).update(text)
 
     def action_stop(self) -> None:
