@@ -101,10 +101,12 @@ def build_parser() -> Parser:
 
     sub.add_parser("doctor", help="what works on this machine")
 
-    from .compare_cli import add_commands
-    from .program_cli import add_attach
+    from .attach_cli import add_attach
+    from .compare_cli import add_compare
+    from .tour_cli import add_tour
 
-    add_commands(sub, _int, _positive_float)
+    add_compare(sub, _int, _positive_float)
+    add_tour(sub, _int, _positive_float)
     add_attach(sub, _int, _positive_float)
     demo = sub.add_parser("demo", help="the tour of the claims, advancing on a timer (for recordings)")
     demo.add_argument("--step-seconds", type=_positive_float, default=12.0, metavar="S",
@@ -164,6 +166,25 @@ def gil_factory(config: RunConfig) -> Any:
     except ImportError:
         return None
     return make_sampler
+
+
+class OnSignal:
+    """SIGINT / SIGTERM / SIGHUP call ``stop`` (the measurements so far are kept)."""
+
+    def __init__(self, stop: Callable[[], None]) -> None:
+        self.stop = stop
+        self.signalled = False
+        self._old = {}
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            self._old[sig] = signal.signal(sig, self._handle)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.signalled = True
+        self.stop()
+
+    def restore(self) -> None:
+        for sig, handler in self._old.items():
+            signal.signal(sig, handler)
 
 
 class _Stopper:
@@ -279,13 +300,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_tour(args: argparse.Namespace) -> int:
-    from .compare_cli import cmd_tour as handler
+    from .tour_cli import cmd_tour as handler
 
     return handler(args)
 
 
 def cmd_attach(args: argparse.Namespace) -> int:
-    from .program_cli import attach_config
+    from .attach_cli import attach_config
 
     _check_output_path(args.json, "--json")
     return _show(attach_config(args), args)
