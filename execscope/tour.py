@@ -744,12 +744,13 @@ class TourRunner:
             self.interrupted = True
         if problem:
             return StepResult(index, total, step, Check(CANNOT, problem, "-"), runs)
+        # Only a measurement that is genuinely missing (a run that did not
+        # happen or did not complete: ``NotMeasured``) is "not measured"; any
+        # other exception in a judge is a bug in the judge and is raised.
         try:
             check = step.judge(runs, self.facts) if step.judge else Check(UNMEASURED, "no judge", "-")
         except NotMeasured as exc:
             check = Check(UNMEASURED, str(exc), "-")
-        except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
-            check = Check(UNMEASURED, "the runs lacked a figure (%s: %s)" % (type(exc).__name__, exc), "-")
         return StepResult(index, total, step, check, runs)
 
     def results(self) -> Iterator[StepResult]:
