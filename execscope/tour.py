@@ -493,6 +493,11 @@ CLAIMS: Dict[str, str] = {
 }
 
 
+def claim_lines(ids: Sequence[str]) -> List[str]:
+    """``["C2   CPU-bound pure Python ...", ...]`` for the given ids, unknown ids kept."""
+    return ["%-4s %s" % (cid, CLAIMS.get(cid, "")) for cid in ids]
+
+
 def find_free_threaded(python: Optional[str] = None) -> Tuple[Optional[str], List[str]]:
     """A free-threaded CPython (the given one first), and the versions seen."""
     from .interpreters import discovered, probe

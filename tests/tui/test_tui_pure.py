@@ -8,13 +8,13 @@ from dataclasses import replace
 import pytest
 
 from execscope import compare
+from execscope.tour import CLAIMS
 from execscope.model import RunConfig
 from execscope.tui import comparison, fmt
-from execscope.tui.claims import CLAIMS
 from execscope.tui.fake import FakeFactory, FakeSession, script
 from execscope.tui.grid import plan_grid
 from execscope.tui.runs import LiveRun, Registry
-from execscope.tui.tour_steps import STEPS
+from execscope.tui.tour_steps import tour_steps
 from execscope.tui.widgets.breakdown import split_widths
 from execscope.tui.widgets.workers import plan_columns, state_text
 
@@ -65,19 +65,34 @@ def test_worker_columns_fit_and_keep_state():
         assert 9 + 1 + STATE_W + sum(COLUMN_W[c] for c in cols) <= max(width, 9 + 1 + STATE_W)
 
 
-def test_tour_steps_are_valid_runs_with_known_claims():
+def test_tour_steps_are_the_tours_claim_steps():
+    from execscope import tour
     from execscope.validate import validate
     from execscope.workloads import catalog
 
     names = catalog()
-    assert len(STEPS) >= 10
-    for step in STEPS:
+    claim_steps = [s for s in tour.steps() if not s.blocked]
+    steps = tour_steps()
+    assert [s.claims for s in steps] == [(c.claim,) for c in claim_steps]
+    for step, claim in zip(steps, claim_steps):
+        assert step.title == claim.text == CLAIMS[claim.claim] and step.watch == claim.watch
+        assert step.config == claim.config(claim.focus)
         assert step.config.workload in names
-        assert step.claims and all(c in CLAIMS for c in step.claims)
-        assert step.watch.endswith(".") and len(step.watch) < 140
+        assert step.watch.endswith(".")
         validate(step.config)  # raises UsageError on a bad step
-    covered = {c for s in STEPS for c in s.claims}
+    covered = {c for s in steps for c in s.claims}
     assert {"C1", "C2", "C3", "C5", "C6", "C8", "C9", "C10", "C11", "C12", "C13"} <= covered
+
+
+def test_a_broken_tour_is_an_error_not_another_list(monkeypatch):
+    from execscope import tour
+
+    def broken(**kw):
+        raise RuntimeError("tour.steps is broken")
+
+    monkeypatch.setattr(tour, "steps", broken)
+    with pytest.raises(RuntimeError, match="broken"):
+        tour_steps()
 
 
 def test_compare_rows_are_the_plan_of_execscope_compare():
@@ -212,15 +227,3 @@ def test_state_text_drops_the_task_number_rather_than_cutting_it():
                 state="deserializing", task=12345)
     assert state_text(w) == "⇣ unpickle #12345"
     assert state_text(w, 14) == "⇣ unpickle"
-
-
-def test_the_headless_tour_feeds_the_tui_tour_when_present():
-    import importlib.util
-
-    from execscope.tui.tour_steps import shared_steps, tour_steps
-
-    if importlib.util.find_spec("execscope.tour") is None:
-        assert shared_steps() is None and tour_steps() == STEPS
-    else:  # the adapter must understand it, not silently fall back
-        steps = shared_steps()
-        assert steps and all(s.config.workload and s.watch for s in steps)
