@@ -277,8 +277,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _tour_tui(what: str) -> Any:
-    """run_tui for the tour and the demo, which only make sense on a terminal."""
+def tui_or_error(what: str) -> Any:
+    """run_tui for the tour, the demo and the compare view, which only make sense on a terminal."""
     try:
         from execscope.tui.app import run_tui
     except ImportError as exc:
@@ -290,7 +290,7 @@ def _tour_tui(what: str) -> Any:
 
 
 def cmd_default(args: argparse.Namespace) -> int:
-    return _tour_tui("the TUI")(refresh_hz=args.refresh)
+    return tui_or_error("the TUI")(refresh_hz=args.refresh)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -313,7 +313,7 @@ def cmd_attach(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    return _tour_tui("the demo")(refresh_hz=args.refresh or 10.0, demo_step_s=args.step_seconds)
+    return tui_or_error("the demo")(refresh_hz=args.refresh or 10.0, demo_step_s=args.step_seconds)
 
 
 COMMANDS = {"list": cmd_list, "run": cmd_run, "doctor": cmd_doctor, "compare": cmd_compare, "tour": cmd_tour,

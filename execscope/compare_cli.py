@@ -1,5 +1,7 @@
 """``execscope compare``: argument parsing and the headless driver.  The work
-itself is in ``compare``; on a terminal the TUI's compare view shows it.
+itself is in ``compare``.  On a terminal the TUI's compare view runs the same
+plan and gives the same verdict; ``--headless`` (implied without a terminal,
+and by ``--json`` or ``--markdown``, which write the measured runs) prints.
 
     execscope compare WORKLOAD [--executors serial,thread,process:fork,...]
                       [--workers N | N,N,...] [--tasks N] [--param K=V ...]
@@ -35,7 +37,9 @@ def add_compare(sub: Any, int_type: Callable[[str], int], float_type: Callable[[
     cmp.add_argument("--python", default=None, metavar="PATH")
     cmp.add_argument("--timeout", type=float_type, default=None, help="seconds per run")
     cmp.add_argument("--no-gil", action="store_true", help="do not sample the GIL with py-spy")
-    cmp.add_argument("--headless", action="store_true", help="plain text output (the default for now)")
+    cmp.add_argument("--headless", action="store_true",
+                     help="progress lines and the table instead of the TUI's compare view "
+                          "(implied without a terminal, and by --json or --markdown)")
     cmp.add_argument("--json", default=None, metavar="PATH")
     cmp.add_argument("--markdown", default=None, metavar="PATH")
 
@@ -61,6 +65,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
     )
     if request.tasks is not None and request.tasks <= 0:
         raise UsageError("--tasks %d: must be at least 1" % request.tasks)
+    if not (args.headless or args.json or args.markdown) and sys.stdout.isatty():
+        from .compare import plan
+        from .cli import tui_or_error
+
+        return tui_or_error("the compare view")(compare=plan(request), refresh_hz=args.refresh)
     last_second = [-1]
     out = sys.stdout
 

@@ -25,7 +25,9 @@ EXIT_OK, EXIT_RUN_FAILED = 0, 1
 
 def add_tour(sub: Any, int_type: Callable[[str], int], float_type: Callable[[str], float]) -> None:
     tour = sub.add_parser("tour", help="run every claim of the article that can run here")
-    tour.add_argument("--headless", action="store_true")
+    tour.add_argument("--headless", action="store_true",
+                      help="run the claims one after another and print what each measured, instead of "
+                           "the TUI's guided tour (implied without a terminal, and by --json or --markdown)")
     tour.add_argument("--markdown", default=None, metavar="PATH")
     tour.add_argument("--json", default=None, metavar="PATH")
     tour.add_argument("--python", default=None, metavar="PATH")
@@ -43,14 +45,14 @@ def cmd_tour(args: argparse.Namespace) -> int:
     claims = [c.strip() for c in args.claims.split(",") if c.strip()] if args.claims else None
     if args.claims is not None and not claims:
         raise UsageError("--claims %r: name at least one claim, such as C1,C3" % args.claims)
-    if not args.headless and sys.stdout.isatty():
-        try:
-            from execscope.tui.app import run_tour  # type: ignore[attr-defined]
-        except ImportError:
-            pass
-        else:
-            return run_tour(python=args.python, size=args.size, claims=claims, gil=not args.no_gil,
-                            markdown_path=args.markdown, json_path=args.json)
+    if not (args.headless or args.json or args.markdown) and sys.stdout.isatty():
+        from .cli import tui_or_error
+
+        run_tui = tui_or_error("the tour")
+        from execscope.tui.tour_steps import tour_steps
+
+        return run_tui(steps=list(tour_steps(size=args.size, python=args.python, gil=not args.no_gil,
+                                             claims=claims)), refresh_hz=args.refresh)
     return run_tour_headless(args.python, args.size, claims, not args.no_gil, args.markdown, args.json)
 
 

@@ -8,7 +8,7 @@ the article's question for this machine.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import List, Optional
 
 from rich.text import Text
 from textual import on
@@ -21,7 +21,7 @@ from textual.widgets import Footer, Static
 from execscope.errors import UsageError
 from execscope.model import RunConfig
 
-from ..comparison import CompareRun, compare_configs, verdict
+from ..comparison import CompareRow, CompareRun, compare_configs, verdict
 from ..widgets.compare_table import CompareTable
 
 
@@ -37,9 +37,15 @@ class CompareScreen(Screen):
             super().__init__()
             self.run = run
 
-    def __init__(self, config: RunConfig) -> None:
+    def __init__(self, config: RunConfig, configs: Optional[List[RunConfig]] = None,
+                 standalone: bool = False) -> None:
+        """Compare ``config``'s workload under every executor, or run ``configs``
+        (a plan of ``execscope compare``).  ``standalone``: the app opened on
+        this view, so leaving it quits."""
         super().__init__()
         self.base = config
+        self.configs = list(configs) if configs else None
+        self.standalone = standalone
         self.run: Optional[CompareRun] = None
         self._pending = False
         try:
@@ -86,13 +92,14 @@ class CompareScreen(Screen):
         if self.run is not None:
             self.run.stop()
         try:
-            rows = compare_configs(self.base)
+            rows = [CompareRow(c.label, c) for c in self.configs] if self.configs else compare_configs(self.base)
         except UsageError as exc:
             rows, self.error = [], str(exc)
         run = CompareRun(rows, notify=lambda: None, factory=self.app.compare_factory,
                          refresh_hz=min(self.app.refresh_hz, 5.0), registry=self.app.registry)
         run.notify = lambda: self._notify(run)
         self.run = run
+        self.app.compare_run = run
         self._refresh()
         run.begin()
 
@@ -124,7 +131,10 @@ class CompareScreen(Screen):
 
     def action_back(self) -> None:
         self.action_stop()
-        self.app.pop_screen()
+        if self.standalone:
+            self.app.exit()
+        else:
+            self.app.pop_screen()
 
     def on_unmount(self) -> None:
         if self.run is not None:
