@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from execscope.model import RunConfig
-from execscope.tui.fake import FakeFactory, FakeSession, pictured_steps
+from tui_fake import FakeFactory, FakeSession, pictured_steps
 from execscope.tui.screens.compare import CompareScreen
 from execscope.tui.screens.help import HelpScreen
 from execscope.tui.screens.live import LiveScreen

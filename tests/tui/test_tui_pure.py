@@ -11,7 +11,7 @@ from execscope import compare
 from execscope.tour import CLAIMS
 from execscope.model import RunConfig
 from execscope.tui import comparison, fmt
-from execscope.tui.fake import FakeFactory, FakeSession, script
+from tui_fake import FakeFactory, FakeSession, script
 from execscope.tui.grid import plan_grid
 from execscope.tui.runs import LiveRun, Registry
 from execscope.tui.tour_steps import tour_steps
