@@ -34,13 +34,15 @@ def _quit_and_check(tmux: Tmux, rc_file: str) -> None:
     assert not still_running(started)
 
 
-def test_bare_execscope_opens_the_tour_on_its_first_claim(tmp_path):
-    tmux, rc_file = Tmux("bare"), str(tmp_path / "rc")
+# bare execscope: every step; execscope tour: the steps chosen, in the tour's order
+@pytest.mark.parametrize("args,first", [("", "Tour 1/"), ("tour --size tiny --claims C3,C1", "Tour 1/2 ")])
+def test_bare_execscope_and_tour_open_the_guided_tour_on_its_first_claim(tmp_path, args, first):
+    tmux, rc_file = Tmux("tour"), str(tmp_path / "rc")
     try:
-        _start(tmux, "", rc_file)
-        screen = tmux.wait_for("C1 ")
-        assert "Tour" in screen and "execscope" in screen.splitlines()[0]
-        tmux.wait_for("running")  # the claim's run started on its own
+        _start(tmux, args, rc_file)
+        screen = tmux.wait_for("running")  # the first claim's run started on its own
+        assert first in screen and "C1 " in screen and "Watch:" in screen
+        assert "execscope" in screen.splitlines()[0]
         _quit_and_check(tmux, rc_file)
     finally:
         tmux.kill_server()
@@ -52,18 +54,6 @@ def test_demo_advances_by_itself(tmp_path):
         _start(tmux, "demo --step-seconds 1", rc_file)
         tmux.wait_for("C1 ")
         tmux.wait_for("C2 ")  # no key pressed
-        _quit_and_check(tmux, rc_file)
-    finally:
-        tmux.kill_server()
-
-
-def test_tour_on_a_terminal_opens_the_guided_tour_on_the_chosen_claims(tmp_path):
-    tmux, rc_file = Tmux("tour"), str(tmp_path / "rc")
-    try:
-        _start(tmux, "tour --size tiny --claims C3,C1", rc_file)
-        screen = tmux.wait_for("Tour 1/2")
-        assert "C1 " in screen and "Watch:" in screen
-        tmux.wait_for("running")
         _quit_and_check(tmux, rc_file)
     finally:
         tmux.kill_server()
