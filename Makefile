@@ -31,7 +31,7 @@ bench: $(VENV)/.installed-test  ## figures for the notes: ratios measured side b
 	$(BIN)/python -m benchmarks
 
 screenshots: $(VENV)/.installed-test  ## regenerate screenshots/*.svg from real runs here (the 128-core one is scripted)
-	$(BIN)/python -m execscope.tui.screenshots screenshots
+	$(BIN)/python tests/tui/make_screenshots.py screenshots
 
 doctor: $(VENV)/.installed
 	$(BIN)/execscope doctor

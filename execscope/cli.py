@@ -101,10 +101,12 @@ def build_parser() -> Parser:
 
     sub.add_parser("doctor", help="what works on this machine")
 
-    from .compare_cli import add_commands
-    from .program_cli import add_attach
+    from .attach_cli import add_attach
+    from .compare_cli import add_compare
+    from .tour_cli import add_tour
 
-    add_commands(sub, _int, _positive_float)
+    add_compare(sub, _int, _positive_float)
+    add_tour(sub, _int, _positive_float)
     add_attach(sub, _int, _positive_float)
     demo = sub.add_parser("demo", help="the tour of the claims, advancing on a timer (for recordings)")
     demo.add_argument("--step-seconds", type=_positive_float, default=12.0, metavar="S",
@@ -164,6 +166,25 @@ def gil_factory(config: RunConfig) -> Any:
     except ImportError:
         return None
     return make_sampler
+
+
+class OnSignal:
+    """SIGINT / SIGTERM / SIGHUP call ``stop`` (the measurements so far are kept)."""
+
+    def __init__(self, stop: Callable[[], None]) -> None:
+        self.stop = stop
+        self.signalled = False
+        self._old = {}
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            self._old[sig] = signal.signal(sig, self._handle)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.signalled = True
+        self.stop()
+
+    def restore(self) -> None:
+        for sig, handler in self._old.items():
+            signal.signal(sig, handler)
 
 
 class _Stopper:
@@ -256,8 +277,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _tour_tui(what: str) -> Any:
-    """run_tui for the tour and the demo, which only make sense on a terminal."""
+def tui_or_error(what: str) -> Any:
+    """run_tui for the tour, the demo and the compare view, which only make sense on a terminal."""
     try:
         from execscope.tui.app import run_tui
     except ImportError as exc:
@@ -269,7 +290,7 @@ def _tour_tui(what: str) -> Any:
 
 
 def cmd_default(args: argparse.Namespace) -> int:
-    return _tour_tui("the TUI")(refresh_hz=args.refresh)
+    return tui_or_error("the TUI")(refresh_hz=args.refresh)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -279,20 +300,20 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_tour(args: argparse.Namespace) -> int:
-    from .compare_cli import cmd_tour as handler
+    from .tour_cli import cmd_tour as handler
 
     return handler(args)
 
 
 def cmd_attach(args: argparse.Namespace) -> int:
-    from .program_cli import attach_config
+    from .attach_cli import attach_config
 
     _check_output_path(args.json, "--json")
     return _show(attach_config(args), args)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    return _tour_tui("the demo")(refresh_hz=args.refresh or 10.0, demo_step_s=args.step_seconds)
+    return tui_or_error("the demo")(refresh_hz=args.refresh or 10.0, demo_step_s=args.step_seconds)
 
 
 COMMANDS = {"list": cmd_list, "run": cmd_run, "doctor": cmd_doctor, "compare": cmd_compare, "tour": cmd_tour,

@@ -362,6 +362,68 @@ def row_from_run(run: Mapping[str, Any], serial_throughput: Optional[float] = No
     )
 
 
+def row_from_snapshot(snap: Snapshot, serial_throughput: Optional[float] = None,
+                      cpu_percent: Optional[float] = None,
+                      per_core_means: Optional[Sequence[float]] = None) -> Row:
+    """The row of a run seen live (the TUI's compare view): the same figures
+    ``row_from_run`` reads from the run object, taken from the run's last
+    Snapshot and its CPU means (``Session.tree_cpu_mean``, ``cpu_means``)."""
+    cfg = snap.config
+    tput = float(snap.mean_throughput_per_s or 0.0)
+    wall = snap.run_elapsed_s
+    trusted = (wall or 0.0) >= MIN_CPU_WALL_S
+    if cpu_percent is None:
+        cpu_percent = snap.cpu.tree_percent
+    others = None
+    if trusted and per_core_means:
+        others = max(0.0, (sum(per_core_means) - cpu_percent) / 100.0)
+    kinds: List[str] = []
+    for alert in reversed(snap.alerts):
+        if alert.kind not in kinds:
+            kinds.append(alert.kind)
+    startups = [w.startup_s for w in snap.workers if w.startup_s is not None]
+    label = run_label({"executor": {"kind": cfg.executor, "start_method": cfg.start_method
+                                    if cfg.executor == "process" else None,
+                                    "max_workers": snap.max_workers, "requested_workers": cfg.workers}})
+    return Row(
+        label=label,
+        executor=cfg.executor,
+        start_method=cfg.start_method if cfg.executor == "process" else None,
+        workers=snap.max_workers,
+        status=snap.status,
+        completed=snap.counts.completed,
+        failed=snap.counts.failed,
+        wall_s=wall,
+        throughput_per_s=tput,
+        speedup=tput / serial_throughput if serial_throughput else None,
+        p95_s=snap.latency_s[1] if snap.breakdown.tasks else None,
+        ipc_share=float(snap.breakdown.ipc_share or 0.0),
+        cpu_percent=cpu_percent if trusted else None,
+        other_cpus=others,
+        startup_s=sum(startups) / len(startups) if startups and cfg.executor == "process" else None,
+        first_task_s=snap.first_task_start_s,
+        peak_rss_bytes=None,
+        peak_uss_bytes=None,
+        alerts=tuple(kinds),
+    )
+
+
+def serial_of(rows: Sequence[Row]) -> Optional[float]:
+    """The completed serial row's throughput: what speedups are relative to."""
+    for row in rows:
+        if row.executor == "serial" and row.status == "completed":
+            return row.throughput_per_s or None
+    return None
+
+
+def with_speedups(rows: Sequence[Row]) -> List[Row]:
+    """The rows with each speedup taken against the serial row among them."""
+    from dataclasses import replace
+
+    base = serial_of(rows)
+    return [replace(r, speedup=r.throughput_per_s / base if base else None) for r in rows]
+
+
 def serial_throughput(runs: Sequence[Mapping[str, Any]]) -> Optional[float]:
     for run in runs:
         if run["executor"]["kind"] == "serial" and run.get("status") == "completed":
@@ -464,6 +526,21 @@ def make_verdict(rows: Sequence[Row], expected_best: str = "", expect: str = "",
                    expectation_holds=holds, speedup=best.speedup, throughput_per_s=best.throughput_per_s)
 
 
+def verdict_for(rows: Sequence[Row], workload: str, gil_enabled: bool = True,
+                usable_cpus: Optional[int] = None) -> Verdict:
+    """``make_verdict`` with the article's expectation for a workload by name
+    (none for a custom workload): the one verdict the CLI and the TUI give."""
+    from .runner import resolve
+
+    expected_best, expect = "", ""
+    if not resolve.is_custom(workload):
+        try:
+            expected_best, expect = resolve.resolve(workload).expectation(gil_enabled)
+        except resolve.SpecError:
+            pass
+    return make_verdict(rows, expected_best, expect, usable_cpus)
+
+
 def _machine_phrase(usable_cpus: Optional[int], rows: Sequence[Row], fallback: Sequence[Row] = ()) -> str:
     """" on this 2-CPU machine with about 1.1 CPUs busy with other work": the
     load measured while ``rows`` ran (else while any of ``fallback`` ran)."""
@@ -553,10 +630,8 @@ class Comparison:
         rows = rows_from_runs(runs)
         first = runs[0] if runs else {}
         machine = dict(first.get("machine") or {})
-        wl = self.workload
         gil_enabled = (first.get("interpreter") or {}).get("gil_enabled", True) is not False
-        expected_best, expect = wl.expectation(gil_enabled) if wl else ("", "")
-        verdict = make_verdict(rows, expected_best, expect, machine.get("usable_cpus"))
+        verdict = verdict_for(rows, self.request.workload, gil_enabled, machine.get("usable_cpus"))
         return Outcome(
             workload=self.request.workload,
             params=dict(self.request.params),

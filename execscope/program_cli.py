@@ -1,18 +1,16 @@
-"""Command-line words for programs execscope did not write.
+"""``execscope run -- PROGRAM``: a program execscope did not write.
 
     execscope run [--headless] [--json PATH] [--timeout S] -- python prog.py ARGS...
     execscope run [...] -- python -m module ARGS...
-    execscope attach PID [--headless] [--json PATH] [--duration S] [--timeout S]
 
-``run --`` starts the program instrumented (``program.py``); ``attach`` watches
-a running Python process from outside (``attach.py``).  In program mode the
-program owns stdout: headless progress lines and the summary go to stderr.
+``run --`` starts the program instrumented (``program.py``).  In program mode
+the program owns stdout: headless progress lines and the summary go to stderr.
 """
 
 from __future__ import annotations
 
 import argparse
-from typing import Any, Callable, List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 from .errors import UsageError
 from .model import RunConfig
@@ -42,20 +40,3 @@ def program_config(args: argparse.Namespace, program: List[str], options: Sequen
             raise UsageError("%s applies to built-in workloads: a program creates its own executors" % name)
     return RunConfig(workload=" ".join(program), argv=tuple(program), timeout=args.timeout,
                      on_deadlock=args.on_deadlock, gil_sampling=not args.no_gil)
-
-
-def add_attach(sub: Any, int_type: Callable[[str], int], float_type: Callable[[str], float]) -> None:
-    p = sub.add_parser("attach", help="watch a running Python process from outside (no instrumentation)")
-    p.add_argument("pid", type=int_type, metavar="PID")
-    p.add_argument("--headless", action="store_true")
-    p.add_argument("--json", default=None, metavar="PATH")
-    p.add_argument("--duration", type=float_type, default=None,
-                   help="stop watching after S seconds (default: until the process exits or Ctrl-C)")
-    p.add_argument("--timeout", type=float_type, default=None)
-    p.add_argument("--no-gil", action="store_true", help="do not sample the GIL with py-spy")
-    p.add_argument("--refresh", type=float_type, default=10.0, help="snapshots per second")
-
-
-def attach_config(args: argparse.Namespace) -> RunConfig:
-    return RunConfig(workload="pid %d" % args.pid, attach_pid=args.pid, duration=args.duration,
-                     timeout=args.timeout, gil_sampling=not args.no_gil, on_deadlock="wait")

@@ -493,6 +493,11 @@ CLAIMS: Dict[str, str] = {
 }
 
 
+def claim_lines(ids: Sequence[str]) -> List[str]:
+    """``["C2   CPU-bound pure Python ...", ...]`` for the given ids, unknown ids kept."""
+    return ["%-4s %s" % (cid, CLAIMS.get(cid, "")) for cid in ids]
+
+
 def find_free_threaded(python: Optional[str] = None) -> Tuple[Optional[str], List[str]]:
     """A free-threaded CPython (the given one first), and the versions seen."""
     from .interpreters import discovered, probe
@@ -744,12 +749,13 @@ class TourRunner:
             self.interrupted = True
         if problem:
             return StepResult(index, total, step, Check(CANNOT, problem, "-"), runs)
+        # Only a measurement that is genuinely missing (a run that did not
+        # happen or did not complete: ``NotMeasured``) is "not measured"; any
+        # other exception in a judge is a bug in the judge and is raised.
         try:
             check = step.judge(runs, self.facts) if step.judge else Check(UNMEASURED, "no judge", "-")
         except NotMeasured as exc:
             check = Check(UNMEASURED, str(exc), "-")
-        except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
-            check = Check(UNMEASURED, "the runs lacked a figure (%s: %s)" % (type(exc).__name__, exc), "-")
         return StepResult(index, total, step, check, runs)
 
     def results(self) -> Iterator[StepResult]:

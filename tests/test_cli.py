@@ -168,3 +168,15 @@ def test_refresh_sets_the_snapshot_rate(tmp_path):
         # (wall_s counts from the pool's creation); a loaded machine may give fewer
         assert counts[hz] <= (data["wall_s"] + 0.5) * float(hz) + 2, (hz, counts[hz], data["wall_s"])
     assert counts["20"] >= 3 * counts["2"], counts
+
+
+def test_tour_and_compare_without_a_terminal_print_instead_of_opening_the_tui():
+    # no --headless: stdout is a pipe here, so both print what they measured
+    tour = cli("tour", "--size", "tiny", "--claims", "C1", "--no-gil")
+    assert tour.returncode == 0, tour.stderr
+    assert tour.stdout.startswith("tour: 1 claims, tiny sizes") and "\x1b[" not in tour.stdout
+    compare = cli("compare", "cpu", "--tasks", "4", "--param", "size=2000", "--executors", "serial,thread",
+                  "--workers", "2", "--no-gil")
+    assert compare.returncode == 0, compare.stderr
+    assert compare.stdout.startswith("compare cpu: 2 runs (serial, thread x2)")
+    assert "was fastest" in compare.stdout and "\x1b[" not in compare.stdout

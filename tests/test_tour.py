@@ -140,6 +140,17 @@ def test_a_failed_run_is_reported_not_judged():
         tour._need(failed, "serial")
 
 
+@pytest.mark.parametrize("bug", [lambda runs: runs["serial"], lambda runs: None + 1, lambda runs: 1 / 0])
+def test_a_bug_in_a_judge_is_raised_not_reported_as_not_measured(bug):
+    def judge(runs, facts):
+        bug(runs)
+        return Check(HOLDS, "", "")
+
+    step = ClaimStep("C8", "claim", "watch.", runs=(), focus="", judge=judge)
+    with pytest.raises((KeyError, TypeError, ZeroDivisionError)):
+        TourRunner([step], facts=FACTS).run_step(step)
+
+
 def test_shared_runs_run_once():
     chosen = steps(size="tiny", gil=False, claims=["C2", "C6"])
     seen = []

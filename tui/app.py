@@ -17,7 +17,7 @@ import signal
 import threading
 import time
 from functools import partial
-from typing import Callable, Iterable, Optional
+from typing import Callable, Iterable, List, Optional
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -45,9 +45,10 @@ class ExecscopeApp(App):
                  session_factory: Optional[SessionFactory] = None,
                  compare_factory: Optional[SessionFactory] = None,
                  clock: Callable[[], float] = time.monotonic, handle_signals: bool = False,
-                 steps: Optional[list] = None) -> None:
+                 steps: Optional[list] = None, compare: Optional[List[RunConfig]] = None) -> None:
         super().__init__()
         self.steps = steps  # None: tour_steps()
+        self.compare = compare  # a compare plan: open on the compare view of these runs
         self.on_finish: Optional[Callable[[], int]] = None  # run_tui: write results, give the exit code
         self.watchdog: Optional[threading.Timer] = None
         self.handle_signals = handle_signals
@@ -60,12 +61,18 @@ class ExecscopeApp(App):
         self.clock = clock
         self.registry = Registry()
         self.current_run: Optional[LiveRun] = None
+        self.compare_run = None  # the compare view's latest CompareRun
 
     def on_mount(self) -> None:
         from .screens.live import LiveScreen
 
         if self.handle_signals:
             self.install_signal_handlers()
+        if self.compare:
+            from .screens.compare import CompareScreen
+
+            self.push_screen(CompareScreen(self.compare[0], configs=self.compare, standalone=True))
+            return
         self.push_screen(LiveScreen(self.initial_config, tour=self.tour, auto_s=self.auto_s,
                                     steps=self.steps))
 
@@ -134,14 +141,17 @@ def _key(keys: str) -> str:
 
 
 def run_tui(config: Optional[RunConfig] = None, json_path: Optional[str] = None,
-            refresh_hz: float = 10.0, *, demo_step_s: Optional[float] = None) -> int:
-    """Open the TUI; returns the exit status (0, or 1 when ``config``'s run did not complete)."""
+            refresh_hz: float = 10.0, *, demo_step_s: Optional[float] = None,
+            steps: Optional[list] = None, compare: Optional[List[RunConfig]] = None) -> int:
+    """Open the TUI; returns the exit status (0, or 1 when ``config``'s run, or
+    a run of the ``compare`` plan, did not complete).  Without a config or a
+    compare plan it is the guided tour, on ``steps`` (default: every step)."""
     from execscope.validate import validate
 
     if config is not None:
         validate(config)  # bad input: one line from the CLI, before the screen is taken over
-    app = ExecscopeApp(config, tour=config is None, auto_s=demo_step_s, refresh_hz=refresh_hz,
-                       handle_signals=True)
+    app = ExecscopeApp(config, tour=config is None and not compare, auto_s=demo_step_s,
+                       refresh_hz=refresh_hz, handle_signals=True, steps=steps, compare=compare)
     done: list = []
 
     def finish() -> int:
@@ -165,6 +175,9 @@ def run_tui(config: Optional[RunConfig] = None, json_path: Optional[str] = None,
 
 
 def _results(app: ExecscopeApp, config: Optional[RunConfig], json_path: Optional[str]) -> int:
+    if app.compare:
+        run = app.compare_run
+        return 0 if run is not None and run.rows and all(r.status == "completed" for r in run.rows) else 1
     if config is None:
         return 0
     run = app.current_run

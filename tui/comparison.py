@@ -3,24 +3,22 @@
     CompareRun thread:  for each row: Session(config) → start → wait → close
                         (the row fills in live from the session's snapshots)
 
-Rows are plain data the CompareTable draws; ``verdict`` answers the article's
-question for this machine from the rows, and says when the article's
-expectation does not hold here.
+The plan, the rows' figures, the speedups and the verdict are
+``execscope.compare``'s (the same as ``execscope compare``): this module only
+holds the rows while they run.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable, List, Optional, Sequence
 
+from execscope import compare
 from execscope.errors import UsageError
 from execscope.model import RunConfig, Snapshot
 
 from .runs import SessionFactory, default_session_factory
-
-ALL_EXECUTORS = ("serial", "thread", "process:fork", "process:spawn", "process:forkserver")
 
 
 @dataclass
@@ -30,7 +28,19 @@ class CompareRow:
     status: str = "queued"  # queued running <final status> error skipped
     snap: Optional[Snapshot] = None
     tree_cpu_mean: Optional[float] = None  # % of one core, over the run
+    cpu_means: Optional[List[float]] = None  # per logical CPU, over the run
     error: str = ""
+
+    def row(self, serial_throughput: Optional[float] = None) -> Optional[compare.Row]:
+        """The comparison's row for this run so far (None before its first snapshot)."""
+        if self.snap is None:
+            return None
+        row = compare.row_from_snapshot(self.snap, serial_throughput, self.tree_cpu_mean, self.cpu_means)
+        if self.done and row.status != self.status:
+            from dataclasses import replace
+
+            row = replace(row, status=self.status)
+        return row
 
     @property
     def throughput(self) -> float:
@@ -42,9 +52,8 @@ class CompareRow:
 
     @property
     def p95(self) -> Optional[float]:
-        if not self.snap or not self.snap.breakdown.tasks:
-            return None
-        return self.snap.latency_s[1]
+        row = self.row()
+        return row.p95_s if row else None
 
     @property
     def ipc_share(self) -> Optional[float]:
@@ -54,84 +63,53 @@ class CompareRow:
 
     @property
     def cpu_percent(self) -> Optional[float]:
-        if self.done and self.wall_s < 0.5:
-            return None  # over before the CPU sampler saw it run
-        if self.tree_cpu_mean is not None:
-            return self.tree_cpu_mean
-        return self.snap.cpu.tree_percent if self.snap else None
+        row = self.row()
+        if row is None:
+            return None
+        if not self.done:
+            return self.snap.cpu.tree_percent if self.snap else None
+        return row.cpu_percent
 
     @property
     def done(self) -> bool:
         return self.status not in ("queued", "running")
 
 
-def usable_workers() -> int:
-    import os
+def compare_configs(base: RunConfig) -> List[CompareRow]:
+    """One row per configuration ``execscope compare`` would run for this
+    workload (``compare.plan``): same tasks, the live run's worker count,
+    else each executor's own default."""
+    request = compare.CompareRequest(
+        workload=base.workload, tasks=base.tasks, params=dict(base.params), python=base.python,
+        timeout=base.timeout, gil_sampling=base.gil_sampling, workers=(base.workers,))
+    return [CompareRow(c.label, c) for c in compare.plan(request)]
 
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
 
-
-def compare_configs(base: RunConfig, workload_executors: Sequence[str] = ("serial", "thread", "process"),
-                    start_methods: Optional[Sequence[str]] = None,
-                    workers: Optional[int] = None) -> List[CompareRow]:
-    """One row per executor the workload supports, same tasks and worker count."""
-    if start_methods is None:
-        start_methods = multiprocessing.get_all_start_methods()
-    n = workers or base.workers or usable_workers()
-    common = dict(params=dict(base.params), python=base.python, timeout=base.timeout,
-                  tasks=base.tasks, duration=base.duration, gil_sampling=base.gil_sampling)
-    rows = []
-    for spec in ALL_EXECUTORS:
-        kind, _, method = spec.partition(":")
-        if kind not in workload_executors:
-            continue
-        if method and method not in start_methods:
-            continue
-        if kind == "serial":
-            cfg = RunConfig(base.workload, executor="serial", **common)
-        elif kind == "thread":
-            cfg = RunConfig(base.workload, executor="thread", workers=n, **common)
-        else:
-            cfg = RunConfig(base.workload, executor="process", start_method=method, workers=n, **common)
-        rows.append(CompareRow(cfg.label, cfg))
-    return rows
+def rows_of(rows: Sequence[CompareRow]) -> List[compare.Row]:
+    """The finished rows as the comparison's rows, speedups against serial."""
+    done = [r.row() for r in rows if r.done]
+    return compare.with_speedups([r for r in done if r is not None])
 
 
 def speedup(row: CompareRow, rows: Sequence[CompareRow]) -> Optional[float]:
-    base = next((r for r in rows if r.config.executor == "serial"), None)
-    if base is None or base.throughput <= 0 or row.throughput <= 0:
-        return None
-    return row.throughput / base.throughput
+    base = compare.serial_of(rows_of(rows))
+    mine = row.row(base)
+    return mine.speedup if mine is not None and mine.throughput_per_s > 0 else None
 
 
-def verdict(rows: Sequence[CompareRow], expected_best: str = "") -> str:
-    """One sentence: which executor won here, by how much, and versus the article."""
-    finished = [r for r in rows if r.status == "completed" and r.throughput > 0]
-    if not finished:
-        if any(not r.done for r in rows):
-            return "Running…"
+def verdict(rows: Sequence[CompareRow], workload: str) -> str:
+    """``execscope compare``'s verdict on the rows, once every row has run."""
+    if any(not r.done for r in rows):
+        return "Running…"
+    table = rows_of(rows)
+    snaps = [r.snap for r in rows if r.snap is not None]
+    gil_enabled, usable = True, None
+    if snaps:
+        gil_enabled = snaps[0].interpreter.get("gil_enabled", True) is not False
+        usable = snaps[0].machine.get("usable_cpus") or snaps[0].cpu.usable_cpus or None
+    if not table:
         return "No run completed: nothing to compare."
-    best = max(finished, key=lambda r: r.throughput)
-    text = "Fastest here: %s at %.1f tasks/s" % (best.label, best.throughput)
-    up = speedup(best, rows)
-    if up is not None and best.config.executor != "serial":
-        text += " (%.2fx serial)" % up
-    text += "."
-    if expected_best and all(r.done for r in rows):
-        if best.config.executor == expected_best:
-            text += " As the article expects (%s)." % expected_best
-        else:
-            theirs = [r for r in finished if r.config.executor == expected_best]
-            close = max(theirs, key=lambda r: r.throughput) if theirs else None
-            if close is not None and close.throughput >= 0.9 * best.throughput:
-                text += " The article expects %s: %s is within %d%% of it here." % (
-                    expected_best, close.label, round(100 * (1 - close.throughput / best.throughput)))
-            else:
-                text += " The article expects %s to win: not on this machine." % expected_best
-    return text
+    return compare.verdict_for(table, workload, gil_enabled, usable).reason
 
 
 class CompareRun:
@@ -208,6 +186,8 @@ class CompareRun:
                         row.status = snap.status
                     mean = getattr(session, "tree_cpu_mean", None)
                     row.tree_cpu_mean = mean() if mean else None
+                    means = getattr(session, "cpu_means", None)
+                    row.cpu_means = list(means()) if means else None
                 elif row.status == "running":
                     row.status = "error"
                     row.error = row.error or "the run produced no data"

@@ -14,7 +14,7 @@ import execscope.tui.widgets.run_header
 import execscope.tui.widgets.workers
 from execscope.model import RunConfig
 from execscope.tui.evidence import evidence_items, evidence_lines, evidence_text
-from execscope.tui.fake_program import attach_script, program_script
+from tui_fake_program import attach_script, program_script
 from execscope.tui.modes import Focus, exit_text, is_summed, kinds, short_label, source_of
 
 PROGRAM = RunConfig("p", argv=("python", "pipeline.py"))
@@ -139,7 +139,7 @@ def test_evidence_lines_fit_the_width_and_count_what_is_left(width, evidence):
 
 
 def test_screenshot_script_names_its_scenes_and_labels_scripted_data(tmp_path, capsys):
-    from execscope.tui import screenshots
+    import make_screenshots as screenshots
 
     names = [s.name for s in screenshots.SCENES]
     assert len(names) == len(set(names))

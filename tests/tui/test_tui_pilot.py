@@ -7,12 +7,11 @@ from dataclasses import replace
 import pytest
 
 from execscope.model import RunConfig
-from execscope.tui.fake import FakeFactory, FakeSession
+from tui_fake import FakeFactory, FakeSession, pictured_steps
 from execscope.tui.screens.compare import CompareScreen
 from execscope.tui.screens.help import HelpScreen
 from execscope.tui.screens.live import LiveScreen
 from execscope.tui.screens.picker import PickerScreen
-from execscope.tui.tour_steps import STEPS
 from execscope.tui.widgets.cycler import Cycler
 
 from tui_support import aio, make_app, screen_text, settle, settle_compare
@@ -181,14 +180,15 @@ async def test_quit_keys_end_the_app_and_close_every_session(key):
 @aio
 async def test_tour_walks_the_steps_with_n_b_and_t():
     app = make_app(tour=True)
+    steps = pictured_steps()
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         text = screen_text(app)
-        assert "Tour 1/%d" % len(STEPS) in text and "Watch:" in text
-        assert app.current_run.config == STEPS[0].config
+        assert "Tour 1/%d" % len(steps) in text and "Watch:" in text
+        assert app.current_run.config == steps[0].config
         await pilot.press("n")
         await settle(pilot)
-        assert "Tour 2/" in screen_text(app) and app.current_run.config == STEPS[1].config
+        assert "Tour 2/" in screen_text(app) and app.current_run.config == steps[1].config
         await pilot.press("b", "b")  # stays at the first step
         await settle(pilot)
         assert "Tour 1/" in screen_text(app)
@@ -210,7 +210,7 @@ async def test_demo_advances_on_its_own_and_quits_after_the_last_step():
             if not app.is_running:
                 break
         assert not app.is_running, "the demo did not end after its last step"
-    assert len(app.session_factory.sessions) == len(STEPS)
+    assert len(app.session_factory.sessions) == len(pictured_steps())
     # each run closes its session in its own thread: wait for those threads
     assert all(run.join(10.0) for run in app.registry.runs()), "a run thread never finished"
     assert all(s.closed for s in app.session_factory.sessions)
@@ -341,7 +341,7 @@ async def test_compare_fills_rows_and_answers_the_question():
         await settle_compare(pilot)
         text = screen_text(app)
         assert "serial" in text and "thread x2" in text and "process/fork x2" in text
-        assert "Fastest here: process" in text and "As the article expects" in text
+        assert "process/fork x2 was fastest" in text and "as the article expects, process wins" in text
         assert all(r.status == "completed" for r in screen.run.rows)
         first = screen.run
         await pilot.press("r")

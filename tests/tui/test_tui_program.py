@@ -1,5 +1,5 @@
 """Program and attach runs in the TUI (``execscope run -- python prog.py``,
-``execscope attach PID``), on scripted snapshots (``execscope.tui.fake_program``)."""
+``execscope attach PID``), on scripted snapshots (``tui_fake_program``)."""
 
 from __future__ import annotations
 

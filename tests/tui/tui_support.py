@@ -1,4 +1,4 @@
-"""Helpers for the TUI tests (the app drivers live in ``execscope.tui.fake``, shared with
+"""Helpers for the TUI tests (the app drivers live in ``tui_fake``, shared with
 the screenshot script)."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import functools
 
-from execscope.tui.fake import make_app, screen_text, settle, settle_compare  # noqa: F401
+from tui_fake import make_app, screen_text, settle, settle_compare  # noqa: F401
 
 
 def aio(test):

@@ -8,7 +8,7 @@ the article's question for this machine.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import List, Optional
 
 from rich.text import Text
 from textual import on
@@ -18,9 +18,10 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from execscope.errors import UsageError
 from execscope.model import RunConfig
 
-from ..comparison import CompareRun, compare_configs, verdict
+from ..comparison import CompareRow, CompareRun, compare_configs, verdict
 from ..widgets.compare_table import CompareTable
 
 
@@ -36,29 +37,28 @@ class CompareScreen(Screen):
             super().__init__()
             self.run = run
 
-    def __init__(self, config: RunConfig) -> None:
+    def __init__(self, config: RunConfig, configs: Optional[List[RunConfig]] = None,
+                 standalone: bool = False) -> None:
+        """Compare ``config``'s workload under every executor, or run ``configs``
+        (a plan of ``execscope compare``).  ``standalone``: the app opened on
+        this view, so leaving it quits."""
         super().__init__()
         self.base = config
+        self.configs = list(configs) if configs else None
+        self.standalone = standalone
         self.run: Optional[CompareRun] = None
         self._pending = False
-        self.expected_best = ""
-        self.executors = ("serial", "thread", "process")
         try:
             from execscope.workloads import catalog
 
-            from execscope.interpreters import probe
-
             w = catalog().get(config.workload)
-            if w is not None:
-                self.expected_best = w.expectation(probe(config.python)["gil_enabled"])[0]
-                self.executors = w.executors
-                if config.tasks is None and config.duration is None:
-                    self.base = config.with_(tasks=w.default_tasks)
+            if w is not None and config.tasks is None:
+                self.base = config.with_(tasks=w.default_tasks)
         except Exception:
             pass
-        if self.base.duration is not None and self.base.tasks is None:
-            # same amount of work for every row: a duration would hide the difference
-            self.base = self.base.with_(duration=None)
+        # same amount of work for every row: a duration would hide the difference
+        self.base = self.base.with_(duration=None)
+        self.error = ""
 
     def compose(self) -> ComposeResult:
         yield Static(id="compare-title")
@@ -91,11 +91,15 @@ class CompareScreen(Screen):
     def action_rerun(self) -> None:
         if self.run is not None:
             self.run.stop()
-        rows = compare_configs(self.base, self.executors)
+        try:
+            rows = [CompareRow(c.label, c) for c in self.configs] if self.configs else compare_configs(self.base)
+        except UsageError as exc:
+            rows, self.error = [], str(exc)
         run = CompareRun(rows, notify=lambda: None, factory=self.app.compare_factory,
                          refresh_hz=min(self.app.refresh_hz, 5.0), registry=self.app.registry)
         run.notify = lambda: self._notify(run)
         self.run = run
+        self.app.compare_run = run
         self._refresh()
         run.begin()
 
@@ -118,7 +122,7 @@ class CompareScreen(Screen):
             self.query_one(CompareTable).show(rows)
             text = Text()
             text.append("▸ ", style="bold")
-            text.append(verdict(rows, self.expected_best), style="bold")
+            text.append(self.error or verdict(rows, self.base.workload), style="bold")
             self.query_one("#compare-verdict", Static).update(text)
 
     def action_stop(self) -> None:
@@ -127,7 +131,10 @@ class CompareScreen(Screen):
 
     def action_back(self) -> None:
         self.action_stop()
-        self.app.pop_screen()
+        if self.standalone:
+            self.app.exit()
+        else:
+            self.app.pop_screen()
 
     def on_unmount(self) -> None:
         if self.run is not None:

@@ -23,7 +23,8 @@ from textual.widgets.option_list import Option
 from execscope.errors import UsageError
 from execscope.model import RunConfig
 
-from ..claims import claim_lines
+from execscope.tour import claim_lines
+
 from ..widgets.cycler import Cycler
 
 

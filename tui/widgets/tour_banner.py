@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.text import Text
 from textual.widgets import Static
 
-from ..claims import CLAIMS
+from execscope.tour import CLAIMS
 from ..tour_steps import TourStep
 
 

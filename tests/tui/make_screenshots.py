@@ -1,4 +1,4 @@
-"""Regenerate the README screenshots: ``python -m execscope.tui.screenshots DIR [NAME...]`` (``make screenshots``).
+"""Regenerate the README screenshots: ``python tests/tui/make_screenshots.py DIR [NAME...]`` (``make screenshots``).
 
 Every picture of a run is taken from a REAL run on this machine: the app is
 started exactly as ``execscope run`` starts it (its default session factory,
@@ -9,7 +9,7 @@ differ from one regeneration to the next, and from one machine to another;
 the tests' snapshots (``tests/tui``) use scripted data for determinism.
 
 The one exception is the 128-core picture: this project has no such machine,
-so it is drawn from scripted data (``execscope.tui.fake``), and both its title and a
+so it is drawn from scripted data (``tui_fake``), and both its title and a
 line in the picture say so.
 
 A scene whose condition is not met in its time limit is still saved, with a
@@ -28,11 +28,11 @@ from dataclasses import dataclass
 from typing import Awaitable, Callable, List, Optional, Tuple
 
 from execscope.model import RunConfig, Snapshot
+from execscope.tui.app import ExecscopeApp
 
-from .app import ExecscopeApp
-from .fake import make_app, settle, settle_compare
+from tui_fake import make_app, settle, settle_compare
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PIPELINE = os.path.join("tests", "tui", "programs", "pipeline.py")
 SPIN = os.path.join("tests", "programs", "spin_pool.py")
 LIMIT_S = 15.0  # the most a scene waits for its condition
@@ -143,7 +143,7 @@ async def _picker(pilot) -> Optional[str]:
 async def _scripted_128(pilot) -> Optional[str]:
     await settle(pilot)
     pilot.app.screen.set_notice("SCRIPTED DATA: a 128-core machine drawn from the test script "
-                                "(tui/fake.py), not a measurement", info=True)
+                                "(tests/tui/tui_fake.py), not a measurement", info=True)
     await paint(pilot)
     return None
 

@@ -6,12 +6,11 @@ run as a list of Snapshots, ten per second, with numbers modelled on real runs
 of the built-in workloads on a 2-core machine (cpu: ~9 ms per task serial;
 pickle_heavy: 8 MiB per task, >95% of a task's service time in IPC) and scaled
 to the requested core count.  Randomness is seeded from the run, so the same
-config always yields the same pictures.  The starvation alert comes from the
-real detector run over the scripted history; a detector that does not exist
-yet (pickle_bottleneck) is stood in for by a scripted alert.
+config always yields the same pictures.  Every alert comes from the real
+detectors run over the scripted history.
 
 Program and attach runs (``execscope run -- python prog.py``, ``execscope
-attach PID``) are scripted in ``execscope.tui.fake_program``.
+attach PID``) are scripted in ``tui_fake_program``.
 
 ``FakeSession`` speaks the part of the Session API the TUI uses; with
 ``pause_at`` it delivers the script up to that share of the run at start()
@@ -120,8 +119,8 @@ def _per_core(rng: random.Random, cores: int, busy: float, k: int) -> Tuple[floa
 def script(config: RunConfig, cores: int = 2, *, finish: bool = True,
            t0: float = 0.25) -> List[Snapshot]:
     """The whole scripted run, oldest first, ten snapshots a second."""
-    from .fake_program import attach_script, program_script
-    from .modes import source_of
+    from execscope.tui.modes import source_of
+    from tui_fake_program import attach_script, program_script
 
     source = source_of(config)
     if source == "program":
@@ -235,7 +234,6 @@ def script(config: RunConfig, cores: int = 2, *, finish: bool = True,
         )
         history.append(snap)
         findings = detect.evaluate(history[-50:])
-        findings += _scripted_findings(snap)
         snap = replace(snap, alerts=book.update(findings, t))
         if final and status == "deadlock":
             active = book.active("starvation")
@@ -271,23 +269,6 @@ def _gil_view(p: Profile, workers: List[WorkerView]) -> GilView:
                               wait=w.gil_wait or 0.0, released=w.gil_released or 0.0,
                               idle=0.0, samples=200) for w in workers)
     return GilView(source="py-spy", reason="", threads=threads, window_s=2.0)
-
-
-def _scripted_findings(snap: Snapshot) -> List[detect.Finding]:
-    """Stand-ins for detectors that are still being written."""
-    b = snap.breakdown
-    if snap.config.workload == "pickle_heavy" and snap.config.executor == "process" and b.tasks >= 3:
-        share = b.ipc_share
-        return [detect.Finding(
-            kind="pickle_bottleneck", severity="warning",
-            message="%.0f%% of each task's time is pickling and moving %s of arguments; "
-                    "compute is %.2f ms" % (share * 100, "8.0 MiB", b.compute * 1e3),
-            remedy="send less (indices, file paths, shared memory) or use threads when "
-                   "the work is this small",
-            evidence={"ipc_share": round(share, 3), "bytes_per_task": int(b.bytes_out),
-                      "compute_ms": round(b.compute * 1e3, 3)},
-            panel="breakdown", since_t_s=None)]
-    return []
 
 
 class FakeSession:
@@ -372,15 +353,23 @@ def finished_alert(kind: str = "starvation") -> Alert:
 
 # -- driving an app on scripted data (tests, benchmarks, the 128-core screenshot) --
 
+def pictured_steps():
+    """The tour's steps as pictures and tests show them: the real steps, less
+    C14, which runs only where a free-threaded interpreter is installed (the
+    pictures would change with the machine)."""
+    from execscope.tui.tour_steps import tour_steps
+
+    return tour_steps(claims=["C%d" % i for i in range(1, 14)])
+
+
 def make_app(config: Optional[RunConfig] = None, *, cores: int = 2, tour: bool = False,
              pause_at: Optional[float] = 0.75, auto_s: Optional[float] = None,
              frozen_clock: float = 1000.0):
     """An app whose sessions are scripted (no process), on a frozen clock, walking
-    the built-in tour steps (so pictures do not change with the headless tour's)."""
-    from .app import ExecscopeApp
-    from .tour_steps import STEPS
+    the tour's real steps."""
+    from execscope.tui.app import ExecscopeApp
 
-    return ExecscopeApp(config, tour=tour, auto_s=auto_s, steps=list(STEPS),
+    return ExecscopeApp(config, tour=tour, auto_s=auto_s, steps=list(pictured_steps()),
                         session_factory=FakeFactory(cores, pause_at=pause_at),
                         compare_factory=FakeFactory(cores, pause_at=None),
                         clock=lambda: frozen_clock)
