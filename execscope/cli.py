@@ -23,6 +23,7 @@ from typing import Any, Dict, List, NoReturn, Optional, Sequence
 
 from .errors import UsageError
 from .model import RunConfig
+from .signals import signal_name
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -199,7 +200,7 @@ class _Stopper:
 
     def _handle(self, signum: int, frame: Any) -> None:
         self.signalled = signum
-        name = signal.Signals(signum).name
+        name = signal_name(signum)
         self.session._finish("interrupted", "stopped by %s" % name)
 
     def restore(self) -> None:

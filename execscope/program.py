@@ -29,7 +29,6 @@ import os
 import re
 import shlex
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -45,6 +44,7 @@ from .executors import BoundMeter, ExecutorAlerts, executor_view, fold_retired, 
 from .inject import ENV, SOCKET_NAME
 from .interpreters import probe
 from .model import ProgramView, RunConfig, Snapshot
+from .signals import signal_name
 
 INJECT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "inject")
 _INTERPRETER_NAME = re.compile(r"^(python|pypy)[0-9.]*[a-z]?$")
@@ -297,7 +297,7 @@ class ProgramMode:
         if code == 0:
             status, reason = "completed", ""
         elif code < 0:
-            status, reason = "failed", "the program was killed by %s" % _signal_name(-code)
+            status, reason = "failed", "the program was killed by %s" % signal_name(-code)
         else:
             status, reason = "failed", "the program exited with code %d" % code
         if not self.instrumented:
@@ -364,9 +364,3 @@ def _target(stream: Any, passthrough: bool) -> Optional[Any]:
         return None
     return getattr(stream, "buffer", None)
 
-
-def _signal_name(number: int) -> str:
-    try:
-        return signal.Signals(number).name
-    except ValueError:
-        return "signal %d" % number

@@ -40,6 +40,7 @@ from .model import (FINAL_STATUSES, Counts, CpuView, GilView, RunConfig, Snapsho
                     WorkerView)
 from .sampling import sched
 from .runstate import CpuMeans, RunState, Timeline
+from .signals import signal_name
 from .sampling.cpu import CpuReading, CpuSampler
 from .validate import validate
 
@@ -312,7 +313,7 @@ class Session:
             time.sleep(0.05)
             if not self._final.is_set():
                 code = self.proc.returncode
-                how = ("killed by signal %s" % signal.Signals(-code).name) if code < 0 else "exit code %d" % code
+                how = ("killed by signal %s" % signal_name(-code)) if code < 0 else "exit code %d" % code
                 self._finish("failed", "the runner process ended unexpectedly (%s)" % how)
 
     def _build(self, now: float, reading: CpuReading,

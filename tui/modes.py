@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from execscope.executors import executor_snapshot
 from execscope.model import ExecutorView, RunConfig, Snapshot
+from execscope.signals import signal_name
 
 # How far back the narrowed history goes: the widest sparkline needs no more.
 NARROW_HISTORY = 200
@@ -92,10 +92,7 @@ def exit_text(code: Optional[int]) -> str:
         return ""
     if code >= 0:
         return "exit %d" % code
-    try:
-        return "killed by %s" % signal.Signals(-code).name
-    except ValueError:
-        return "killed by signal %d" % -code
+    return "killed by %s" % signal_name(-code)
 
 
 def kinds(snap: Snapshot) -> Tuple[str, ...]:

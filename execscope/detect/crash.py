@@ -17,18 +17,14 @@ import signal
 from typing import List, Optional, Sequence, Tuple
 
 from ..model import Snapshot
+from ..signals import exit_signal
 from .base import Finding, r
 
 KIND = "worker_crash"
 
 
 def signal_name(code: int) -> Optional[str]:
-    if code >= 0:
-        return None
-    try:
-        return signal.Signals(-code).name
-    except ValueError:
-        return "signal %d" % -code
+    return exit_signal(code)
 
 
 def _how(code: int) -> str:

@@ -79,6 +79,7 @@ from typing import Any, Deque, Dict, List, Optional
 import psutil
 
 from ..model import FINAL_STATUSES, GilView
+from ..signals import signal_name
 from . import ptrace, pyspy
 from .gilstats import Accumulator, ProcChunk
 
@@ -515,7 +516,7 @@ class GilSampler:
         target.not_before = time.monotonic() + self.rounds_s["gil"]
         if job.killed_by_others:  # sample again
             target.killed += 1
-            name = _signal_name(-job.proc.returncode)
+            name = signal_name(-job.proc.returncode)
             if target.killed > KILLED_RETRIES:
                 target.problem = "py-spy was killed (%s) %d times while sampling %s: gave up" % (
                     name, target.killed, target.who)
@@ -637,13 +638,6 @@ def _probed(info: Dict[str, Any]) -> Dict[str, Any]:
     return {"version": ".".join(map(str, version)) if isinstance(version, (list, tuple)) else str(version),
             "gil_enabled": info.get("gil_enabled", True),
             "free_threaded_build": info.get("free_threaded_build", False)}
-
-
-def _signal_name(number: int) -> str:
-    try:
-        return signal.Signals(number).name
-    except ValueError:
-        return "signal %d" % number
 
 
 def _uid(pid: int) -> Optional[int]:

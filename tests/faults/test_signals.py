@@ -101,3 +101,18 @@ def test_completed_run_leaves_nothing_and_cleans_its_private_directory():
     session, out = run_session("noop", executor="process", start_method="forkserver", workers=2, tasks=20)
     assert out["status"] == "completed"
     assert session.run_dir and not os.path.exists(session.run_dir)
+
+
+def test_runner_killed_by_a_real_time_signal_ends_the_run_naming_it():
+    """signal.Signals has no name for SIGRTMIN+6: the run must still end, failed, naming it."""
+    sig = signal.SIGRTMIN + 6
+    session = start_session("cpu", executor="thread", workers=2, duration=60)
+    try:
+        wait_for(session, lambda snap: snap.counts.completed > 0)
+        os.kill(session.proc.pid, sig)
+        final = session.wait(timeout=10)  # a few seconds: the run has no --timeout to end it otherwise
+    finally:
+        session.close()
+    assert final is not None and final.status == "failed", final and (final.status, final.reason)
+    assert "SIGRTMIN+6" in final.reason
+    assert not session.tick_errors, list(session.tick_errors)
