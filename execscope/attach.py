@@ -25,19 +25,15 @@ worker (idle while only ``multiprocessing`` code is above it).  Threads are
 grouped into pools by their name (``ThreadPoolExecutor-0_3`` is worker 3 of
 ``ThreadPoolExecutor-0``; ``asyncio_1`` belongs to asyncio's default executor).
 
-The py-spy handling here (``find_pyspy``, ``dump``, ``_failure``) is the
-minimum attach needs; it belongs with the shared GIL sampler
-(``sampling/gil.py``) and should move there.
+py-spy is found and run through ``sampling/pyspy.py`` (``find_pyspy`` honours
+``EXECSCOPE_PYSPY``; ``dump`` reads one process's stacks), as for the GIL
+sampler.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import shutil
-import subprocess
-import sys
 import threading
 import time
 from dataclasses import replace
@@ -52,9 +48,9 @@ from .errors import UsageError
 from .executors import BoundMeter, ExecutorAlerts, executor_view, merge_ticks
 from .interpreters import probe
 from .model import ProgramView, RunConfig, Snapshot
+from .sampling.pyspy import dump, find_pyspy
 
 DUMP_EVERY_S = 0.5  # py-spy dump pauses the target for a moment: twice a second is enough for states
-DUMP_TIMEOUT_S = 10.0
 MAX_CHILDREN = 16  # child processes dumped per round
 FAILURES_SHOWN = 3  # consecutive failed dumps of the process before the workers panel says why
 BLOCKED_HOLD_S = 1.0  # every worker blocked this long: starvation (from stacks)
@@ -236,49 +232,6 @@ def starvation_from_stacks(history: Sequence[Snapshot]) -> Optional[Finding]:
 DETECTORS = tuple(d for d in detect.DETECTORS if d is not detect.starvation) + (starvation_from_stacks,)
 
 
-# -- py-spy (minimal; to be folded into the shared sampler) -----------------------
-
-def find_pyspy() -> Optional[str]:
-    beside = os.path.join(os.path.dirname(sys.executable), "py-spy")
-    if os.path.isfile(beside) and os.access(beside, os.X_OK):
-        return beside
-    return shutil.which("py-spy")
-
-
-def dump(pyspy: str, pid: int) -> Tuple[Optional[List[Dict[str, Any]]], str]:
-    """(threads, "") or (None, why not)."""
-    try:
-        # --nonblocking: read without stopping the process (and without
-        # competing with the GIL sampler's py-spy for the ptrace attachment).
-        out = subprocess.run([pyspy, "dump", "--pid", str(pid), "--json", "--nonblocking"], capture_output=True,
-                             text=True,
-                             timeout=DUMP_TIMEOUT_S, stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        return None, "py-spy dump did not answer within %gs" % DUMP_TIMEOUT_S
-    except OSError as exc:
-        return None, "py-spy cannot be started: %s" % exc
-    if out.returncode == 0:
-        try:
-            data = json.loads(out.stdout)
-        except ValueError:
-            return None, "py-spy printed something that is not JSON"
-        return (data if isinstance(data, list) else []), ""
-    return None, _failure(out.stderr or out.stdout, pid)
-
-
-def _failure(text: str, pid: int) -> str:
-    lowered = text.lower()
-    if "permission denied" in lowered or "operation not permitted" in lowered:
-        return ("not permitted to trace pid %d: ptrace is restricted here (run execscope as the process's "
-                "owner with kernel.yama.ptrace_scope=0, or as root; in a container, add CAP_SYS_PTRACE)" % pid)
-    if "no such process" in lowered or "failed to open process" in lowered:
-        return "pid %d is gone" % pid
-    if "python version" in lowered or "python interpreter" in lowered or "executable" in lowered:
-        return "pid %d is not a Python process py-spy can read" % pid
-    first = text.strip().splitlines()[0] if text.strip() else "no output"
-    return "py-spy cannot read pid %d: %s" % (pid, first)
-
-
 def _denied_why(pid: int) -> str:
     """Why /proc would not show a process's executable: the real reason, not a guess."""
     try:
@@ -315,9 +268,9 @@ def validate(config: RunConfig) -> Tuple[RunConfig, None, Dict[str, Any]]:
         raise UsageError("attach %d: not permitted to inspect that process (%s)" % (pid, _denied_why(pid))) from None
     if config.duration is not None and not (0 < config.duration <= 7 * 24 * 3600):
         raise UsageError("--duration %s: must be a positive number of seconds" % config.duration)
-    pyspy = find_pyspy()
+    pyspy, why = find_pyspy()
     if pyspy is None:
-        raise UsageError("attach needs py-spy to read the process's stacks: pip install py-spy")
+        raise UsageError("attach needs py-spy to read the process's stacks: %s" % why)
     threads, problem = dump(pyspy, pid)
     if threads is None:
         raise UsageError("attach %d: %s" % (pid, problem))
@@ -337,7 +290,7 @@ class AttachMode:
     def __init__(self, session: Any) -> None:
         self.session = session
         self.pid = int(session.config.attach_pid)
-        self.pyspy = find_pyspy() or "py-spy"
+        self.pyspy = find_pyspy()[0] or "py-spy"
         self.alerts = ExecutorAlerts(DETECTORS, session.history.maxlen or 600)
         self.meter = BoundMeter()
         self.states = StackStates()

@@ -16,14 +16,15 @@ import time
 
 import pytest
 
-from execscope.attach import StackStates, _failure, classify, find_pyspy, pool_name, starvation_from_stacks
+from execscope.attach import StackStates, classify, pool_name, starvation_from_stacks
+from execscope.sampling.pyspy import dump_failure, find_pyspy
 from execscope.model import RunConfig, Snapshot, WorkerView
 from helpers import ROOT, cli, load
 
 FIXTURES = os.path.join(ROOT, "tests", "fixtures", "pyspy")
 PROGRAMS = os.path.join(ROOT, "tests", "programs")
 VERSIONS = ("3.9", "3.11", "3.13")
-needs_pyspy = pytest.mark.skipif(find_pyspy() is None, reason="py-spy is not installed")
+needs_pyspy = pytest.mark.skipif(find_pyspy()[0] is None, reason="py-spy is not installed")
 
 
 def recorded(version: str) -> dict:
@@ -100,7 +101,7 @@ def test_starvation_from_stacks_needs_every_worker_blocked_for_a_while(age, rais
     ("Error: No such process (os error 3)", "gone"),
 ])
 def test_py_spy_failures_become_one_clear_reason(text, needle):
-    assert needle in _failure(text, 42)
+    assert needle in dump_failure(text, 42)
 
 
 def _start(program: str, *args: str) -> subprocess.Popen:
@@ -195,3 +196,18 @@ def test_a_refused_process_gets_the_real_reason(monkeypatch):
     assert "kernel will not show" in _denied_why(mine)  # same owner: not an ownership problem
     monkeypatch.setattr(os, "geteuid", lambda: os.getuid() + 12345)
     assert "belongs to" in _denied_why(mine)
+
+
+def test_attach_uses_the_py_spy_named_by_execscope_pyspy(tmp_path):
+    """The same py-spy as the GIL sampler: an EXECSCOPE_PYSPY that is not there is
+    said so (attach used to look beside the interpreter and on PATH only)."""
+    proc = _start("spin_pool.py", "1")
+    try:
+        missing = str(tmp_path / "no-py-spy")
+        result = cli("attach", str(proc.pid), "--headless", "--duration", "1", env={"EXECSCOPE_PYSPY": missing},
+                     timeout=60)
+    finally:
+        _stop(proc)
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "EXECSCOPE_PYSPY=%s" % missing in lines[0], result.stderr

@@ -45,6 +45,7 @@ Debian's static 3.11.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -52,7 +53,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 PYSPY_ENV = "EXECSCOPE_PYSPY"
 
@@ -288,3 +289,42 @@ def first_error_line(output: str) -> str:
             return "Permission denied"
     lines = [l.strip() for l in output.splitlines() if l.strip() and not l.startswith("py-spy> ")]
     return lines[0] if lines else "no output"
+
+
+# -- one dump -------------------------------------------------------------------------
+
+DUMP_TIMEOUT_S = 10.0
+
+
+def dump(pyspy: str, pid: int, timeout: float = DUMP_TIMEOUT_S) -> Tuple[Optional[List[Dict[str, Any]]], str]:
+    """The threads of ``py-spy dump --json`` of one process: (threads, "") or (None, why not)."""
+    try:
+        # --nonblocking: read without stopping the process (and without
+        # competing with the GIL sampler's py-spy for the ptrace attachment).
+        out = subprocess.run([pyspy, "dump", "--pid", str(pid), "--json", "--nonblocking"], capture_output=True,
+                             text=True,
+                             timeout=timeout, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        return None, "py-spy dump did not answer within %gs" % timeout
+    except OSError as exc:
+        return None, "py-spy cannot be started: %s" % exc
+    if out.returncode == 0:
+        try:
+            data = json.loads(out.stdout)
+        except ValueError:
+            return None, "py-spy printed something that is not JSON"
+        return (data if isinstance(data, list) else []), ""
+    return None, dump_failure(out.stderr or out.stdout, pid)
+
+
+def dump_failure(text: str, pid: int) -> str:
+    lowered = text.lower()
+    if "permission denied" in lowered or "operation not permitted" in lowered:
+        return ("not permitted to trace pid %d: ptrace is restricted here (run execscope as the process's "
+                "owner with kernel.yama.ptrace_scope=0, or as root; in a container, add CAP_SYS_PTRACE)" % pid)
+    if "no such process" in lowered or "failed to open process" in lowered:
+        return "pid %d is gone" % pid
+    if "python version" in lowered or "python interpreter" in lowered or "executable" in lowered:
+        return "pid %d is not a Python process py-spy can read" % pid
+    first = text.strip().splitlines()[0] if text.strip() else "no output"
+    return "py-spy cannot read pid %d: %s" % (pid, first)
