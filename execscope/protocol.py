@@ -89,6 +89,11 @@ WORKER_FIELDS = (
 )
 WORKER_INDEX = {name: i for i, name in enumerate(WORKER_FIELDS)}
 
+# A program run's task ids: the n-th executor a process of the program creates
+# numbers its tasks from n * ID_SPAN, so ids stay unique across executors (the
+# TUI shows the task's number within its executor: ``id % ID_SPAN``).
+ID_SPAN = 10 ** 12
+
 
 def encode(msg_kind: str, /, **fields: Any) -> bytes:
     fields["k"] = msg_kind

@@ -49,7 +49,6 @@ from ..runner.channel import Channel, ParentGone, interpreter_info
 from . import ENV, SOCKET_NAME
 
 TICK_S = 0.1
-ID_SPAN = 10 ** 12  # task ids of this process's n-th executor start at n * ID_SPAN
 THREAD_NAME = "execscope-telemetry"
 _FLAGS = getattr(socket, "MSG_NOSIGNAL", 0)
 
@@ -352,7 +351,7 @@ class Agent:
             context = getattr(executor, "_mp_context", None)
             start_method = context.get_start_method() if context is not None else None
         n = next(self._ids)
-        tracker = instrument.Tracker(ref, kind, table, deliver_results=True, first_id=n * ID_SPAN)
+        tracker = instrument.Tracker(ref, kind, table, deliver_results=True, first_id=n * protocol.ID_SPAN)
         entry = Entry(self, "%d:%d" % (self.pid, n), kind, ref, tracker, site, start_method, table)
         executor.__dict__[ATTR] = entry
         self.entries[entry.id] = entry
@@ -366,7 +365,7 @@ class Agent:
         """A feeder thread pickled a call item (probes.time_queue_pickling)."""
         args = probes.call_item_args(obj)
         if args and type(args[0]) is int:
-            entry = self._by_number.get(args[0] // ID_SPAN)
+            entry = self._by_number.get(args[0] // protocol.ID_SPAN)
             if entry is not None:
                 entry.tracker._call_pickled(obj, seconds, nbytes)
 

@@ -15,12 +15,12 @@ from dataclasses import replace
 from typing import List, Tuple
 
 from execscope.attach import UNAVAILABLE
+from execscope.protocol import ID_SPAN
 from execscope.model import (Alert, Breakdown, Counts, CpuView, ExecutorView, GilView, ProgramView,
                              RunConfig, Snapshot, WorkerView)
 
 HZ = 10
 PID = 4242
-ID_SPAN = 10 ** 12
 INTERPRETER = {"executable": "/usr/bin/python3.11", "version": "3.11.7", "implementation": "cpython",
                "gil_enabled": True, "free_threaded_build": False, "switch_interval_s": 0.005}
 GIL_OFF = GilView(source="unavailable", reason="py-spy cannot attach here (ptrace_scope=1, not root)")

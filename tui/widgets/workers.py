@@ -15,7 +15,7 @@ from typing import List
 
 from rich.text import Text
 
-from execscope.inject.agent import ID_SPAN
+from execscope.protocol import ID_SPAN
 from execscope.model import Snapshot, WorkerView
 
 from ..fmt import WORKER_STATES, fmt_pct, fmt_s, hbar, natural_key, wrap
