@@ -57,8 +57,8 @@ def _factory(stacks_hz: int, gil_hz: int, stacks_round_s: float = gil.STACKS_ROU
     if path is None:
         raise SystemExit("gil_overhead needs py-spy: " + why)
 
-    def make(session: Any) -> Any:
-        return gil.GilSampler(session, path, stacks_hz=stacks_hz, gil_hz=gil_hz,
+    def make(targets: Any) -> Any:
+        return gil.GilSampler(targets, path, stacks_hz=stacks_hz, gil_hz=gil_hz,
                               stacks_round_s=stacks_round_s, max_processes=max_processes).start()
 
     return make

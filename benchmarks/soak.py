@@ -36,7 +36,7 @@ def soak(minutes: float, restart_s: float = 20.0, gil: bool = False,
     me = psutil.Process()
     factory = None
     if gil:
-        from execscope.cli import gil_factory
+        from execscope.sampling import gil_factory
 
         factory = gil_factory(ROTATION[0])
     seen = {"snapshots": 0}

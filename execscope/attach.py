@@ -1,4 +1,4 @@
-"""Attach mode: ``execscope attach PID`` watches a running Python process from outside.
+"""The attach source: ``execscope attach PID`` watches a running Python process from outside.
 
 Nothing is injected: the process runs as it was started, so what its
 executors keep inside (the queue, each task's times) cannot be seen.  What
@@ -49,6 +49,7 @@ from .executors import BoundMeter, ExecutorAlerts, executor_view, merge_ticks
 from .interpreters import probe
 from .model import ProgramView, RunConfig, Snapshot
 from .sampling.pyspy import dump, find_pyspy
+from .source import SourceContext
 
 DUMP_EVERY_S = 0.5  # py-spy dump pauses the target for a moment: twice a second is enough for states
 MAX_CHILDREN = 16  # child processes dumped per round
@@ -250,7 +251,7 @@ def _denied_why(pid: int) -> str:
             "process's namespace or protected, as init often is" % (pid, "root" if os.geteuid() == 0 else "its owner"))
 
 
-# -- the session's half ------------------------------------------------------------
+# -- the source --------------------------------------------------------------------
 
 def validate(config: RunConfig) -> Tuple[RunConfig, None, Dict[str, Any]]:
     pid = config.attach_pid
@@ -282,16 +283,19 @@ def validate(config: RunConfig) -> Tuple[RunConfig, None, Dict[str, Any]]:
     return config.with_(executor="attach", workload=name, argv=(), python=exe), None, info
 
 
-class AttachMode:
-    """The session's attach-mode half: sampling stacks, views, what is unavailable."""
+class AttachSource:
+    """A running process watched from outside (see source.py): sampling stacks,
+    views, what is unavailable.  Its detectors are attach's own (``DETECTORS``)."""
 
-    source = "attach"
+    name = "attach"
+    ends_at_last_task = False
 
-    def __init__(self, session: Any) -> None:
-        self.session = session
-        self.pid = int(session.config.attach_pid)
+    def __init__(self, config: RunConfig, detectors: Sequence[Any], history_len: int) -> None:
+        self.config = config
+        self.ctx: Optional[SourceContext] = None
+        self.pid = int(config.attach_pid)
         self.pyspy = find_pyspy()[0] or "py-spy"
-        self.alerts = ExecutorAlerts(DETECTORS, session.history.maxlen or 600)
+        self.alerts = ExecutorAlerts(DETECTORS, history_len)
         self.meter = BoundMeter()
         self.states = StackStates()
         self.problem = ""
@@ -303,12 +307,13 @@ class AttachMode:
         except psutil.Error:
             self.cmdline = ()
 
-    def launch(self) -> None:
+    def launch(self, ctx: SourceContext) -> None:
         from .machine import cpu_info
 
-        info = self.session.interpreter
+        self.ctx = ctx
+        info = ctx.interpreter
         version = info.get("version") or [0, 0, 0]
-        self.session.state.apply({
+        ctx.state.apply({
             "k": "hello", "pid": self.pid, "t": time.monotonic(), "machine": cpu_info(),
             "interpreter": {"executable": info.get("path"), "version": ".".join(map(str, version)),
                             "implementation": info.get("implementation", "cpython"),
@@ -316,24 +321,25 @@ class AttachMode:
                             "free_threaded_build": info.get("free_threaded_build", False),
                             "switch_interval_s": None},
         })
-        self.session.state.apply({"k": "pool", "t": self.session.t_launch})
-        self.session._spawn(self._sample, "execscope-attach")
-        return None
+        ctx.state.apply({"k": "pool", "t": ctx.t_launch})
+        ctx.spawn(self._sample, "execscope-attach")
+        return None  # the process is not ours: nothing to kill at the end
 
     def _sample(self) -> None:
-        session = self.session
-        end = session.t_launch + session.config.duration if session.config.duration else None
+        ctx = self.ctx
+        duration = ctx.config.duration
+        end = ctx.t_launch + duration if duration else None
         while not self._stop.is_set():
             t0 = time.monotonic()
             if end is not None and t0 >= end:
-                session._finish("completed", "watched for %gs" % session.config.duration)
+                ctx.finish("completed", "watched for %gs" % duration)
                 return
             if not psutil.pid_exists(self.pid):
-                session._finish("completed", "the process exited")
+                ctx.finish("completed", "the process exited")
                 return
             dumps = self._dump_tree()
             if dumps:
-                session.state.apply(self.states.tick(dumps, time.monotonic()))
+                ctx.state.apply(self.states.tick(dumps, time.monotonic()))
             self._stop.wait(max(0.05, DUMP_EVERY_S - (time.monotonic() - t0)))
 
     def _dump_tree(self) -> Dict[int, List[Dict[str, Any]]]:
@@ -357,7 +363,7 @@ class AttachMode:
     def decorate(self, snap: Snapshot, tick: Dict[str, Any], worker_views: Any, now: float) -> Snapshot:
         views = []
         for entry in tick.get("executors", ()):
-            view = executor_view(entry, worker_views, self.session.t_launch, now, (), "live")
+            view = executor_view(entry, worker_views, self.ctx.t_launch, now, (), "live")
             views.append(self.meter.update(view))
         unavailable = list(UNAVAILABLE)
         if snap.gil.source == "unavailable":
@@ -365,12 +371,15 @@ class AttachMode:
         if self.problem:
             unavailable.append(("workers", self.problem))
         program = ProgramView(argv=self.cmdline, pid=self.pid, exit_code=None)
-        return replace(snap, source=self.source, executors=tuple(views), program=program,
+        return replace(snap, source=self.name, executors=tuple(views), program=program,
                        unavailable=tuple(unavailable), max_workers=tick.get("max_workers"),
                        expected_tasks=None)
 
-    def evaluate(self, snap: Snapshot) -> Snapshot:
-        return self.alerts.evaluate(snap)
+    def evaluate(self, snap: Snapshot, history: Sequence[Snapshot]) -> Snapshot:
+        return self.alerts.evaluate(snap)  # each pool against its own history
+
+    def poll(self) -> None:
+        pass  # the sampling thread sees the process exit
 
     def finalize(self, snap: Snapshot) -> Snapshot:
         return snap

@@ -19,7 +19,7 @@ import argparse
 import os
 import signal
 import sys
-from typing import Any, Dict, List, NoReturn, Optional, Sequence
+from typing import Any, Callable, Dict, List, NoReturn, Optional, Sequence
 
 from .errors import UsageError
 from .model import RunConfig
@@ -159,40 +159,12 @@ def _check_output_path(path: Optional[str], flag: str) -> None:
         raise UsageError("%s %s: is a directory" % (flag, path))
 
 
-def gil_factory(config: RunConfig) -> Any:
-    if not config.gil_sampling:
-        return None
-    try:
-        from .sampling.gil import make_sampler
-    except ImportError:
-        return None
-    return make_sampler
-
-
 class OnSignal:
-    """SIGINT / SIGTERM / SIGHUP call ``stop`` (the measurements so far are kept)."""
+    """SIGINT / SIGTERM / SIGHUP call ``stop`` (the measurements so far are kept);
+    ``signalled`` is the signal's number once one came."""
 
     def __init__(self, stop: Callable[[], None]) -> None:
         self.stop = stop
-        self.signalled = False
-        self._old = {}
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            self._old[sig] = signal.signal(sig, self._handle)
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        self.signalled = True
-        self.stop()
-
-    def restore(self) -> None:
-        for sig, handler in self._old.items():
-            signal.signal(sig, handler)
-
-
-class _Stopper:
-    """SIGINT / SIGTERM / SIGHUP: stop the run, keep what was measured."""
-
-    def __init__(self, session: Any) -> None:
-        self.session = session
         self.signalled: Optional[int] = None
         self._old = {}
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
@@ -200,17 +172,27 @@ class _Stopper:
 
     def _handle(self, signum: int, frame: Any) -> None:
         self.signalled = signum
-        name = signal_name(signum)
-        self.session._finish("interrupted", "stopped by %s" % name)
+        self.stop()
 
     def restore(self) -> None:
         for sig, handler in self._old.items():
             signal.signal(sig, handler)
 
 
+def _stopper(session: Any) -> OnSignal:
+    """A signal ends the run as ``interrupted``, naming the signal; ``close()`` then
+    kills what is left, and what was measured is reported."""
+    def stop() -> None:
+        session.finish("interrupted", "stopped by %s" % signal_name(stopper.signalled))
+
+    stopper = OnSignal(stop)
+    return stopper
+
+
 def run_headless(config: RunConfig, json_path: Optional[str], out: Any = None,
                  refresh_hz: float = 10.0) -> int:
     from . import report
+    from .sampling import gil_factory
     from .session import Session
 
     # A program's stdout is its own (copied through): ours goes to stderr.
@@ -226,7 +208,7 @@ def run_headless(config: RunConfig, json_path: Optional[str], out: Any = None,
     session = Session(config, listener=progress, gil_sampler_factory=gil_factory(config),
                       refresh_hz=refresh_hz)
     session.passthrough_output = bool(config.argv)
-    stopper = _Stopper(session)
+    stopper = _stopper(session)
     try:
         session.start()
         session.wait()
@@ -237,9 +219,9 @@ def run_headless(config: RunConfig, json_path: Optional[str], out: Any = None,
         raise UsageError(session.usage_error)
     snap = session.snapshot()
     print(report.summary_table(snap), file=out, flush=True)
-    if session.output_tail and snap.status != "completed" and not session.passthrough_output:
+    if session.output.tail and snap.status != "completed" and not session.passthrough_output:
         print("--- workload output (last lines) ---", file=out)
-        for line in list(session.output_tail)[-10:]:
+        for line in list(session.output.tail)[-10:]:
             print(line, file=out)
     if json_path:
         report.write_json_atomic(json_path, report.run_json(session))

@@ -201,7 +201,7 @@ class Sequencer:
 
     ``stop()`` (any thread) ends the run in progress and refuses later ones.
     ``gil_factory(config)`` gives the GIL sampler factory for a run; by default
-    the CLI's, so GIL figures appear wherever the sampler is installed.
+    ``sampling.gil_factory``, so GIL figures appear wherever the sampler is installed.
     """
 
     def __init__(self, on_snapshot: Optional[Callable[[Snapshot], None]] = None,
@@ -238,7 +238,7 @@ class Sequencer:
         if self.gil_factory is not None:
             factory = self.gil_factory(config)
         else:
-            from .cli import gil_factory
+            from .sampling import gil_factory
 
             factory = gil_factory(config)
         session = Session(config, listener=listener or self.on_snapshot, gil_sampler_factory=factory,

@@ -1,12 +1,12 @@
-"""Program mode: ``execscope run -- python prog.py ARGS`` (or ``python -m module``).
+"""The program source: ``execscope run -- python prog.py ARGS`` (or ``python -m module``).
 
-The session runs the user's own program instead of the runner, with
+The run watches the user's own program instead of the runner, with
 ``execscope.inject`` loaded into every Python process of it through a
 ``sitecustomize`` in the run's private directory (first on ``PYTHONPATH``)::
 
     execscope process                               program's process group
     ┌──────────────────────────────────────────┐    ┌───────────────────────────┐
-    │ ProgramMode                              │    │ python prog.py            │
+    │ ProgramSource                            │    │ python prog.py            │
     │  listener: run_dir/telemetry.sock ◄──────┼────┤  agent (first to boot)    │
     │  one reader per connected process ◄──────┼────┤  any child that creates   │
     │   └─► executors.merge_ticks ─► RunState  │    │  an executor: its agent   │
@@ -45,6 +45,7 @@ from .inject import ENV, SOCKET_NAME
 from .interpreters import probe
 from .model import ProgramView, RunConfig, Snapshot
 from .signals import signal_name
+from .source import SourceContext
 
 INJECT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "inject")
 _INTERPRETER_NAME = re.compile(r"^(python|pypy)[0-9.]*[a-z]?$")
@@ -118,16 +119,18 @@ def _check_options(argv: List[str]) -> None:
                      "is not something execscope can watch" % describe(argv))
 
 
-class ProgramMode:
-    """The session's program-mode half: launch, telemetry, end, per-executor views."""
+class ProgramSource:
+    """A program's run (see source.py): launch, telemetry, end, per-executor views."""
 
-    source = "program"
+    name = "program"
+    ends_at_last_task = False  # the program's own end, not its last task
 
-    def __init__(self, session: Any) -> None:
-        self.session = session
-        self.argv = tuple(session.config.argv)
-        self.alerts = ExecutorAlerts(session.detectors, session.history.maxlen or 600)
+    def __init__(self, config: RunConfig, detectors: Sequence[Any], history_len: int) -> None:
+        self.argv = tuple(config.argv)
+        self.alerts = ExecutorAlerts(detectors, history_len)
         self.meter = BoundMeter()
+        self.ctx: Optional[SourceContext] = None
+        self.proc: Optional[subprocess.Popen] = None
         self.exit_code: Optional[int] = None
         self.instrumented = False
         self._lock = threading.Lock()
@@ -143,9 +146,9 @@ class ProgramMode:
 
     # -- launch -------------------------------------------------------------------
 
-    def launch(self) -> subprocess.Popen:
-        session = self.session
-        run_dir = session.run_dir
+    def launch(self, ctx: SourceContext) -> subprocess.Popen:
+        self.ctx = ctx
+        run_dir = ctx.run_dir
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         path = os.path.join(run_dir, SOCKET_NAME)
         listener.bind(path)
@@ -153,11 +156,11 @@ class ProgramMode:
         listener.listen(64)
         listener.settimeout(0.2)
         self._listener = listener
-        env = session._runner_env()
+        env = ctx.python_env()
         py_dir = os.path.join(run_dir, "py")
         os.symlink(os.path.join(INJECT_DIR, "_site.py"), os.path.join(py_dir, "sitecustomize.py"))
         env[ENV] = run_dir
-        passthrough = session.passthrough_output
+        passthrough = ctx.passthrough_output
         stdin = None if passthrough and not _isatty(sys.stdin) else subprocess.DEVNULL
         try:
             proc = subprocess.Popen(list(self.argv), start_new_session=True, stdin=stdin,
@@ -165,10 +168,11 @@ class ProgramMode:
         except OSError as exc:
             listener.close()
             raise UsageError("run -- %s: cannot start it (%s)" % (describe(self.argv), exc.strerror or exc))
-        session._spawn(self._accept, "execscope-accept")
-        session._spawn(self._copy_output, "execscope-stdout", proc.stdout, _target(sys.stdout, passthrough))
-        session._spawn(self._copy_output, "execscope-stderr", proc.stderr, _target(sys.stderr, passthrough))
-        session._spawn(self._wait, "execscope-waiter", proc)
+        self.proc = proc
+        ctx.spawn(self._accept, "execscope-accept")
+        ctx.spawn(self._copy_output, "execscope-stdout", proc.stdout, _target(sys.stdout, passthrough))
+        ctx.spawn(self._copy_output, "execscope-stderr", proc.stderr, _target(sys.stderr, passthrough))
+        ctx.spawn(self._wait, "execscope-waiter", proc)
         return proc
 
     def _accept(self) -> None:
@@ -185,7 +189,7 @@ class ProgramMode:
                 self._conn_ids += 1
                 conn_id = self._conn_ids
                 self._conns.append(conn)
-            self.session._spawn(self._read, "execscope-program-%d" % conn_id, conn, conn_id)
+            self.ctx.spawn(self._read, "execscope-program-%d" % conn_id, conn, conn_id)
 
     def _read(self, conn: socket.socket, conn_id: int) -> None:
         root = False
@@ -198,7 +202,7 @@ class ProgramMode:
                         continue
                     if msg.get("k") == "hello":
                         root = bool(msg.get("root"))
-                        self.session._remember(int(msg.get("pid", 0)))
+                        self.ctx.remember(int(msg.get("pid", 0)))
                     self.apply(conn_id, msg)
         except (OSError, ValueError):
             pass
@@ -209,7 +213,7 @@ class ProgramMode:
 
     def apply(self, conn_id: int, msg: Dict[str, Any]) -> None:
         """One message from one process of the program (the reader threads)."""
-        state = self.session.state
+        state = self.ctx.state
         kind = msg.get("k")
         if kind == "tick":
             with self._lock:
@@ -234,7 +238,7 @@ class ProgramMode:
             if msg.get("root"):
                 self.instrumented = True
                 state.apply(msg)
-                state.apply({"k": "pool", "t": self.session.t_launch})
+                state.apply({"k": "pool", "t": self.ctx.t_launch})
         elif kind == "exit":
             with self._lock:
                 self._exits.setdefault(msg.get("executor", ""), []).append(
@@ -250,7 +254,7 @@ class ProgramMode:
             for entry in (tick or {}).get("executors", ()):
                 self._retired.setdefault(entry["id"], entry)
             merged = self._merged()
-        self.session.state.apply(merged)
+        self.ctx.state.apply(merged)
 
     def _merged(self) -> Dict[str, Any]:
         merged = merge_ticks(self._ticks.values(), list(self._retired.values()))
@@ -261,7 +265,7 @@ class ProgramMode:
 
     def _copy_output(self, stream: Any, target: Optional[Any]) -> None:
         """Keep the program's output lines for the TUI; copy the bytes through when headless."""
-        session = self.session
+        output = self.ctx.output
         fd = stream.fileno()
         pending = b""
         while True:
@@ -271,7 +275,7 @@ class ProgramMode:
                 break
             if not data:
                 break
-            session.output_bytes += len(data)
+            output.add_bytes(len(data))
             if target is not None:
                 try:
                     target.write(data)
@@ -284,9 +288,9 @@ class ProgramMode:
                 lines.append(pending)
                 pending = b""
             for raw in lines:
-                session.output_tail.append(raw.decode("utf-8", "replace").rstrip("\r"))
+                output.add_line(raw.decode("utf-8", "replace").rstrip("\r"))
         if pending:
-            session.output_tail.append(pending.decode("utf-8", "replace"))
+            output.add_line(pending.decode("utf-8", "replace"))
         stream.close()
 
     def _wait(self, proc: subprocess.Popen) -> None:
@@ -303,13 +307,13 @@ class ProgramMode:
         if not self.instrumented:
             reason = (reason + "; " if reason else "") + ("the program never loaded execscope's instrumentation "
                                                           "(it ended before Python started, or is not CPython)")
-        self.session._finish(status, reason)
+        self.ctx.finish(status, reason)
 
     # -- snapshots -----------------------------------------------------------------
 
     def decorate(self, snap: Snapshot, tick: Dict[str, Any], worker_views: Any, now: float) -> Snapshot:
         """Add the per-executor views and the program to a snapshot the session built."""
-        t_launch = self.session.t_launch
+        t_launch = self.ctx.t_launch
         with self._lock:
             retired = set(self._retired)
             rates = {k: list(v) for k, v in self._rates.items()}
@@ -322,11 +326,11 @@ class ProgramMode:
             view = executor_view(entry, worker_views, t_launch, now, rates.get(ex_id, ()), state,
                                  exits.get(ex_id, ()))
             views.append(self.meter.update(view))
-        proc = self.session.proc
+        proc = self.proc
         program = ProgramView(argv=self.argv, pid=proc.pid if proc is not None else 0, exit_code=self.exit_code,
                               instrumented=self.instrumented, processes=processes,
-                              output_tail=tuple(list(self.session.output_tail)[-OUTPUT_KEEP:]))
-        return replace(snap, source=self.source, executors=tuple(views), program=program,
+                              output_tail=self.ctx.output.lines()[-OUTPUT_KEEP:])
+        return replace(snap, source=self.name, executors=tuple(views), program=program,
                        max_workers=tick.get("max_workers"))
 
     def finalize(self, snap: Snapshot) -> Snapshot:
@@ -335,8 +339,11 @@ class ProgramMode:
             return snap
         return replace(snap, program=replace(snap.program, exit_code=self.exit_code))
 
-    def evaluate(self, snap: Snapshot) -> Snapshot:
-        return self.alerts.evaluate(snap)
+    def evaluate(self, snap: Snapshot, history: Sequence[Snapshot]) -> Snapshot:
+        return self.alerts.evaluate(snap)  # each executor against its own history
+
+    def poll(self) -> None:
+        pass  # the waiter thread sees the program end
 
     def close(self) -> None:
         self._closing.set()

@@ -143,7 +143,7 @@ def run_json(session: Any) -> Dict[str, Any]:
         "warnings": warnings,
         "errors": errors,
         "worker_exits": exits,
-        "output": {"bytes": session.output_bytes, "tail": list(session.output_tail)[-20:]},
+        "output": {"bytes": session.output.bytes, "tail": list(session.output.tail)[-20:]},
         "timeline": list(session.timeline.points),
         "source": snap.source,
         "executors": executors_json(snap),

@@ -17,6 +17,7 @@ from .metrics import TaskTotals
 from .model import Snapshot
 
 TIMELINE_LIMIT = 36_000  # ~1 hour at 10 Hz before halving
+OUTPUT_TAIL_LINES = 200
 
 
 class RunState:
@@ -69,6 +70,25 @@ class RunState:
                 self.done = msg
             elif kind == "fatal":
                 self.fatal = msg
+
+
+class RunOutput:
+    """What the watched process printed: its last lines and how many bytes in all."""
+
+    def __init__(self, lines: int = OUTPUT_TAIL_LINES) -> None:
+        self.tail: Deque[str] = deque(maxlen=lines)
+        self.bytes = 0
+        self._lock = threading.Lock()  # stdout and stderr are read by two threads
+
+    def add_bytes(self, n: int) -> None:
+        with self._lock:
+            self.bytes += n
+
+    def add_line(self, line: str) -> None:
+        self.tail.append(line)
+
+    def lines(self) -> Tuple[str, ...]:
+        return tuple(self.tail)
 
 
 class Timeline:

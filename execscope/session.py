@@ -1,7 +1,8 @@
-"""A session is one run: launch the runner, merge its telemetry, tick snapshots.
+"""A session is one run: launch its source, merge its telemetry, tick snapshots.
 
     execscope process                                       runner process group
     ┌──────────────────────────────────────────────┐       ┌──────────────────┐
+    │ source (source.py; here the RunnerSource):   │       │                  │
     │ reader thread ◄── JSON lines on a pipe ──────┼───────┤ runner + workers │
     │   └─► RunState (counters, task sums, rows)   │       └──────────────────┘
     │ ticker thread, every 1/refresh_hz s:         │              ▲
@@ -11,6 +12,9 @@
     │   ─► listeners (TUI message / headless line) │
     └──────────────────────────────────────────────┘
 
+The source decides what is watched and feeds the run state (the runner, a
+program, an attached process: see source.py); it never sees the session.
+The samplers see the run through ``SamplerTargets`` (sampling/targets.py).
 The session owns the run's lifetime.  It decides ``timeout``, ``deadlock``
 and ``interrupted``; ``close()`` kills the runner's process group and any
 descendant that left it (collected with psutil before the kill), then waits
@@ -39,40 +43,15 @@ from .metrics import windowed_rate
 from .model import (FINAL_STATUSES, Counts, CpuView, GilView, RunConfig, Snapshot,
                     WorkerView)
 from .sampling import sched
-from .runstate import CpuMeans, RunState, Timeline
-from .signals import signal_name
+from .runstate import CpuMeans, RunOutput, RunState, Timeline
+from .source import Source, SourceContext, make_source, python_env
 from .sampling.cpu import CpuReading, CpuSampler
+from .sampling.targets import SamplerTargets
 from .validate import validate
 
-PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
-# The runner starts as a script in the run's private directory, not with
-# ``-m``: ``-m`` puts the working directory first on sys.path, where a user's
-# own ``execscope`` would hide ours.  The script's directory (that private
-# directory, holding only ``execscope``) comes first, then the working
-# directory, as ``-m`` would have it, for the user's ``module:function``.
-RUNNER_BOOT = """import os, sys
-sys.path.insert(1, os.getcwd())
-from execscope.runner.main import main
-if __name__ == "__main__":
-    sys.exit(main())
-"""
 HISTORY_S = 60.0
-OUTPUT_TAIL_LINES = 200
 
 Listener = Callable[[Snapshot], None]
-
-
-def _make_mode(session: "Session") -> Any:
-    """The class that replaces the runner for this config, or None."""
-    if session.config.argv:
-        from .program import ProgramMode
-
-        return ProgramMode
-    if session.config.attach_pid is not None:
-        from .attach import AttachMode
-
-        return AttachMode
-    return None
 
 
 class Session:
@@ -83,25 +62,22 @@ class Session:
         refresh_hz: float = 10.0,
         listener: Optional[Listener] = None,
         detectors: Optional[Tuple[detect.Detector, ...]] = None,
-        gil_sampler_factory: Optional[Callable[["Session"], Any]] = None,
+        gil_sampler_factory: Optional[Callable[[SamplerTargets], Any]] = None,
         capture_output: bool = True,
     ) -> None:
         self.requested = config
         self.config, self.workload, self.interpreter = validate(config)
-        self.passthrough_output = False  # program mode: also copy its output to ours (headless)
+        self.passthrough_output = False  # a program run: also copy its output to ours (headless)
         self.refresh_s = 1.0 / max(0.2, min(refresh_hz, 50.0))
         self.listeners: List[Listener] = [listener] if listener else []
         self.detectors = detectors if detectors is not None else detect.DETECTORS
         self.state = RunState()
         self.history: Deque[Snapshot] = deque(maxlen=int(HISTORY_S / self.refresh_s))
-        self.alerts: Any = detect.AlertBook()
         self.timeline = Timeline()
         self.cpu = CpuSampler()
         self.gil_factory = gil_sampler_factory
         self.gil: Any = None
-        self.capture_output = capture_output
-        self.output_tail: Deque[str] = deque(maxlen=OUTPUT_TAIL_LINES)
-        self.output_bytes = 0
+        self.output = RunOutput()
         self.proc: Optional[subprocess.Popen] = None
         self.run_dir: Optional[str] = None
         self.t_launch = 0.0
@@ -117,13 +93,11 @@ class Session:
         self._lock = threading.Lock()
         self.tick_errors: Deque[str] = deque(maxlen=20)
         self._cpu_means = CpuMeans()
-        # Program mode (run -- python prog.py) and attach mode (attach PID)
-        # replace the runner: see program.py and attach.py.
-        self.mode: Any = None
-        mode = _make_mode(self)
-        if mode is not None:
-            self.mode = mode(self)
-            self.alerts = self.mode.alerts
+        # What is watched: the runner, a program (run -- python prog.py) or a
+        # running process (attach PID); see source.py.
+        self.source: Source = make_source(self.config, self.detectors, self.history.maxlen or 600,
+                                          capture_output=capture_output)
+        self.alerts = self.source.alerts
 
     @property
     def target_pid(self) -> Optional[int]:
@@ -134,66 +108,16 @@ class Session:
 
     # -- launch ----------------------------------------------------------------
 
-    def _runner_env(self) -> Dict[str, str]:
-        py_dir = os.path.join(self.run_dir, "py")
-        os.mkdir(py_dir, 0o700)
-        os.symlink(PACKAGE_DIR, os.path.join(py_dir, "execscope"))
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (py_dir, env.get("PYTHONPATH", "")) if p)
-        env.pop("PYTHONSTARTUP", None)
-        if self.workload is not None and self.workload.env is not None:
-            params = self.workload.resolve_params(dict(self.config.params))
-            env.update(self.workload.env(params))
-        return env
-
-    def _runner_script(self) -> str:
-        path = os.path.join(self.run_dir, "py", "execscope_runner.py")
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(RUNNER_BOOT)
-        return path
-
     def start(self) -> "Session":
-        import json
-
         _return_freed_memory()  # what the runs before this one left in the heap
         self.run_dir = tempfile.mkdtemp(prefix="execscope-")  # 0700, ours alone
-        if self.mode is not None:
-            self.t_launch = time.monotonic()
-            self.proc = self.mode.launch()
-            return self._started()
-        read_fd, write_fd = os.pipe()
-        cfg = self.config
-        payload = {
-            "fd": write_fd,
-            "parent_pid": os.getpid(),
-            "run_dir": self.run_dir,
-            "workload": cfg.workload,
-            "executor": cfg.executor,
-            "start_method": cfg.start_method,
-            "workers": cfg.workers,
-            "tasks": cfg.tasks,
-            "duration": cfg.duration,
-            "params": dict(cfg.params),
-        }
-        env = self._runner_env()  # makes the private py/ directory the script goes in
         self.t_launch = time.monotonic()
-        try:
-            self.proc = subprocess.Popen(
-                [self.interpreter["path"], self._runner_script(), json.dumps(payload)],
-                pass_fds=(write_fd,),
-                start_new_session=True,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE if self.capture_output else None,
-                stderr=subprocess.STDOUT if self.capture_output else None,
-                env=env,
-                cwd=os.getcwd(),
-            )
-        finally:
-            os.close(write_fd)
-        self._spawn(self._read_telemetry, "execscope-telemetry", read_fd)
-        if self.capture_output:
-            self._spawn(self._read_output, "execscope-output", self.proc.stdout)
+        ctx = SourceContext(
+            config=self.config, interpreter=self.interpreter, run_dir=self.run_dir, t_launch=self.t_launch,
+            state=self.state, output=self.output, passthrough_output=self.passthrough_output,
+            python_env=lambda: python_env(self.run_dir, self.workload, self.config.params),
+            spawn=self._spawn, remember=self._remember, finish=self.finish)
+        self.proc = self.source.launch(ctx)
         return self._started()
 
     def _started(self) -> "Session":
@@ -203,12 +127,21 @@ class Session:
             self.cpu.attach(self.target_pid)
         if self.gil_factory is not None and self.config.gil_sampling:
             try:
-                self.gil = self.gil_factory(self)
+                self.gil = self.gil_factory(self.sampler_targets())
             except Exception as exc:  # a sampler must never take the run down
                 self.gil = None
                 self._gil_error = str(exc)
         self._spawn(self._tick_loop, "execscope-ticker")
         return self
+
+    def sampler_targets(self) -> SamplerTargets:
+        """The narrow view of this run its samplers get."""
+        def main_exited() -> Optional[bool]:
+            return None if self.proc is None else self.proc.poll() is not None
+
+        return SamplerTargets(self.state, self.interpreter, "runner" if self.source.name == "runner" else "main",
+                              main_pid=lambda: self.target_pid, main_exited=main_exited,
+                              status=lambda: self.status)
 
     def _spawn(self, target: Callable[..., None], name: str, *args: Any) -> None:
         thread = threading.Thread(target=target, name=name, args=args, daemon=True)
@@ -220,29 +153,6 @@ class Session:
             self._known_pids[pid] = psutil.Process(pid).create_time()
         except psutil.Error:
             pass
-
-    def _read_telemetry(self, fd: int) -> None:
-        with os.fdopen(fd, "rb", buffering=1 << 16) as pipe:
-            for line in pipe:
-                try:
-                    msg = protocol.decode(line)
-                except ValueError:
-                    continue
-                self.state.apply(msg)
-                if msg.get("k") in ("done", "fatal"):
-                    self._on_runner_end(msg)
-
-    def _read_output(self, stream: Any) -> None:
-        for raw in iter(lambda: stream.readline(8192), b""):
-            self.output_bytes += len(raw)
-            self.output_tail.append(raw.decode("utf-8", "replace").rstrip("\n"))
-        stream.close()
-
-    def _on_runner_end(self, msg: Dict[str, Any]) -> None:
-        if msg["k"] == "fatal":
-            self._finish("failed", msg.get("message", "the runner failed"))
-        else:
-            self._finish(msg.get("status", "failed"), msg.get("reason", ""))
 
     # -- ticking -----------------------------------------------------------------
 
@@ -276,11 +186,7 @@ class Session:
         states = sched.sample(reading.tree_pids, self._switch_tids())
         snap = self._build(now, reading, states)
         self._cpu_means.add(reading.per_core, reading.tree_percent, snap.status == "running")
-        if self.mode is not None:
-            snap = self.mode.evaluate(snap)  # per executor
-        else:
-            findings = detect.evaluate(list(self.history) + [snap], self.detectors)
-            snap = replace(snap, alerts=self.alerts.update(findings, snap.t_s))
+        snap = self.source.evaluate(snap, self.history)
         self.history.append(snap)
         self.timeline.add(snap)
         self._latest = snap
@@ -307,14 +213,7 @@ class Session:
                 return
         else:
             self._deadlock_since = None
-        if self.mode is None and self.proc is not None and self.proc.poll() is not None and not self._final.is_set():
-            # The runner is gone without saying "done": give the reader a
-            # moment to drain the pipe, then call it what it is.
-            time.sleep(0.05)
-            if not self._final.is_set():
-                code = self.proc.returncode
-                how = ("killed by signal %s" % signal_name(-code)) if code < 0 else "exit code %d" % code
-                self._finish("failed", "the runner process ended unexpectedly (%s)" % how)
+        self.source.poll()
 
     def _build(self, now: float, reading: CpuReading,
                states: Optional[sched.SchedReading] = None) -> Snapshot:
@@ -349,7 +248,7 @@ class Session:
             failed=tick.get("failed", 0),
         )
         runner_now = tick.get("t", now)
-        if self.status in ("completed", "failed") and last_end and self.mode is None:
+        if self.status in ("completed", "failed") and last_end and self.source.ends_at_last_task:
             end = last_end
         elif self.status in FINAL_STATUSES:
             end = self._t_final
@@ -408,12 +307,10 @@ class Session:
             worker_exit_t_s=exit_times,
             pool_broken=bool(tick.get("broken")),
         )
-        if self.mode is not None:
-            def views(rows: Dict[str, Any], t_created: Optional[float]) -> List[WorkerView]:
-                return self._worker_views(rows, reading, gil_view, runner_now, t_created, started, states)
+        def views(rows: Dict[str, Any], t_created: Optional[float]) -> List[WorkerView]:
+            return self._worker_views(rows, reading, gil_view, runner_now, t_created, started, states)
 
-            snap = self.mode.decorate(snap, tick, views, runner_now)
-        return snap
+        return self.source.decorate(snap, tick, views, runner_now)
 
     def _switch_tids(self) -> Dict[int, List[int]]:
         """Thread-pool worker threads, whose context switches tell GIL waits (sampling/sched.py)."""
@@ -423,7 +320,7 @@ class Session:
         with self.state.lock:
             rows = list(self.state.tick.get("workers", ()))
         out: Dict[int, List[int]] = {}
-        for row in rows:  # thread rows name their process in program mode (pid 0: the runner)
+        for row in rows:  # thread rows name their process in a program run (pid 0: the runner)
             if row[tid_at]:
                 out.setdefault(row[pid_at] or self.target_pid, []).append(row[tid_at])
         return out
@@ -503,7 +400,10 @@ class Session:
 
     # -- ending ------------------------------------------------------------------
 
-    def _finish(self, status: str, reason: str) -> None:
+    def finish(self, status: str, reason: str) -> None:
+        """The run is over with this status and reason (the first call decides);
+        the ticker builds the last snapshot and ``wait()`` returns.  Nothing is
+        killed: ``stop()`` does that, and ``close()`` in any case."""
         with self._lock:
             if self._final.is_set():
                 return
@@ -514,7 +414,7 @@ class Session:
 
     def stop(self, status: str = "interrupted", reason: str = "stopped by the user") -> None:
         """End the run now (the measurements so far are kept)."""
-        self._finish(status, reason)
+        self.finish(status, reason)
         self._kill_tree()
 
     def wait(self, timeout: Optional[float] = None) -> Optional[Snapshot]:
@@ -531,21 +431,20 @@ class Session:
             except subprocess.TimeoutExpired:
                 pass
         self._kill_tree()
-        if self.mode is not None:
-            self.mode.close()
+        self.source.close()
         if self.gil is not None:
             try:
                 self.gil.stop()
             except Exception:
                 pass
         if not self._closing.is_set():
-            self._finish(self.status if self.status in FINAL_STATUSES else "interrupted", self.reason)
+            self.finish(self.status if self.status in FINAL_STATUSES else "interrupted", self.reason)
             self._closing.wait(2.0)
         for thread in self._threads:
             if thread is not threading.current_thread():
                 thread.join(timeout=2.0)
-        if self.mode is not None and self._latest is not None:
-            self._latest = self.mode.finalize(self._latest)  # e.g. the exit code of a program we killed
+        if self._latest is not None:
+            self._latest = self.source.finalize(self._latest)  # e.g. the exit code of a program we killed
         if self.run_dir:
             shutil.rmtree(self.run_dir, ignore_errors=True)
 

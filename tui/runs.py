@@ -32,7 +32,7 @@ SessionFactory = Callable[..., Any]
 
 def default_session_factory(config: RunConfig, listener: Callable[[Snapshot], None],
                             refresh_hz: float) -> Any:
-    from execscope.cli import gil_factory
+    from execscope.sampling import gil_factory
     from execscope.session import Session
 
     return Session(config, listener=listener, gil_sampler_factory=gil_factory(config),

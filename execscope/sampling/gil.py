@@ -78,10 +78,11 @@ from typing import Any, Deque, Dict, List, Optional
 
 import psutil
 
-from ..model import FINAL_STATUSES, GilView
+from ..model import GilView
 from ..signals import signal_name
 from . import ptrace, pyspy
 from .gilstats import Accumulator, ProcChunk
+from .targets import SamplerTargets
 
 GIL_HZ = 200
 GIL_ROUND_S = 0.5
@@ -162,11 +163,15 @@ class StaticGil:
 
 
 class GilSampler:
-    def __init__(self, session: Any, pyspy_path: str, *, gil_hz: int = GIL_HZ,
+    """py-spy on the run's processes; ``current()`` is the latest GilView.
+
+    It sees the run only through ``targets`` (sampling/targets.py)."""
+
+    def __init__(self, targets: SamplerTargets, pyspy_path: str, *, gil_hz: int = GIL_HZ,
                  gil_round_s: float = GIL_ROUND_S, stacks_hz: int = STACKS_HZ,
                  stacks_round_s: float = STACKS_ROUND_S, window_s: float = WINDOW_S,
                  max_processes: Optional[int] = None) -> None:
-        self.session = session
+        self.targets_view = targets
         self.pyspy = pyspy_path
         self.version = pyspy.pyspy_version(pyspy_path) or "?"
         self.rates = {"gil": gil_hz, "stacks": stacks_hz}
@@ -191,7 +196,7 @@ class GilSampler:
         self._tmp = tempfile.mkdtemp(prefix="execscope-gil-")
         self._thread: Optional[threading.Thread] = None
 
-    # -- the session's side ----------------------------------------------------------
+    # -- the run's side --------------------------------------------------------------
 
     def start(self) -> "GilSampler":
         self._thread = threading.Thread(target=self._run, name="execscope-gil", daemon=True)
@@ -199,7 +204,7 @@ class GilSampler:
         return self
 
     def current(self) -> GilView:
-        if not self._final_waited and getattr(self.session, "status", "") in FINAL_STATUSES:
+        if not self._final_waited and self.targets_view.run_over():
             # The run is over: let the rounds in progress end so the report
             # covers the whole run (the only time the session waits for us).
             self._final_waited = True
@@ -232,23 +237,20 @@ class GilSampler:
             self._final_ready.set()
 
     def _main_pid(self) -> Optional[int]:
-        """The runner; in program or attach mode, the program's process."""
-        pid = getattr(self.session, "target_pid", None)
-        proc = self.session.proc
-        return pid if pid is not None else (proc.pid if proc is not None else None)
+        """The runner; in a program run or an attached process, the program's process."""
+        return self.targets_view.main_pid()
 
     def _wait_for_runner(self) -> bool:
         """Until the runner has said hello (its interpreter is up).  A program
         (``run -- prog``) or an attached process may never say it: after
         HELLO_WAIT_S the interpreter facts the session probed will do."""
+        view = self.targets_view
         give_up = time.monotonic() + HELLO_WAIT_S
         while not self._flush.is_set():
-            with self.session.state.lock:
-                hello = dict(self.session.state.hello)
+            hello = view.hello()
             interp = hello.get("interpreter")
-            if interp or (getattr(self.session, "mode", None) is not None and
-                          (hello or time.monotonic() >= give_up)):
-                return self._check_interpreter(interp or _probed(self.session.interpreter))
+            if interp or (not view.waits_for_hello and (hello or time.monotonic() >= give_up)):
+                return self._check_interpreter(interp or _probed(view.interpreter))
             if self._runner_gone():
                 return False
             self._flush.wait(0.05)
@@ -265,8 +267,7 @@ class GilSampler:
         pid = self._main_pid()
         if pid is None:
             return False
-        role = "runner" if getattr(self.session, "mode", None) is None else "main"
-        self.targets[pid] = _Target(pid=pid, role=role, stacks=True)
+        self.targets[pid] = _Target(pid=pid, role=self.targets_view.main_role, stacks=True)
         return True
 
     def _set_fixed(self, view: GilView) -> None:
@@ -275,25 +276,7 @@ class GilSampler:
             self._final_view = view
 
     def _runner_gone(self) -> bool:
-        proc = self.session.proc
-        if proc is not None:
-            return proc.poll() is not None
-        pid = self._main_pid()
-        return pid is None or not psutil.pid_exists(pid)
-
-    def _rows(self) -> List[list]:
-        """Worker rows of the latest tick: the runner's, or every executor's
-        (program and attach mode)."""
-        with self.session.state.lock:
-            tick = self.session.state.tick
-            rows = list(tick.get("workers", ()))
-            for entry in tick.get("executors", ()):
-                rows.extend(entry.get("workers", ()))
-        return rows
-
-    def _worker_rows(self) -> List[list]:
-        main = self._main_pid()
-        return [r for r in self._rows() if str(r[0]).startswith("p:") and r[2] and r[2] != main]
+        return self.targets_view.main_gone()
 
     def _loop(self) -> None:
         next_state = 0.0
@@ -332,17 +315,16 @@ class GilSampler:
     def _max_processes(self) -> int:
         if self.max_processes:
             return self.max_processes
-        with self.session.state.lock:
-            machine = self.session.state.hello.get("machine", {})
+        machine = self.targets_view.machine()
         return max(1, int(machine.get("usable_cpus") or os.cpu_count() or 2) // 2)
 
     def _usable(self) -> List[_Target]:
         return [t for t in self.targets.values() if not t.dead and not t.problem]
 
     def _launch_due(self, now: float) -> List[_Job]:
-        for row in self._worker_rows():
-            pid = int(row[2])
-            if pid and pid not in self.targets:
+        for worker in self.targets_view.worker_processes():
+            pid = worker.pid
+            if pid not in self.targets:
                 self.targets[pid] = _Target(pid=pid, role="worker", stacks=False)
         usable = sorted(self._usable(), key=lambda t: (t.last_sampled, t.role == "worker", t.pid))
         busy = sum(1 for t in usable if t.jobs)
@@ -403,7 +385,7 @@ class GilSampler:
 
     def _note_states(self) -> None:
         """The runner's state of each process worker (for its idle share)."""
-        states = {int(r[2]): str(r[4]) for r in self._worker_rows()}
+        states = {w.pid: w.state for w in self.targets_view.worker_processes()}
         for job in self._live:
             if job.mode == "gil" and job.t_stop is None and job.target.pid in states:
                 job.states.append(states[job.target.pid])
@@ -573,9 +555,8 @@ class GilSampler:
         return sorted(self.targets, key=lambda pid: (self.targets[pid].role == "worker", pid))
 
     def _thread_names(self) -> Dict[Any, int]:
-        """(runner pid, thread name) -> native id, from the runner's thread-worker rows."""
-        main = self._main_pid()
-        return {(r[2] or main, str(r[1])): int(r[3]) for r in self._rows() if str(r[0]).startswith("t:") and r[3]}
+        """(runner pid, thread name) -> native id, from the thread workers' rows."""
+        return {(w.pid, w.label): w.tid for w in self.targets_view.workers() if not w.is_process and w.tid}
 
     def _window_view(self) -> GilView:
         window = Accumulator(skip_prefixes=(OWN_THREADS,))
@@ -647,15 +628,15 @@ def _uid(pid: int) -> Optional[int]:
         return None
 
 
-def make_sampler(session: Any) -> Any:
-    """The session's GIL sampler factory (see ``Session(gil_sampler_factory=...)``)."""
-    interp = getattr(session, "interpreter", {}) or {}
+def make_sampler(targets: SamplerTargets) -> Any:
+    """The GIL sampler of a run (see ``Session(gil_sampler_factory=...)``)."""
+    interp = getattr(targets, "interpreter", {}) or {}
     if interp.get("free_threaded_build") and not interp.get("gil_enabled", True):
         return StaticGil(GilView(source="disabled", reason=DISABLED_REASON))
     path, why = pyspy.find_pyspy()
     if path is None:
         return StaticGil(GilView(source="unavailable", reason=why))
-    return GilSampler(session, path).start()
+    return GilSampler(targets, path).start()
 
 
 # -- doctor ---------------------------------------------------------------------------
