@@ -42,6 +42,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from .errors import UsageError
+from .fmt import fmt_num as _rate, fmt_x as _x
 from .model import RunConfig, Snapshot
 
 SCHEMA_COMPARE = "execscope.compare/1"
@@ -448,14 +449,6 @@ class Verdict:
 
     def json(self) -> Dict[str, Any]:
         return asdict(self)
-
-
-def _x(value: Optional[float]) -> str:
-    return "-" if value is None else "%.2fx" % value
-
-
-def _rate(value: float) -> str:
-    return ("%.0f" % value) if value >= 10 else ("%.3g" % value)
 
 
 def _pick_best(rows: Sequence[Row]) -> Row:
