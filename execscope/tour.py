@@ -16,10 +16,13 @@ or ``not measured`` (a run failed; ``measured`` says which and why).  Judges
 read run objects (``execscope.run/1``) only, so they are pure and testable
 without processes; thresholds are stated in each judge's sentence.
 
-    >>> runner = TourRunner(steps(size="tiny"))
-    >>> for result in runner.results():          # one StepResult per claim
-    ...     print(result.step.claim, result.check.status, result.check.figure)
-    C1 holds switch interval 5.0 ms
+The headless report, with figures from one machine in the comments::
+
+    runner = TourRunner(steps(size="tiny"))
+    for result in runner.results():          # one StepResult per claim
+        print(result.step.claim, result.check.status, result.check.figure)
+                                             # C1 holds 5ms
+                                             # C2 does not hold thread x4 2.03x ...
 
 ``TourRunner`` runs each distinct configuration once (steps share runs:
 C2 and C6 both need the serial ``cpu`` baseline) and ``stop()`` from any
