@@ -11,18 +11,19 @@ objects into rows and a one-sentence verdict.
                                       (one Session each)                  │
                                                         rows ──► verdict ─┘
 
-API for a live view (the TUI's compare screen fills in one row at a time)::
+API for a live view (the TUI's compare screen fills in one row at a time);
+the figures in the comments are from one machine, every machine gives its own::
 
-    >>> comparison = Comparison(CompareRequest("cpu", tasks=40),
-    ...                         on_snapshot=lambda index, snap: ...)  # live run
-    >>> for result in comparison.runs():       # a generator: one per finished run
-    ...     print(result.index, result.row.label, result.row.speedup)
-    0 serial 1.0
-    1 thread x6 0.97
-    2 process/fork x2 1.86
-    >>> outcome = comparison.outcome()         # rows + verdict of what ran
-    >>> outcome.verdict.reason
-    'process/fork x2 was fastest: 1.86x serial (203 tasks/s vs 109), as the article expects ...'
+    comparison = Comparison(CompareRequest("cpu", tasks=40),
+                            on_snapshot=lambda index, snap: ...)  # live run
+    for result in comparison.runs():       # a generator: one per finished run
+        print(result.index, result.row.label, result.row.speedup)
+                                           # 0 serial 1.0
+                                           # 1 thread x6 0.97
+                                           # 2 process/fork x2 1.86 ...
+    outcome = comparison.outcome()         # rows + verdict of what ran
+    outcome.verdict.reason                 # 'process/fork x2 was fastest: 1.86x serial
+                                           #  (203 tasks/s vs 109), as the article expects ...'
 
 ``Comparison(...)`` validates every configuration before anything runs (bad
 input raises ``UsageError`` with one line).  ``runs()`` is meant to be
@@ -42,6 +43,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from .errors import UsageError
+from .fmt import fmt_num as _rate, fmt_x as _x
 from .model import RunConfig, Snapshot
 
 SCHEMA_COMPARE = "execscope.compare/1"
@@ -448,14 +450,6 @@ class Verdict:
 
     def json(self) -> Dict[str, Any]:
         return asdict(self)
-
-
-def _x(value: Optional[float]) -> str:
-    return "-" if value is None else "%.2fx" % value
-
-
-def _rate(value: float) -> str:
-    return ("%.0f" % value) if value >= 10 else ("%.3g" % value)
 
 
 def _pick_best(rows: Sequence[Row]) -> Row:

@@ -20,6 +20,7 @@ import sys
 from typing import Any, Callable
 
 from .errors import UsageError
+from .fmt import fmt_num
 
 EXIT_OK, EXIT_RUN_FAILED = 0, 1
 
@@ -89,7 +90,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
             row = result.row
             print("[%d/%d] %-22s %s: %d tasks in %s, %s tasks/s%s" % (
                 result.index + 1, result.total, row.label, row.status, row.completed, report.fmt_s(row.wall_s),
-                "%.1f" % row.throughput_per_s,
+                fmt_num(row.throughput_per_s),
                 "" if row.speedup is None else ", %.2fx serial" % row.speedup), file=out, flush=True)
     finally:
         stopper.restore()

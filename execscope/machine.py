@@ -10,11 +10,15 @@ its quota grants 2.
 
 Standard library only: the runner imports this under any interpreter.
 
+On a 16-CPU machine in a container run with ``--cpus 2``, ``cpu_info()``
+gives logical_cpus 16, affinity_cpus 16, cgroup_cpu_limit 2.0 and
+usable_cpus 2.  Here, whatever the machine:
+
     >>> info = cpu_info()
-    >>> info["logical_cpus"], info["affinity_cpus"], info["cgroup_cpu_limit"]
-    (16, 16, 2.0)
-    >>> info["usable_cpus"]
-    2
+    >>> 1 <= info["usable_cpus"] <= info["logical_cpus"]
+    True
+    >>> info["usable_cpus"] == usable_cpus(info["logical_cpus"], info["affinity_cpus"], info["cgroup_cpu_limit"])
+    True
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, List, Mapping, Optional, Sequence
 
-from .report import fmt_bytes, fmt_s
+from .fmt import fmt_bytes, fmt_num, fmt_s, fmt_x
 
 COMPARE_HEADERS = ("config", "status", "tasks", "wall", "tasks/s", "speedup", "p95", "IPC", "CPU",
                    "start-up", "1st task", "peak RSS", "alerts")
@@ -60,18 +60,14 @@ def _pct(value: Optional[float]) -> str:
     return "-" if value is None else "%.0f%%" % (100 * value)
 
 
-def _rate(value: float) -> str:
-    return "%.0f" % value if value >= 10 else "%.3g" % value
-
-
 def compare_cells(row: Any) -> List[str]:
     return [
         row.label,
         row.status,
         "%d" % row.completed + ("+%d failed" % row.failed if row.failed else ""),
         fmt_s(row.wall_s),
-        _rate(row.throughput_per_s),
-        "-" if row.speedup is None else "%.2fx" % row.speedup,
+        fmt_num(row.throughput_per_s),
+        fmt_x(row.speedup),
         fmt_s(row.p95_s),
         _pct(row.ipc_share),
         "-" if row.cpu_percent is None else "%.0f%%" % row.cpu_percent,
@@ -188,7 +184,7 @@ def speedup_bars(rows: Sequence[Any], width: int = 40) -> str:
             if bar[mark] == " ":
                 bar[mark] = "|"
         out.append("%s  %s  %s" % (r.label.ljust(label_w), "".join(bar),
-                                    "%.2fx" % r.speedup if r.speedup is not None else _rate(r.throughput_per_s)))
+                                    fmt_x(r.speedup) if r.speedup is not None else fmt_num(r.throughput_per_s)))
     return "\n".join(out)
 
 

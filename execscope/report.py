@@ -10,6 +10,7 @@ import os
 import tempfile
 from typing import Any, Dict, List, Optional
 
+from .fmt import fmt_bytes, fmt_num, fmt_s
 from .model import Alert, Breakdown, ExecutorView, Snapshot
 
 SCHEMA_RUN = "execscope.run/1"
@@ -269,39 +270,6 @@ def _umask() -> int:
     return mask
 
 
-def fmt_s(seconds: Optional[float]) -> str:
-    """Human duration: 850ns, 12.3µs, 4.56ms, 1.23s.
-
-    >>> fmt_s(0.00456), fmt_s(12.3e-6), fmt_s(2.5)
-    ('4.56ms', '12.3µs', '2.50s')
-    """
-    if seconds is None:
-        return "-"
-    s = abs(seconds)
-    if s >= 1:
-        return "%.2fs" % seconds
-    if s >= 1e-3:
-        return "%.3gms" % (seconds * 1e3)
-    if s >= 1e-6:
-        return "%.3gµs" % (seconds * 1e6)
-    if s == 0:
-        return "0"
-    return "%.0fns" % (seconds * 1e9)
-
-
-def fmt_bytes(n: Optional[float]) -> str:
-    """>>> fmt_bytes(0), fmt_bytes(1536), fmt_bytes(8.5 * 2**20)
-    ('0 B', '1.5 KiB', '8.5 MiB')
-    """
-    if n is None:
-        return "-"
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if abs(n) < 1024 or unit == "GiB":
-            return ("%d %s" % (n, unit)) if unit == "B" else ("%.1f %s" % (n, unit))
-        n /= 1024.0
-    return "%.1f GiB" % n
-
-
 def progress_line(snap: Snapshot) -> str:
     """One line per second in headless mode."""
     c = snap.counts
@@ -371,7 +339,7 @@ def summary_table(snap: Snapshot) -> str:
                                               else ", cgroup quota %.2f" % snap.cpu.cgroup_cpu_limit)),
         ("status", snap.status + (" (%s)" % snap.reason if snap.reason else "")),
         ("tasks", "%d completed, %d failed of %d submitted" % (c.completed, c.failed, c.submitted)),
-        ("wall", "%s  (%.1f tasks/s)" % (fmt_s(snap.run_elapsed_s), snap.mean_throughput_per_s)),
+        ("wall", "%s  (%s tasks/s)" % (fmt_s(snap.run_elapsed_s), fmt_num(snap.mean_throughput_per_s))),
         ("latency", "p50 %s  p95 %s  p99 %s" % tuple(fmt_s(x) for x in snap.latency_s)),
         ("per task", "queue %s | ser %s xfer %s deser %s | compute %s | rser %s rxfer %s rdeser %s" % tuple(
             fmt_s(x) for x in (b.queue, b.ser, b.xfer, b.deser, b.compute, b.rser, b.rxfer, b.rdeser))),

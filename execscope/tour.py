@@ -16,10 +16,13 @@ or ``not measured`` (a run failed; ``measured`` says which and why).  Judges
 read run objects (``execscope.run/1``) only, so they are pure and testable
 without processes; thresholds are stated in each judge's sentence.
 
-    >>> runner = TourRunner(steps(size="tiny"))
-    >>> for result in runner.results():          # one StepResult per claim
-    ...     print(result.step.claim, result.check.status, result.check.figure)
-    C1 holds switch interval 5.0 ms
+The headless report, with figures from one machine in the comments::
+
+    runner = TourRunner(steps(size="tiny"))
+    for result in runner.results():          # one StepResult per claim
+        print(result.step.claim, result.check.status, result.check.figure)
+                                             # C1 holds 5ms
+                                             # C2 does not hold thread x4 2.03x ...
 
 ``TourRunner`` runs each distinct configuration once (steps share runs:
 C2 and C6 both need the serial ``cpu`` baseline) and ``stop()`` from any
@@ -47,7 +50,7 @@ from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Seque
 from .compare import Interrupted, Sequencer, cpu_trusted, other_cpus, run_label
 from .errors import UsageError
 from .model import RunConfig, Snapshot
-from .report import fmt_bytes, fmt_s
+from .fmt import fmt_bytes, fmt_rate as _rate, fmt_s, fmt_x as _x
 
 SCHEMA_TOUR = "execscope.tour/1"
 HOLDS, FAILS, CANNOT, UNMEASURED = "holds", "does not hold", "cannot run here", "not measured"
@@ -208,16 +211,6 @@ def _load_phrase(runs: Sequence[Mapping[str, Any]]) -> str:
     return "; other processes kept %.1f CPUs busy" % load if load >= 0.25 else ""
 
 
-def _x(value: float) -> str:
-    return "%.2fx" % value
-
-
-def _rate(value: float) -> str:
-    if value >= 10_000:
-        return "%.0fk/s" % (value / 1000)
-    return ("%.0f/s" % value) if value >= 10 else ("%.2g/s" % value)
-
-
 # -- the judges ---------------------------------------------------------------------------
 
 
@@ -226,8 +219,7 @@ def judge_c1(runs: Runs, facts: Facts) -> Check:
     interval = run["interpreter"].get("switch_interval_s")
     if interval is None:
         raise NotMeasured("the runner did not report sys.getswitchinterval()")
-    parts = ["switch interval %.1f ms (sys.getswitchinterval() in %s)" % (interval * 1000,
-                                                                          run["interpreter"]["version"])]
+    parts = ["switch interval %s (sys.getswitchinterval() in %s)" % (fmt_s(interval), run["interpreter"]["version"])]
     ok = True
     cores = tree_cores(run)
     if cores is not None and facts.usable_cpus >= 2:
@@ -242,7 +234,7 @@ def judge_c1(runs: Runs, facts: Facts) -> Check:
         ok = ok and held <= 1.15
     else:
         parts.append(gil_note(run))
-    return Check(HOLDS if ok else FAILS, "; ".join(parts), "%.1f ms" % (interval * 1000))
+    return Check(HOLDS if ok else FAILS, "; ".join(parts), fmt_s(interval))
 
 
 def judge_c2(runs: Runs, facts: Facts) -> Check:
@@ -433,14 +425,14 @@ def judge_c12(runs: Runs, facts: Facts) -> Check:
     got = dict(zip(names, _need(runs, *names)))
     cost = {n: per_task_cost(r) for n, r in got.items()}
     text = "noop, executor time per task, (wall - first task start) / tasks: " + ", ".join(
-        "%s %.1f µs" % (run_label(got[n]), cost[n] * 1e6) for n in names)
+        "%s %s" % (run_label(got[n]), fmt_s(cost[n])) for n in names)
     t, p = cost.get("thread x2"), cost.get("process")
     if t is None or p is None:
         raise NotMeasured("needs a thread and a process run")
     # "microseconds" vs "much larger": threads under 200 µs, processes 3x or more.
     ok = t < 200e-6 and p >= 3 * t
     return Check(HOLDS if ok else FAILS, text + " (%.0fx)" % (p / t if t else 0),
-                 "thread %.0f µs, process %.0f µs" % (t * 1e6, p * 1e6))
+                 "thread %s, process %s" % (fmt_s(t), fmt_s(p)))
 
 
 def judge_c13(runs: Runs, facts: Facts) -> Check:

@@ -19,6 +19,7 @@ import time
 from typing import Any, Callable, List, Optional
 
 from .errors import UsageError
+from .fmt import fmt_num
 
 EXIT_OK, EXIT_RUN_FAILED = 0, 1
 
@@ -73,7 +74,7 @@ def run_tour_headless(python: Optional[str], size: str, claims: Optional[List[st
 
         print("  %-4s %-18s %-26s %s, %s tasks/s" % (
             step.claim, name[:18], "%s %s" % (run["workload"]["name"], run_label(run)), run["status"],
-            "%.1f" % (run["tasks"]["throughput_per_s"] or 0)), file=out, flush=True)
+            fmt_num(run["tasks"]["throughput_per_s"] or 0)), file=out, flush=True)
 
     runner = TourRunner(tour_steps, on_run=on_run, size=size)
     stopper = OnSignal(runner.stop)

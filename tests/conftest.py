@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import multiprocessing.util
 import os
 import sys
+import threading
 import time
 import uuid
+from typing import Optional
 
 import psutil
 import pytest
@@ -18,6 +21,8 @@ if ROOT not in sys.path:
 # Every process these tests start inherits this mark in its environment, so
 # that orphans (reparented away from us) are still found, and processes of
 # anyone else on the machine are never mistaken for ours.
+pytest_plugins = ["pytester"]  # tests/test_leftover_check.py runs this file on tests that leak
+
 MARK = "EXECSCOPE_TEST_MARK"
 os.environ.setdefault(MARK, uuid.uuid4().hex)
 
@@ -61,12 +66,67 @@ def leftover_processes(before: dict, settle_s: float = 3.0) -> list:
         time.sleep(0.1)
 
 
+# The check costs a scan of every process on the machine (their environments
+# included), so it runs only around tests that start a process: an audit hook
+# (and a wrapper for multiprocessing's spawn and forkserver, which start their
+# processes without an audit event) notes the first start during a test and
+# takes the "before" picture right then, before the new process exists.
+SPAWN_EVENTS = frozenset({"subprocess.Popen", "os.fork", "os.forkpty", "os.posix_spawn", "os.spawn",
+                          "os.system", "os.startfile", "pty.spawn"})
+
+
+class _Watch:
+    """Whether the running test has started a process, and what ran before it did."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.pid = os.getpid()
+        self.active = False
+        self.before: Optional[dict] = None
+        self.scans = 0  # "before" pictures taken, for the test of this check
+
+    def started(self) -> None:
+        if not self.active or self.before is not None or os.getpid() != self.pid:
+            return  # no test running, already noted, or a forked child
+        with self.lock:
+            if self.before is None:
+                self.scans += 1
+                self.before = _ours()
+
+
+WATCH = _Watch()
+
+
+def _audit(event: str, args: tuple) -> None:
+    if event in SPAWN_EVENTS and WATCH.active:
+        WATCH.started()
+
+
+sys.addaudithook(_audit)
+
+
+def _noting(spawn):
+    def spawnv_passfds(*args, **kwargs):
+        WATCH.started()
+        return spawn(*args, **kwargs)
+    return spawnv_passfds
+
+
+multiprocessing.util.spawnv_passfds = _noting(multiprocessing.util.spawnv_passfds)
+
+
 @pytest.fixture(autouse=True)
 def no_leftover_processes():
-    before = _ours()
-    yield
-    alive = leftover_processes(before)
-    assert not alive, "processes left behind: %s" % alive
+    """Fails a test that started a process and left one running."""
+    WATCH.before, WATCH.active = None, True
+    try:
+        yield
+    finally:
+        WATCH.active = False
+    before, WATCH.before = WATCH.before, None
+    if before is not None:
+        alive = leftover_processes(before)
+        assert not alive, "processes left behind: %s" % alive
 
 
 @pytest.fixture(scope="module")

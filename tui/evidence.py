@@ -17,31 +17,12 @@ from __future__ import annotations
 import math
 from typing import Any, Iterable, List, Mapping
 
-from execscope.report import fmt_bytes, fmt_s
+from execscope.fmt import fmt_bytes, fmt_num, fmt_rate, fmt_s
 
 HIDDEN = frozenset({"executor", "executor_id"})
 MAX_SEQ = 4  # entries of a list shown before "+N"
 MAX_TEXT = 48  # characters of a string value
 MAX_FIELDS = 6  # entries of a nested dict shown before "+N"
-
-
-def number(value: float) -> str:
-    """Three significant digits, never an exponent.
-
-    >>> number(0.012345), number(123.456), number(98765.4), number(2.0), number(0.0)
-    ('0.0123', '123', '98765', '2', '0')
-    """
-    if value == 0:
-        return "0"
-    magnitude = abs(value)
-    if magnitude >= 100:
-        return "%d" % round(value)
-    if magnitude >= 1:
-        return ("%.2f" % value if magnitude < 10 else "%.1f" % value).rstrip("0").rstrip(".")
-    text = "%.3g" % value
-    if "e" in text:
-        text = "%.6f" % value
-    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def percent(value: float) -> str:
@@ -53,7 +34,7 @@ def percent(value: float) -> str:
     if 99.5 <= value < 100:
         return "%.1f%%" % (math.floor(value * 10) / 10)
     if abs(value) < 10:
-        return number(value) + "%"
+        return fmt_num(value) + "%"
     return "%d%%" % round(value)
 
 
@@ -79,10 +60,10 @@ def scalar(key: str, value: Any) -> str:
     if name.endswith("share") or name.endswith("_mean") and "wait" in name:
         return percent(value * 100)
     if name.endswith("per_s"):
-        return number(value) + "/s"
+        return fmt_rate(value)
     if isinstance(value, float) and (name.endswith("_s") or "_s_" in name or name == "seconds"):
         return fmt_s(value)
-    return number(value) if isinstance(value, float) else str(value)
+    return fmt_num(value) if isinstance(value, float) else str(value)
 
 
 def _seq(key: str, values: List[Any]) -> str:

@@ -17,7 +17,7 @@ from typing import Optional
 
 from rich.text import Text
 
-from execscope.report import fmt_bytes, fmt_s
+from execscope.fmt import fmt_bytes, fmt_rate, fmt_s
 
 __all__ = ["fmt_s", "fmt_bytes", "fmt_rate", "fmt_pct", "level_glyph", "level_style",
            "hbar", "status_text", "STATUS", "WORKER_STATES", "natural_key", "wrap"]
@@ -48,19 +48,6 @@ WORKER_STATES = {
     "sending": ("⇡", "send", "magenta"),
     "starting": ("◌", "starting", "yellow"),
 }
-
-
-def fmt_rate(per_s: float) -> str:
-    """Tasks per second with sensible digits.
-
-    >>> fmt_rate(0.5), fmt_rate(12.345), fmt_rate(4567.8)
-    ('0.50/s', '12.3/s', '4568/s')
-    """
-    if per_s >= 1000:
-        return "%.0f/s" % per_s
-    if per_s >= 10:
-        return "%.1f/s" % per_s
-    return "%.2f/s" % per_s
 
 
 def fmt_pct(value: Optional[float], width: int = 4) -> str:

@@ -180,21 +180,5 @@ def switch_rates(window: Sequence[Snapshot]) -> Dict[str, float]:
     return rates
 
 
-def fmt_ms(seconds: float) -> str:
-    if seconds >= 1.0:
-        return "%.2f s" % seconds
-    if seconds >= 1e-3:
-        return "%.1f ms" % (seconds * 1e3)
-    return "%.0f µs" % (seconds * 1e6)
-
-
-def fmt_bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB"):
-        if n < 1024:
-            return ("%d %s" % (n, unit)) if unit == "B" else ("%.1f %s" % (n, unit))
-        n /= 1024.0
-    return "%.1f GiB" % n
-
-
 def r(value: Optional[float], digits: int = 4) -> Optional[float]:
     return None if value is None else round(float(value), digits)

@@ -27,9 +27,9 @@ import math
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
+from ..fmt import fmt_bytes, fmt_num, fmt_s
 from ..model import Snapshot
-from .base import (MIN_TASKS, WINDOW_S, Finding, Window, fmt_bytes, fmt_ms, r, task_window, warm_base,
-                   was_active)
+from .base import MIN_TASKS, WINDOW_S, Finding, Window, r, task_window, warm_base, was_active
 
 PICKLE = "pickle_bottleneck"
 CHUNKS = "chunksize_too_small"
@@ -192,6 +192,14 @@ def _sustained(history: Sequence[Snapshot], kind: str, fig: IpcFigures) -> bool:
     return recent_only is not None and _holds(recent_only, False)
 
 
+def _slower_than_serial(fig: IpcFigures, ref: str) -> str:
+    """The message's tail when one thread would beat the pool, else ''."""
+    if not fig.slower_than_serial:
+        return ""
+    return "; the pool finishes %s tasks/s where one thread would finish ~%s%s" % (
+        fmt_num(fig.window.tasks_per_s), fmt_num(fig.serial_rate), ref)
+
+
 def pickle_bottleneck(history: Sequence[Snapshot]) -> Optional[Finding]:
     snap = history[-1]
     fig = ipc_figures(history)
@@ -218,7 +226,7 @@ def pickle_bottleneck(history: Sequence[Snapshot]) -> Optional[Finding]:
         case = "per_call_overhead"
         remedy = ("send fewer, larger tasks: batch many items into each call (or map with a chunksize), "
                   "so the fixed pickle and pipe round trip of ~%s is paid once per batch; work this small "
-                  "runs faster in threads or serially (C9, C12)" % fmt_ms(b.ipc))
+                  "runs faster in threads or serially (C9, C12)" % fmt_s(b.ipc))
     elif fig.result_s > fig.args_s:
         case = "results"
         remedy = ("return less: reduce the result inside the worker and send back a summary, or write it "
@@ -238,10 +246,8 @@ def pickle_bottleneck(history: Sequence[Snapshot]) -> Optional[Finding]:
         message = ("handing tasks to and from the workers takes %.0f%% of each task's time although only %s "
                    "per task is pickled: the parent waits for a CPU its %d busy workers hold (%s per task, "
                    "around %s of compute)" % (100 * fig.share, fmt_bytes(fig.bytes_per_task), busy,
-                                              fmt_ms(b.ipc), fmt_ms(b.compute)))
-        if fig.slower_than_serial:
-            message += "; the pool finishes %.1f tasks/s where one thread would finish ~%.0f" % (
-                fig.window.tasks_per_s, fig.serial_rate)
+                                              fmt_s(b.ipc), fmt_s(b.compute)))
+        message += _slower_than_serial(fig, "")
         evidence = _evidence(snap, fig)
         evidence.update({"case": case, "busy_workers": busy, "usable_cpus": usable})
         return Finding(kind=PICKLE, severity="warning", message=message, remedy=remedy, evidence=evidence,
@@ -249,10 +255,8 @@ def pickle_bottleneck(history: Sequence[Snapshot]) -> Optional[Finding]:
     message = ("IPC takes %.0f%% of each task's time in the process pool: %s per task pickled and piped%s "
                "around %s of compute" % (100 * fig.share, fmt_bytes(fig.bytes_per_task),
                                          " at %.0f MiB/s" % rate if rate is not None and fig.bytes_per_task >= 1024
-                                         else "", fmt_ms(b.compute)))
-    if fig.slower_than_serial:
-        message += "; the pool finishes %.1f tasks/s where one thread would finish ~%.0f (C8)" % (
-            fig.window.tasks_per_s, fig.serial_rate)
+                                         else "", fmt_s(b.compute)))
+    message += _slower_than_serial(fig, " (C8)")
     evidence = _evidence(snap, fig)
     evidence["case"] = case
     return Finding(kind=PICKLE, severity="warning", message=message, remedy=remedy, evidence=evidence,
@@ -271,7 +275,7 @@ def chunksize_too_small(history: Sequence[Snapshot]) -> Optional[Finding]:
     per_call = b.ipc * fig.chunk
     expected = (per_call / suggested) / (per_call / suggested + b.compute) if (per_call + b.compute) > 0 else 0.0
     message = ("map(chunksize=%d) pays ~%s of pickling and pipe round trip per call for ~%s of compute per "
-               "item: IPC is %.0f%% of the work" % (fig.chunk, fmt_ms(per_call), fmt_ms(b.compute),
+               "item: IPC is %.0f%% of the work" % (fig.chunk, fmt_s(per_call), fmt_s(b.compute),
                                                       100 * fig.share))
     remedy = ("raise the chunksize to about %d (from the measured costs: IPC would fall to ~%.0f%% and each "
               "worker still gets %d+ chunks), so the fixed cost per call is shared by many items (C9)"

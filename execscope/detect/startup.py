@@ -19,7 +19,8 @@ from __future__ import annotations
 from typing import Optional, Sequence
 
 from ..model import Snapshot
-from .base import Finding, fmt_ms, mean, r, was_active
+from ..fmt import fmt_s
+from .base import Finding, mean, r, was_active
 
 KIND = "startup_dominated"
 RAISE_SHARE = 0.3
@@ -69,8 +70,8 @@ def startup_dominated(history: Sequence[Snapshot]) -> Optional[Finding]:
     method = snap.config.start_method or "?"
     projected = snap.status != "completed"
     message = ("starting the workers took %s on average (%s), %.0f%% of this %s%s run"
-               % (fmt_ms(startup), _WHY.get(method, method), 100 * share,
-                  "projected " if projected else "", fmt_ms(total)))
+               % (fmt_s(startup), _WHY.get(method, method), 100 * share,
+                  "projected " if projected else "", fmt_s(total)))
     if method == "spawn":
         remedy = ("start-up is paid once per pool: reuse one pool for many batches instead of one per batch, "
                   "use forkserver (the 3.14 default) or fork when the parent has no threads, or for work this "

@@ -22,7 +22,8 @@ from __future__ import annotations
 from typing import List, Optional, Sequence
 
 from ..model import Snapshot, WorkerView
-from .base import Finding, fmt_ms, mean, r, recent, task_window, was_active
+from ..fmt import fmt_s
+from .base import Finding, mean, r, recent, task_window, was_active
 
 KIND = "starvation"
 SOFT_BLOCKED_SHARE = 0.5  # half the workers or more
@@ -123,7 +124,7 @@ def _soft(history: Sequence[Snapshot]) -> Optional[Finding]:
     message = ("%d of %d workers are blocked waiting on tasks of their own executor, leaving %d to run %d queued "
                "tasks" % (len(blocked), workers, free, snap.counts.queued))
     if wait is not None:
-        message += ": each waits ~%s in the queue on average" % fmt_ms(wait)
+        message += ": each waits ~%s in the queue on average" % fmt_s(wait)
     else:
         message += ": the queue is not moving"
     return Finding(

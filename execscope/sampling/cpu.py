@@ -5,11 +5,13 @@ pool workers, fork server, any grandchildren) per process and, inside the
 runner, per thread (thread-pool workers are threads: their CPU is the clearest
 sign of who computes and who waits).
 
+    >>> import os, psutil
     >>> sampler = CpuSampler()
-    >>> sampler.attach(runner_pid)
-    >>> reading = sampler.sample()          # first call primes the counters
-    >>> reading.per_core, reading.tree_percent, reading.per_pid[runner_pid]
-    ((97.0, 12.5), 101.3, 99.8)
+    >>> sampler.attach(os.getpid())            # the runner's pid, in a session
+    >>> first = sampler.sample()               # the first call primes the counters
+    >>> reading = sampler.sample()             # e.g. per_core (97.0, 12.5), tree_percent 101.3
+    >>> len(reading.per_core) == psutil.cpu_count(), os.getpid() in reading.per_pid
+    (True, True)
 """
 
 from __future__ import annotations

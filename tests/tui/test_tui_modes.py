@@ -3,27 +3,16 @@ shown, how snapshots are narrowed to it, how evidence reads."""
 
 from __future__ import annotations
 
-import doctest
 from dataclasses import replace
 
 import pytest
 
-import execscope.tui.evidence
-import execscope.tui.modes
-import execscope.tui.widgets.run_header
-import execscope.tui.widgets.workers
 from execscope.model import RunConfig
 from execscope.tui.evidence import evidence_items, evidence_lines, evidence_text
 from tui_fake_program import attach_script, program_script
 from execscope.tui.modes import Focus, exit_text, is_summed, kinds, short_label, source_of
 
 PROGRAM = RunConfig("p", argv=("python", "pipeline.py"))
-
-
-@pytest.mark.parametrize("module", [execscope.tui.modes, execscope.tui.evidence, execscope.tui.widgets.workers, execscope.tui.widgets.run_header])
-def test_docstring_examples(module):
-    result = doctest.testmod(module)
-    assert result.failed == 0 and result.attempted > 0
 
 
 def test_source_is_known_from_the_config_alone():
