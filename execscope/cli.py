@@ -22,6 +22,7 @@ import sys
 from typing import Any, Callable, Dict, List, NoReturn, Optional, Sequence
 
 from .errors import UsageError
+from .families import KINDS
 from .model import RunConfig
 from .signals import signal_name
 
@@ -64,10 +65,11 @@ def parse_params(pairs: Sequence[str]) -> Dict[str, str]:
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--executor", choices=("serial", "thread", "process"), default="thread",
-                   help="serial is a one-worker baseline with the same instrumentation (default: thread)")
+    p.add_argument("--executor", choices=KINDS, default="thread",
+                   help="serial is a one-worker baseline with the same instrumentation; pool is "
+                        "multiprocessing.Pool, loky needs execscope[loky] (default: thread)")
     p.add_argument("--start-method", choices=("fork", "spawn", "forkserver"), default=None,
-                   help="process pools only (default: the interpreter's own)")
+                   help="process and pool only (default: the interpreter's own)")
     p.add_argument("--workers", type=_int, default=None, help="pool size (default: the executor's own)")
     p.add_argument("--tasks", type=_int, default=None, help="number of tasks (default: the workload's)")
     p.add_argument("--duration", type=_positive_float, default=None, metavar="S",

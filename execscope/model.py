@@ -41,7 +41,7 @@ class RunConfig:
         if self.executor == "serial":
             return "serial"
         text = self.executor
-        if self.executor == "process" and self.start_method:
+        if self.start_method and self.executor in ("process", "pool"):
             text += "/" + self.start_method
         return text + (" x%d" % self.workers if self.workers else "")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, Optional, Tuple
 
+from . import families
 from .errors import UsageError
 from .interpreters import probe
 from .model import RunConfig
@@ -33,12 +34,15 @@ def validate(config: RunConfig) -> Tuple[RunConfig, Optional[Any], Dict]:
 
     from .runner import resolve
 
-    if config.executor not in ("serial", "thread", "process"):
-        raise UsageError("--executor %s: choose serial, thread or process" % config.executor)
+    if config.executor not in families.KINDS:
+        raise UsageError("--executor %s: choose %s" % (config.executor, ", ".join(families.KINDS)))
+    missing = families.missing_requirement(config.executor)
+    if missing:
+        raise UsageError(missing)
     if config.workers is not None:
         if config.workers <= 0:
             raise UsageError("--workers %d: must be at least 1" % config.workers)
-        cap = MAX_WORKERS["process" if config.executor == "process" else "thread"]
+        cap = MAX_WORKERS["process" if families.uses_processes(config.executor) else "thread"]
         if config.workers > cap:
             raise UsageError("--workers %d: more than %d %s workers is not a useful experiment"
                              % (config.workers, cap, config.executor))
@@ -55,7 +59,7 @@ def validate(config: RunConfig) -> Tuple[RunConfig, Optional[Any], Dict]:
     if config.on_deadlock not in ("stop", "wait"):
         raise UsageError("--on-deadlock %s: choose stop or wait" % config.on_deadlock)
     info = probe(config.python)
-    if config.executor == "process":
+    if families.takes_start_method(config.executor):
         method = config.start_method or info["default_start_method"]
         if method not in ("fork", "spawn", "forkserver"):
             raise UsageError("--start-method %s: choose fork, spawn or forkserver" % method)
@@ -64,7 +68,8 @@ def validate(config: RunConfig) -> Tuple[RunConfig, Optional[Any], Dict]:
                              % (method, info["path"], ", ".join(info["start_methods"])))
         config = config.with_(start_method=method)
     elif config.start_method:
-        raise UsageError("--start-method applies to --executor process only")
+        raise UsageError("--start-method applies to --executor %s only"
+                         % " or ".join(k for k in families.KINDS if families.takes_start_method(k)))
     if config.executor == "serial" and config.workers not in (None, 1):
         raise UsageError("--workers %d: the serial baseline has exactly one worker" % config.workers)
 
@@ -75,7 +80,7 @@ def validate(config: RunConfig) -> Tuple[RunConfig, Optional[Any], Dict]:
             resolve.resolve_params(workload, dict(config.params))
         except (resolve.SpecError, ParamError) as exc:
             raise UsageError(str(exc)) from None
-        if config.executor not in workload.executors:
+        if not families.supports(config.executor, workload.executors):
             raise UsageError("workload %s cannot run under --executor %s (supported: %s)"
                              % (workload.name, config.executor, ", ".join(workload.executors)))
         if config.tasks is None and config.duration is None:

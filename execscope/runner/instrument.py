@@ -33,6 +33,7 @@ from collections import deque
 from concurrent.futures import Future
 from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
 
+from ..families import uses_processes
 from ..protocol import TOTALS_FIELDS, latency_bucket
 from . import probes, slots, worker
 
@@ -127,13 +128,15 @@ class Tracker:
         # Process pools: resolve a future holding the caller's real result.
         # The runner discards results, so it skips that extra future.
         self.deliver_results = deliver_results
-        self.kind = kind  # "serial", "thread" or "process"
+        self.kind = kind  # "serial", "thread", "process" or another family (execscope.families)
+        # Workers are processes: tasks cross a pipe and come back as timed result bytes.
+        self.remote = uses_processes(kind)
         self.slots = slot_table
         self.clock = clock
         self.errors: Deque[dict] = deque()
         self.serialized: Dict[int, Tuple[float, int]] = {}
         self._remote_totals = Totals()  # process pools, under self._lock
-        if kind == "process":
+        if self.remote:
             probes.time_queue_pickling(on_dumps=self._call_pickled)
         # No lock on the thread-pool hot path: a Python lock shared by the
         # submitter and the workers convoys under the GIL (a holder preempted
@@ -199,7 +202,7 @@ class Tracker:
                    kwargs: Dict[str, Any]) -> List[Future]:
         """``executor.map`` semantics: process pools send ``chunksize`` items per
         call (as CPython's ``_process_chunk`` does); thread pools one each."""
-        if self.kind != "process" or chunksize <= 1:
+        if not self.remote or chunksize <= 1:
             return [self._submit(fn, (item,), kwargs, 1, False) for item in items]
         futures = []
         for start in range(0, len(items), chunksize):
@@ -214,7 +217,7 @@ class Tracker:
         row = self._threads.get(threading.get_ident())
         parent = row[1] if row is not None else -1  # a task submitting from a worker
         t_submit = self.clock()
-        if self.kind == "process":
+        if self.remote:
             entry = worker.run_chunk if chunk else worker.run_task
             inner = self.executor.submit(entry, task_id, fn, args, kwargs)
             outer: Optional[Future] = None
@@ -283,18 +286,33 @@ class Tracker:
     def _remote_done(self, inner: Future, outer: Optional[Future], task_id: int, parent: int,
                      items: int, t_submit: float) -> None:
         t_got = self.clock()
-        ser_s, bytes_out = self.serialized.pop(task_id, (0.0, 0))
         try:
-            status, out, meta = inner.result()
+            result, error = inner.result(), None
         except BaseException as reason:  # cancelled, unpicklable argument, broken pool
+            result, error = None, reason
+        ok, value = self.record_remote(result, error, task_id, items, t_submit, t_got)
+        if outer is not None:
+            if ok:
+                outer.set_result(value)
+            else:
+                outer.set_exception(value)
+
+    def record_remote(self, result: Optional[tuple], error: Optional[BaseException], task_id: int,
+                      items: int, t_submit: float, t_got: float) -> Tuple[bool, Any]:
+        """A process worker's ``(status, result bytes, timings)`` for a task
+        (or the ``error`` that stopped it) arrived at ``t_got``: add its phases
+        to the totals.  Returns ``(True, the task's value)`` or ``(False, the
+        exception to hand the caller)``."""
+        ser_s, bytes_out = self.serialized.pop(task_id, (0.0, 0))
+        if result is None:
+            reason: BaseException = error if error is not None else TaskError("no result")
             self._report_error(task_id, reason)
             phases = (max(0.0, t_got - t_submit - ser_s), ser_s, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
             with self._lock:
                 self._remote_totals.add(items, 0, t_submit, t_got, t_got, phases, bytes_out, 0)
             self._remote_done_check()
-            if outer is not None:
-                outer.set_exception(reason)
-            return
+            return False, reason
+        status, out, meta = result
         pid, t_header, t_begin, deser_s, t_c0, t_c1, rser_s, t_wend = meta
         # the worker's receive (header -> call started) includes its unpickling
         rdeser_s, bytes_in, value, ok = 0.0, 0, None, 1
@@ -315,13 +333,9 @@ class Tracker:
             self._remote_totals.add(items, ok, t_submit, t_header, t_end, phases, bytes_out, bytes_in)
         self._remote_done_check()
         if ok:
-            if outer is not None:
-                outer.set_result(value)
-        else:
-            message, text = out[0], out[1]
-            self._report_error(task_id, None, message, text)
-            if outer is not None:
-                outer.set_exception(remote_exception(out))
+            return True, value
+        self._report_error(task_id, None, out[0], out[1])
+        return False, remote_exception(out)
 
     # -- bookkeeping ---------------------------------------------------------------
 
@@ -392,7 +406,7 @@ class Tracker:
         """Counters, queue depth and one row per worker (protocol.WORKER_FIELDS)."""
         finished, failed = self._finished_counts()
         state = {"submitted": self.submitted, "completed": finished - failed, "failed": failed}
-        if self.kind == "process":
+        if self.remote:
             state.update(self._poll_processes())
         else:
             state.update(self._poll_threads())
@@ -456,16 +470,19 @@ class Tracker:
         undispatched, in_call_queue = probes.process_queue_depths(self.executor)
         rows, running = [], 0
         seen = set()
+        current = probes.pool_processes(self.executor)
         if self.slots is not None:
             for slot in self.slots.read_all():
                 pid = int(slot["pid"])
+                if current and pid not in current:
+                    continue  # a worker that ended (and was replaced: maxtasksperchild, a crash)
                 seen.add(pid)
                 state = slots.STATE_NAMES.get(int(slot["state"]), "idle")
                 if state in ("running", "deserializing", "serializing", "receiving", "sending"):
                     running += 1
                 rows.append(["p:%d" % pid, "pid %d" % pid, pid, 0, state, int(slot["task"]),
                              slot["since"], int(slot["done"]), slot["busy_s"], -1, slot["t_started"]])
-        for pid in probes.pool_processes(self.executor):
+        for pid in current:
             if pid not in seen:
                 rows.append(["p:%d" % pid, "pid %d" % pid, pid, 0, "starting", -1, 0.0, 0, 0.0, -1, 0.0])
         if undispatched is None:

@@ -28,6 +28,7 @@ import time
 import warnings
 from typing import Any, Dict, Optional
 
+from ..families import family, missing_requirement, supports, uses_processes
 from ..machine import cpu_info
 from . import gilprobe, instrument, lifecycle, probes, resolve, slots, worker
 from .channel import Channel, ParentGone, interpreter_info  # noqa: F401 (re-exported)
@@ -36,9 +37,16 @@ TICK_S = 0.1
 
 
 def build_executor(config: Dict[str, Any], run_dir: str) -> Any:
+    """The executor of the run: serial, thread and process here, any other
+    family by its own adapter module (imported only when chosen)."""
     from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
     kind = config["executor"]
+    adapter = family(kind).adapter
+    if adapter is not None:
+        import importlib
+
+        return importlib.import_module(adapter).build(config, run_dir)
     workers = config.get("workers")
     if kind == "serial":
         return ThreadPoolExecutor(max_workers=1, thread_name_prefix="serial")
@@ -82,11 +90,15 @@ def run(config: Dict[str, Any], channel: Channel) -> str:
                          % (workload.name, module, sys.executable))
             return "fatal"
     kind = config["executor"]
-    if kind not in workload.executors:
+    problem = missing_requirement(kind)
+    if problem:
+        channel.send("fatal", kind="usage", message=problem)
+        return "fatal"
+    if not supports(kind, workload.executors):
         channel.send("fatal", kind="usage", message="workload %s cannot run under --executor %s (supported: %s)"
                      % (workload.name, kind, ", ".join(workload.executors)))
         return "fatal"
-    if kind == "process":
+    if uses_processes(kind):
         problem = _check_picklable(workload.task)
         if problem:
             channel.send("fatal", kind="usage", message=problem)
@@ -115,26 +127,33 @@ def _execute(config: Dict[str, Any], channel: Channel, workload: Any, params: Di
     from execscope.workloads import _runtime
 
     kind = config["executor"]
+    remote = uses_processes(kind)
     table = None
-    if kind == "process":
+    if remote:
         slots.create(run_dir)
         table = slots.SlotTable(run_dir)
     t_create = time.monotonic()
     executor = build_executor(config, run_dir)
     tracker = instrument.Tracker(executor, kind, table, deliver_results=False)
+    # An adapter (multiprocessing.Pool...) takes tasks through its own API and
+    # reports them to the tracker; the classic executors go through the tracker.
+    driver: Any = tracker
+    if hasattr(executor, "tracker"):
+        executor.tracker = tracker
+        driver = executor
     marks = []
-    _runtime.install(tracker if kind != "process" else None,
+    _runtime.install(tracker if not remote else None,
                      lambda name, t, data: marks.append({"name": name, "t": t, "data": data}))
     channel.send(
         "pool",
         t=t_create,
         max_workers=probes.max_workers(executor),
-        default_max_workers=probes.default_max_workers("thread" if kind != "process" else "process"),
+        default_max_workers=probes.default_max_workers("process" if remote else "thread"),
         threads=[t.name for t in threading.enumerate()],
     )
     # GIL ground truth (see gilprobe): thread and serial executors only, so
     # the probe is never a thread that a process pool's fork would copy.
-    probe = gilprobe.GilProbe().start() if kind != "process" and gilprobe.enabled() else None
+    probe = gilprobe.GilProbe().start() if not remote and gilprobe.enabled() else None
 
     n_tasks = config.get("tasks")
     duration = config.get("duration")
@@ -150,7 +169,7 @@ def _execute(config: Dict[str, Any], channel: Channel, workload: Any, params: Di
             channel.send("error", **error)
         while marks:
             channel.send("mark", **marks.pop(0))
-        if kind == "process":
+        if remote:
             for pid, code in tracker.new_exits():
                 channel.send("exit", pid=pid, exitcode=code, t=time.monotonic())
         state["t"] = time.monotonic()
@@ -167,17 +186,20 @@ def _execute(config: Dict[str, Any], channel: Channel, workload: Any, params: Di
         if workload.mode == "map" and items is not None:
             chunksize = int(params.get("chunksize", 1))
             first_threads = [t.name for t in threading.enumerate()]
-            tracker.map_chunks(fn, items, chunksize, task_kwargs)
+            if driver is tracker:
+                tracker.map_chunks(fn, items, chunksize, task_kwargs)
+            else:
+                driver.map(fn, items, chunksize, task_kwargs)
         elif items is not None:
             for i in items:
                 if i == 0:
                     first_threads = [t.name for t in threading.enumerate()]
-                tracker.submit(fn, i, **task_kwargs)
+                driver.submit(fn, i, **task_kwargs)
                 if time.monotonic() - last_tick >= TICK_S:
                     tick()
         else:
             first_threads = [t.name for t in threading.enumerate()]
-            _submit_for(duration, tracker, fn, task_kwargs, config, tick, workload, params)
+            _submit_for(duration, tracker, driver, fn, task_kwargs, tick)
         channel.send("submitted", t=time.monotonic(), threads_at_first_submit=first_threads)
         tracker.close_submission()
         while not tracker.all_done.wait(max(0.0, TICK_S - (time.monotonic() - last_tick))):
@@ -199,6 +221,7 @@ def _execute(config: Dict[str, Any], channel: Channel, workload: Any, params: Di
     reason = ""
     if broken:
         reason = broken if isinstance(broken, str) else "the process pool is broken: a worker died"
+        status = "failed"
     elif tracker.failed:
         reason = "%d task(s) failed" % tracker.failed
     channel.send("done", t=time.monotonic(), status=status, reason=reason)
@@ -212,8 +235,8 @@ def _settled(tracker: instrument.Tracker, executor: Any) -> bool:
     return tracker.finished >= tracker.submitted
 
 
-def _submit_for(duration: float, tracker: instrument.Tracker, fn: Any, kwargs: Dict[str, Any],
-                config: Dict[str, Any], tick: Any, workload: Any, params: Dict[str, Any]) -> None:
+def _submit_for(duration: float, tracker: instrument.Tracker, driver: Any, fn: Any, kwargs: Dict[str, Any],
+                tick: Any) -> None:
     """Keep the executor fed for ``duration`` seconds, a bounded backlog ahead."""
     workers = probes.max_workers(tracker.executor) or 1
     backlog = max(2 * workers, workers + 8)
@@ -222,7 +245,7 @@ def _submit_for(duration: float, tracker: instrument.Tracker, fn: Any, kwargs: D
     last = 0.0
     while time.monotonic() < end:
         while tracker.submitted - tracker.finished < backlog and time.monotonic() < end:
-            tracker.submit(fn, i, **kwargs)
+            driver.submit(fn, i, **kwargs)
             i += 1
         now = time.monotonic()
         if now - last >= TICK_S:

@@ -62,7 +62,11 @@ def pool_threads(executor: Any) -> List[Any]:
 
 
 def process_queue_depths(executor: Any) -> Tuple[Optional[int], Optional[int]]:
-    """(not yet dispatched, dispatched but not yet read by a worker)."""
+    """(not yet dispatched, dispatched but not yet read by a worker).  An
+    adapter for another executor family answers through ``queue_depths()``."""
+    own = getattr(executor, "queue_depths", None)
+    if own is not None:
+        return own()
     undispatched = dispatched = None
     work_ids = getattr(executor, "_work_ids", None)
     if work_ids is not None:
@@ -155,10 +159,25 @@ def time_queue_pickling(on_dumps: Any = None, on_loads: Any = None) -> None:
             return obj
 
     queues._ForkingPickler = TimedPickler
+    # multiprocessing.Pool sends its tasks with Connection.send, which pickles
+    # with the connection module's own reference to the same class.
+    from multiprocessing import connection
+
+    if getattr(connection, "_ForkingPickler", None) is base:
+        connection._ForkingPickler = TimedPickler
+
+
+_TIMED_CALLS = ("run_task", "run_chunk")
 
 
 def call_item_args(obj: Any) -> Optional[tuple]:
-    """The ``args`` of a ProcessPoolExecutor ``_CallItem`` (3.9-3.14), else None."""
+    """The ``args`` of a ProcessPoolExecutor ``_CallItem`` (3.9-3.14), or of a
+    ``multiprocessing.Pool`` task ``(job, i, func, args, kwds)`` whose func is
+    one of ``runner.worker``'s timed calls; else None."""
+    if type(obj) is tuple:
+        if len(obj) == 5 and getattr(obj[2], "__name__", None) in _TIMED_CALLS and isinstance(obj[3], tuple):
+            return obj[3]
+        return None
     if type(obj).__name__ != "_CallItem":
         return None
     args = getattr(obj, "args", None)

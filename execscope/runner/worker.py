@@ -28,6 +28,7 @@ from typing import Any, Optional, Tuple
 from . import gilprobe
 from . import slots as _slots
 from .lifecycle import set_parent_death_signal
+from .probes import call_item_args
 
 _table: Optional[_slots.SlotTable] = None
 _header_at = 0.0
@@ -88,7 +89,7 @@ def init_worker(run_dir: str, parent_pid: int, start_method: str, user_init: Any
 
 def _call_unpickled(obj: Any, seconds: float, nbytes: int) -> None:
     global _deser_s
-    if type(obj).__name__ == "_CallItem":
+    if call_item_args(obj) is not None:
         _deser_s = seconds
 
 

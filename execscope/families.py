@@ -1,0 +1,71 @@
+"""The executor families execscope can run and instrument, in one table.
+
+Each family is a kind name (``--executor KIND``, ``ExecutorView.kind``) with
+what the rest of execscope needs to know about it:
+
+    processes      its workers are processes: tasks cross a pipe (pickling,
+                   transfer), workers can crash, fork copies threads
+    start_methods  ``--start-method`` applies (multiprocessing contexts)
+    requires       third-party modules the runner imports, only when chosen
+    extra          the ``pip install execscope[EXTRA]`` that brings them
+    adapter        the runner module that builds it (``build(config, run_dir)``)
+
+``serial``, ``thread`` and ``process`` are built by ``runner.main`` itself;
+every other family lives in a module of its own under ``execscope.runner``.
+Standard library only, Python 3.9 syntax: the runner imports it.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, NamedTuple, Optional, Sequence, Tuple
+
+
+class Family(NamedTuple):
+    name: str
+    processes: bool = False
+    start_methods: bool = False
+    requires: Tuple[str, ...] = ()
+    extra: Optional[str] = None
+    adapter: Optional[str] = None
+
+
+FAMILIES: Dict[str, Family] = {
+    "serial": Family("serial"),
+    "thread": Family("thread"),
+    "process": Family("process", processes=True, start_methods=True),
+    "pool": Family("pool", processes=True, start_methods=True, adapter="execscope.runner.mp_pool"),
+    "loky": Family("loky", processes=True, requires=("loky",), extra="loky",
+                   adapter="execscope.runner.loky_pool"),
+}
+KINDS = tuple(FAMILIES)
+
+
+def family(kind: Optional[str]) -> Family:
+    return FAMILIES.get(kind or "", Family(kind or "?"))
+
+
+def uses_processes(kind: Optional[str]) -> bool:
+    """Workers are processes (ProcessPoolExecutor, multiprocessing.Pool, loky...)."""
+    return family(kind).processes
+
+
+def takes_start_method(kind: Optional[str]) -> bool:
+    return family(kind).start_methods
+
+
+def supports(kind: str, executors: Sequence[str]) -> bool:
+    """A workload written for ``executors`` runs under ``kind``: every process
+    family runs what ProcessPoolExecutor runs (picklable module-level tasks)."""
+    return kind in executors or (uses_processes(kind) and "process" in executors)
+
+
+def missing_requirement(kind: str) -> Optional[str]:
+    """One line naming the extra to install when ``kind`` cannot be imported here, else None."""
+    fam = family(kind)
+    for module in fam.requires:
+        try:
+            __import__(module)
+        except ImportError:
+            return ("--executor %s needs the %s package: pip install 'execscope[%s]'"
+                    % (kind, module, fam.extra or kind))
+    return None
