@@ -41,6 +41,7 @@ import time
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from .. import protocol
+from ..families import uses_processes
 from ..runner import lifecycle, probes, slots
 
 if TYPE_CHECKING:
@@ -161,7 +162,7 @@ class ExecutorRef:
 
     __slots__ = ("_ref", "_submit")
 
-    def __init__(self, executor: Any, submit: Callable[..., Any]) -> None:
+    def __init__(self, executor: Any, submit: Optional[Callable[..., Any]]) -> None:
         import weakref
 
         self._ref = weakref.ref(executor)
@@ -339,27 +340,28 @@ class Agent:
         slots.create(path)
         return path
 
-    def add(self, executor: Any, kind: str, original_submit: Callable[..., Any], site: dict,
-            slot_dir: Optional[str]) -> None:
+    def add(self, executor: Any, kind: str, original_submit: Optional[Callable[..., Any]], site: dict,
+            slot_dir: Optional[str], entry_cls: Optional[type] = None) -> "Entry":
         from ..runner import instrument
         from .hooks import ATTR
 
         ref = ExecutorRef(executor, original_submit)
         table = slots.SlotTable(slot_dir) if slot_dir else None
-        start_method = None
+        start_method = getattr(executor, "start_method", None)
         if kind == "process":
             context = getattr(executor, "_mp_context", None)
             start_method = context.get_start_method() if context is not None else None
         n = next(self._ids)
         tracker = instrument.Tracker(ref, kind, table, deliver_results=True, first_id=n * protocol.ID_SPAN)
-        entry = Entry(self, "%d:%d" % (self.pid, n), kind, ref, tracker, site, start_method, table)
+        entry = (entry_cls or Entry)(self, "%d:%d" % (self.pid, n), kind, ref, tracker, site, start_method, table)
         executor.__dict__[ATTR] = entry
         self.entries[entry.id] = entry
-        if kind == "process":
+        if uses_processes(kind):
             self._by_number[n] = entry
             # The Tracker hooked the (per-process) pickling timer to itself:
             # route each call item to the tracker whose task it is instead.
             probes.time_queue_pickling(on_dumps=self._pickled)
+        return entry
 
     def _pickled(self, obj: Any, seconds: float, nbytes: int) -> None:
         """A feeder thread pickled a call item (probes.time_queue_pickling)."""
@@ -382,7 +384,7 @@ class Agent:
             data = entry.state()
             for error in entry.tracker.drain_errors():
                 self._send("error", executor=entry.id, **error)
-            if entry.kind == "process" and entry.ref.alive:
+            if uses_processes(entry.kind) and entry.ref.alive:
                 for pid, code in entry.tracker.new_exits():
                     self._send("exit", executor=entry.id, pid=pid, exitcode=code, t=time.monotonic())
             if done:

@@ -30,11 +30,17 @@ import sys
 from typing import Any, Callable, Optional
 
 ATTR = "_execscope_entry"
-_TARGETS = ("concurrent.futures.thread", "concurrent.futures.process")
+# Other executor families are patched by modules of their own, each with a
+# ``patch(module)`` run once the named module has been executed.
+FAMILY_TARGETS = {
+    "multiprocessing.pool": "execscope.inject.pool_hooks",
+}
+_TARGETS = ("concurrent.futures.thread", "concurrent.futures.process") + tuple(FAMILY_TARGETS)
 _STDLIB = os.path.dirname(os.path.abspath(os.__file__))
 _CWD = os.getcwd()
 _THIS_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _FUTURES_DIR = os.sep + os.path.join("concurrent", "futures") + os.sep
+_MP_DIR = os.sep + "multiprocessing" + os.sep  # multiprocessing.Pool() goes through context.py
 
 
 def install() -> None:
@@ -84,7 +90,11 @@ class _PatchingLoader:
 
 def _patch(name: str, module: Any) -> None:
     try:
-        if name.endswith(".thread"):
+        if name in FAMILY_TARGETS:
+            import importlib
+
+            importlib.import_module(FAMILY_TARGETS[name]).patch(module)
+        elif name.endswith(".thread"):
             _patch_class(module.ThreadPoolExecutor, "thread")
         else:
             _patch_class(module.ProcessPoolExecutor, "process")
@@ -172,7 +182,7 @@ def creation_site(executor: Any) -> dict:
     while frame is not None:
         code = frame.f_code
         filename = code.co_filename
-        if filename.startswith(_THIS_PACKAGE) or _FUTURES_DIR in filename:
+        if filename.startswith(_THIS_PACKAGE) or _FUTURES_DIR in filename or _MP_DIR in filename:
             frame = frame.f_back
             continue
         if code.co_name == "__init__" and frame.f_locals.get("self") is executor:

@@ -42,7 +42,6 @@ Standard library only, Python 3.9 syntax.
 from __future__ import annotations
 
 import functools
-import itertools
 import os
 import threading
 import time
@@ -137,8 +136,7 @@ class PoolWatch:
         self._owned = pool if owner else None
         self.start_method = start_method
         self.fail_lost = owner
-        self.tracker: Any = None  # set by whoever creates the Tracker on us
-        self._ids: Any = itertools.count()
+        self.tracker: Any = None  # set by whoever creates the Tracker on us; task ids are its
         self._pending: Dict[Tuple[int, int], Tuple[int, float, int]] = {}  # (job, i) -> id, t, items
         self._announced: Dict[int, List[Any]] = {}  # job -> [items not yet taken, t_call]
         self._taken = 0  # items the task handler took
@@ -166,12 +164,11 @@ class PoolWatch:
     def alive(self) -> bool:
         return self._pool_ref() is not None
 
-    def first_id(self, first: int) -> None:
-        self._ids = itertools.count(first)
-
     # -- tasks in ------------------------------------------------------------
 
     def wrap_entry(self, entry: Any) -> Any:
+        if self.tracker is None:
+            return entry
         taskseq, set_length = entry
         t_call = time.monotonic()
         if isinstance(taskseq, list):  # apply_async: one task, counted now
@@ -198,7 +195,7 @@ class PoolWatch:
         if getattr(func, "__name__", "") == "_helper_reraises_exception":
             return task  # the pool reporting an error of the iterable itself
         items = _chunk_items(func, args)
-        task_id = next(self._ids)
+        task_id = next(self.tracker._ids)
         t_submit = t_call
         with self._lock:
             self._taken += items
