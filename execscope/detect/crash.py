@@ -16,6 +16,7 @@ from __future__ import annotations
 import signal
 from typing import List, Optional, Sequence, Tuple
 
+from ..families import uses_processes
 from ..model import Snapshot
 from ..signals import exit_signal
 from .base import Finding, r
@@ -50,7 +51,7 @@ def _remedy(code: int) -> str:
 
 def worker_crash(history: Sequence[Snapshot]) -> Optional[Finding]:
     snap = history[-1]
-    if snap.config.executor != "process":
+    if not uses_processes(snap.config.executor):
         return None
     times = list(snap.worker_exit_t_s) + [snap.t_s] * (len(snap.worker_exits) - len(snap.worker_exit_t_s))
     dead: List[Tuple[int, int, float]] = [(pid, code, t) for (pid, code), t in zip(snap.worker_exits, times)
@@ -70,7 +71,13 @@ def worker_crash(history: Sequence[Snapshot]) -> Optional[Finding]:
         pid, code, t = 0, 0, snap.t_s
         message = "a worker process ended abruptly (its exit code is not known yet)"
         remedy = _remedy(0)
-    if snap.pool_broken or collateral:
+    if snap.config.executor == "pool":
+        if snap.pool_broken:
+            message += ("; multiprocessing.Pool does not notice: it starts a replacement worker and the task "
+                        "the dead one ran never completes, so a map or get() waiting for it waits forever")
+            remedy += ("; a Pool gives no error for it: wait with a timeout (AsyncResult.get(timeout)) or use "
+                       "ProcessPoolExecutor, which fails the pending tasks with BrokenProcessPool")
+    elif snap.pool_broken or collateral:
         message += "; the pool is broken: %d task(s) failed and the other workers were stopped" % failed
     evidence = {
         "pid": pid or None,

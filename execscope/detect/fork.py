@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import List, Optional, Sequence, Tuple
 
+from ..families import takes_start_method
 from ..model import Snapshot, WorkerView
 from .base import Finding, mean, r, recent, worker_series
 
@@ -76,7 +77,7 @@ def hung_workers(history: Sequence[Snapshot]) -> List[Tuple[WorkerView, float, s
 
 def fork_with_threads(history: Sequence[Snapshot]) -> Optional[Finding]:
     snap = history[-1]
-    if snap.config.executor != "process" or snap.config.start_method != "fork":
+    if not takes_start_method(snap.config.executor) or snap.config.start_method != "fork":
         return None
     others = [name for name in snap.threads_at_first_submit
               if name != "MainThread" and not name.startswith(OWN_THREAD_PREFIX)]

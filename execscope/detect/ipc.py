@@ -27,6 +27,7 @@ import math
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
+from ..families import uses_processes
 from ..fmt import fmt_bytes, fmt_num, fmt_s
 from ..model import Snapshot
 from .base import MIN_TASKS, WINDOW_S, Finding, Window, r, task_window, warm_base, was_active
@@ -98,7 +99,7 @@ class IpcFigures:
 
 def ipc_figures(history: Sequence[Snapshot], seconds: float = WINDOW_S) -> Optional[IpcFigures]:
     snap = history[-1]
-    if snap.config.executor != "process":
+    if not uses_processes(snap.config.executor):
         return None
     window = task_window(history, seconds, MIN_TASKS)
     warm = snap.config.start_method in ("spawn", "forkserver")

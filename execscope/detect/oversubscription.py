@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from typing import Optional, Sequence
 
+from ..families import uses_processes
 from ..model import Snapshot
 from .base import (DEFAULT_SWITCH_INTERVAL_S, MIN_SAMPLES, SLEEPS_PER_INTERVAL, WINDOW_S, Finding, mean, r, recent,
                    switch_rates, was_active)
@@ -63,7 +64,7 @@ def _workers(mean_busy: float) -> str:
 
 def oversubscription(history: Sequence[Snapshot]) -> Optional[Finding]:
     snap = history[-1]
-    if snap.config.executor not in ("thread", "process") or not snap.workers:
+    if snap.config.executor in ("serial", None) or not snap.workers:
         return None
     usable = snap.cpu.usable_cpus
     if not usable:
@@ -73,7 +74,7 @@ def oversubscription(history: Sequence[Snapshot]) -> Optional[Finding]:
         return None
     active = was_active(history, KIND)
     need = usable + (KEEP_EXTRA if active else RAISE_EXTRA)
-    is_process = snap.config.executor == "process"
+    is_process = uses_processes(snap.config.executor)
     evidence = {
         "usable_cpus": usable,
         "logical_cpus": snap.cpu.logical_cpus,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Optional, Sequence
 
+from ..families import uses_processes
 from ..model import Snapshot
 from ..fmt import fmt_s
 from .base import Finding, mean, r, was_active
@@ -53,7 +54,7 @@ def _run_length(snap: Snapshot, startup: float) -> Optional[float]:
 
 def startup_dominated(history: Sequence[Snapshot]) -> Optional[Finding]:
     snap = history[-1]
-    if snap.config.executor != "process":
+    if not uses_processes(snap.config.executor):
         return None
     startups = [w.startup_s for w in snap.workers if w.startup_s is not None]
     if not startups:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import List, Optional, Sequence
 
+from ..families import uses_processes
 from ..model import Snapshot, WorkerView
 from ..fmt import fmt_s
 from .base import Finding, mean, r, recent, task_window, was_active
@@ -35,7 +36,7 @@ REMEDY = ("do not wait on futures of the pool you run in: give sub-tasks their o
 
 def starvation(history: Sequence[Snapshot]) -> Optional[Finding]:
     snap = history[-1]
-    if snap.config.executor == "process" or not snap.workers:
+    if uses_processes(snap.config.executor) or not snap.workers:
         return None
     return _deadlock(history) or _soft(history)
 

@@ -200,6 +200,8 @@ def _execute(config: Dict[str, Any], channel: Channel, workload: Any, params: Di
         else:
             first_threads = [t.name for t in threading.enumerate()]
             _submit_for(duration, tracker, driver, fn, task_kwargs, tick)
+        # A Pool forks its workers when it is made, not at the first submit.
+        first_threads = getattr(executor, "threads_at_start", None) or first_threads
         channel.send("submitted", t=time.monotonic(), threads_at_first_submit=first_threads)
         tracker.close_submission()
         while not tracker.all_done.wait(max(0.0, TICK_S - (time.monotonic() - last_tick))):

@@ -144,6 +144,7 @@ class PoolWatch:
         self._broken: Any = False
         self._lock = threading.Lock()
         self.closed = False
+        self.threads_at_start: Optional[List[str]] = None  # threads alive when the workers were forked
         self.mode = "submit"
         self.chunksize: Optional[int] = None
         self.map_items = 0
@@ -323,6 +324,9 @@ def build(config: Dict[str, Any], run_dir: str) -> PoolWatch:
 
     method = config["start_method"]
     context = multiprocessing.get_context(method)
+    threads = [t.name for t in threading.enumerate()]  # the pool forks its workers before its own threads start
     pool = context.Pool(processes=config.get("workers"), initializer=worker.init_worker,
                         initargs=(run_dir, os.getpid(), method))
-    return PoolWatch(pool, method, owner=True)
+    watch = PoolWatch(pool, method, owner=True)
+    watch.threads_at_start = threads
+    return watch
