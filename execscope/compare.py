@@ -42,16 +42,17 @@ import threading
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
+from .families import KINDS, missing_requirement, takes_start_method, uses_processes
 from .errors import UsageError
 from .fmt import fmt_num as _rate, fmt_x as _x
 from .model import RunConfig, Snapshot
 
 SCHEMA_COMPARE = "execscope.compare/1"
-EXECUTOR_KINDS = ("serial", "thread", "process")
+EXECUTOR_KINDS = ("serial", "thread", "process")  # the default matrix; any family may be named
 START_METHODS = ("fork", "spawn", "forkserver")
 # Two throughputs closer than this are a tie: the simpler executor is named.
 TIE_MARGIN = 0.05
-SIMPLICITY = {"serial": 0, "thread": 1, "process": 2}
+SIMPLICITY = {"serial": 0, "thread": 1, "process": 2, "pool": 2, "loky": 3}
 
 # CPU is sampled at ~10 Hz from outside the run, and psutil's first reading of
 # a new process is always 0: below this wall time a CPU mean means nothing.
@@ -88,10 +89,14 @@ def parse_executors(text: str) -> List[ExecutorChoice]:
             continue
         kind, sep, method = part.replace("/", ":").partition(":")
         kind, method = kind.strip(), method.strip()
-        if kind not in EXECUTOR_KINDS:
-            raise UsageError("--executors %r: %r is not serial, thread, process or process:METHOD" % (text, part))
-        if sep and kind != "process":
-            raise UsageError("--executors %r: only process takes a start method (%r)" % (text, part))
+        if kind not in KINDS:
+            raise UsageError("--executors %r: %r is not one of %s (process:METHOD, pool:METHOD)"
+                             % (text, part, ", ".join(KINDS)))
+        if sep and not takes_start_method(kind):
+            raise UsageError("--executors %r: only process and pool take a start method (%r)" % (text, part))
+        missing = missing_requirement(kind)
+        if missing:
+            raise UsageError(missing)
         if sep and method not in START_METHODS:
             raise UsageError("--executors %r: start method %r is not fork, spawn or forkserver" % (text, method))
         choice = ExecutorChoice(kind, method or None)
@@ -356,7 +361,7 @@ def row_from_run(run: Mapping[str, Any], serial_throughput: Optional[float] = No
         ipc_share=float((run.get("ipc") or {}).get("share_of_task_time") or 0.0),
         cpu_percent=cpu.get("process_tree_mean_percent") if cpu_trusted(run) else None,
         other_cpus=other_cpus(run),
-        startup_s=startup if ex.get("kind") == "process" else None,
+        startup_s=startup if uses_processes(ex.get("kind")) else None,
         first_task_s=run.get("first_task_start_s"),
         peak_rss_bytes=cpu.get("peak_rss_bytes"),
         peak_uss_bytes=cpu.get("peak_uss_bytes"),
@@ -385,12 +390,12 @@ def row_from_snapshot(snap: Snapshot, serial_throughput: Optional[float] = None,
             kinds.append(alert.kind)
     startups = [w.startup_s for w in snap.workers if w.startup_s is not None]
     label = run_label({"executor": {"kind": cfg.executor, "start_method": cfg.start_method
-                                    if cfg.executor == "process" else None,
+                                    if takes_start_method(cfg.executor) else None,
                                     "max_workers": snap.max_workers, "requested_workers": cfg.workers}})
     return Row(
         label=label,
         executor=cfg.executor,
-        start_method=cfg.start_method if cfg.executor == "process" else None,
+        start_method=cfg.start_method if takes_start_method(cfg.executor) else None,
         workers=snap.max_workers,
         status=snap.status,
         completed=snap.counts.completed,
@@ -402,7 +407,7 @@ def row_from_snapshot(snap: Snapshot, serial_throughput: Optional[float] = None,
         ipc_share=float(snap.breakdown.ipc_share or 0.0),
         cpu_percent=cpu_percent if trusted else None,
         other_cpus=others,
-        startup_s=sum(startups) / len(startups) if startups and cfg.executor == "process" else None,
+        startup_s=sum(startups) / len(startups) if startups and uses_processes(cfg.executor) else None,
         first_task_s=snap.first_task_start_s,
         peak_rss_bytes=None,
         peak_uss_bytes=None,

@@ -112,6 +112,11 @@ def default_max_workers(kind: str) -> int:
 _pickle_hooks: Dict[str, Any] = {"dumps": None, "loads": None}
 
 
+def pickle_hook(name: str) -> Any:
+    """The current ``dumps`` / ``loads`` hook (for another family's own pickler)."""
+    return _pickle_hooks[name]
+
+
 def time_queue_pickling(on_dumps: Any = None, on_loads: Any = None) -> None:
     """Time every pickle made or read by ``multiprocessing.queues``.
 
