@@ -268,28 +268,31 @@ class PoolWatch:
         self.__dict__["_broken_reason"] = value
 
     def _find_lost(self) -> None:
-        """A worker that died holding a task: that task never completes."""
+        """A worker that died holding a task: that task never completes.  Its
+        slot still shows the task; the process is gone (it may have died
+        before any poll saw it, so its exit code can be unknown)."""
         t = self.tracker
         if t is None or t.slots is None:
             return
-        dead = {pid: p.exitcode for pid, p in list(t._seen_processes.items())
-                if p.exitcode not in (None, 0) and pid not in self._lost}
-        if not dead:
-            return
+        live = self._processes
         for slot in t.slots.read_all():
             pid = int(slot["pid"])
-            if pid not in dead or slots.STATE_NAMES.get(int(slot["state"])) not in _ACTIVE:
+            if pid in live or pid in self._lost or slots.STATE_NAMES.get(int(slot["state"])) not in _ACTIVE:
                 continue
-            code = dead[pid]
-            how = ("was killed by signal %d" % -code) if code < 0 else ("exited with code %d" % code)
+            if not _gone(pid):
+                continue  # started but not yet listed by the pool
+            seen = t._seen_processes.get(pid)
+            code = seen.exitcode if seen is not None else None
+            if code is None or code < 0:
+                how = "was killed by signal %d" % -code if code else "died"
+            else:
+                how = "exited with code %d" % code
             reason = ("worker pid %d %s while running a task: multiprocessing.Pool starts a replacement but "
                       "never completes that task, so whoever waits for it waits forever" % (pid, how))
             self._lost[pid] = reason
             self._broken = reason
             if self.fail_lost:
                 self._fail_task(int(slot["task"]), reason)
-        for pid in dead:
-            self._lost.setdefault(pid, "")
 
     def _fail_task(self, task_id: int, reason: str) -> None:
         pool = self.pool
@@ -316,6 +319,24 @@ class PoolWatch:
         pool.close()
         if wait:
             pool.join()
+
+
+def _gone(pid: int) -> bool:
+    """The process has exited (or is a zombie waiting to be reaped)."""
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as fh:
+            data = fh.read()
+        return data[data.rfind(b")") + 2:][:1] in (b"Z", b"X")
+    except FileNotFoundError:
+        return True
+    except OSError:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except OSError:
+            return False
+        return False
 
 
 def build(config: Dict[str, Any], run_dir: str) -> PoolWatch:
