@@ -84,7 +84,7 @@ def test_a_spawn_pool_mapping_200_items_one_per_chunk():
     session, data = run_program(sys.executable, os.path.join(PROGRAMS, "pool_spawn_map.py"), "200", "spawn")
     assert data["status"] == "completed", data["reason"]
     assert data["program"]["exit_code"] == 0
-    assert "200 " in "\n".join(session.output_tail)
+    assert "200 " in "\n".join(session.snapshot().program.output_tail)
     pool = pool_of(data)
     assert pool["created_at"].endswith("pool_spawn_map.py:24") and pool["start_method"] == "spawn"
     assert pool["max_workers"] == 2 and pool["mode"] == "map" and pool["chunksize"] == 1
@@ -97,7 +97,7 @@ def test_a_linter_whose_j_uses_a_pool(tmp_path):
         (tmp_path / ("m%d.py" % n)).write_text("x = 1 \n" + "y = 2\n" * n)
     session, data = run_program(sys.executable, os.path.join(PROGRAMS, "lint_j.py"), "-j", "2", str(tmp_path))
     assert data["program"]["exit_code"] == 1  # it found the trailing blanks: its own verdict, unchanged
-    assert "6 file(s), 6 problem(s)" in "\n".join(session.output_tail)
+    assert "6 file(s), 6 problem(s)" in "\n".join(session.snapshot().program.output_tail)
     pool = pool_of(data)
     assert pool["tasks"]["completed"] == 6 and pool["max_workers"] == 2
     assert pool["created_at"].endswith("lint_j.py:62")
