@@ -124,14 +124,22 @@ class ExecscopeApp(App):
                         b.action.split("(")[0], ()) is False):
                     continue
                 seen.add(b.action)
-                title = b.tooltip or b.description
-                yield SystemCommand(title, "key: %s" % _key(b.key), partial(target.run_action, b.action))
+                yield SystemCommand(palette_title(b), "key: %s" % _key(b.key), partial(target.run_action, b.action))
         for command in super().get_system_commands(screen):
             if command.title not in ("Quit", "Keys"):
                 yield command
 
     def on_unmount(self) -> None:
         self.registry.close_all()
+
+
+def palette_title(binding: Binding) -> str:
+    """``Compare — This workload under every executor, side by side``: the
+    footer's word first, so that typing what the footer says finds the action."""
+    label, tip = binding.description, binding.tooltip
+    if not tip or tip.lower().startswith(label.lower()):
+        return tip or label
+    return "%s — %s" % (label, tip)
 
 
 def _key(keys: str) -> str:
