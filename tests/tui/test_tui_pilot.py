@@ -10,7 +10,7 @@ from execscope.model import RunConfig
 from tui_fake import FakeFactory, FakeSession, pictured_steps
 from execscope.tui.app import palette_title
 from execscope.tui.screens.compare import CompareScreen
-from execscope.tui.screens.help import HelpScreen
+from execscope.tui.screens.help import HelpScreen, help_text
 from execscope.tui.screens.live import LiveScreen
 from execscope.tui.screens.picker import PickerScreen
 from execscope.tui.widgets.cycler import Cycler
@@ -229,6 +229,11 @@ async def test_help_lists_every_key_of_every_screen():
         for screen in (LiveScreen, PickerScreen, CompareScreen):
             for b in screen.BINDINGS:
                 assert b.tooltip.split(" (")[0][:30] in text.replace("\n", " ") or b.tooltip[:20] in text
+        assert "PgDn  Scroll" in text  # the key column is as wide as its longest key
+        legend = help_text(app).plain.split("Symbols")[1]
+        for glyph in ("◐", "⇣", "⇡", "·", "‖", "⊘"):
+            assert glyph in legend, glyph
+        assert "Esc, ? or q closes this" in text
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, LiveScreen)
