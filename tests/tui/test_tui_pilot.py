@@ -179,7 +179,7 @@ async def test_quit_keys_end_the_app_and_close_every_session(key):
 
 
 @aio
-async def test_tour_walks_the_steps_with_n_b_and_t():
+async def test_tour_walks_the_steps_with_n_b_and_t_and_rejoins_where_it_was_left():
     app = make_app(tour=True)
     steps = pictured_steps()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -187,31 +187,148 @@ async def test_tour_walks_the_steps_with_n_b_and_t():
         text = screen_text(app)
         assert "Tour 1/%d" % len(steps) in text and "Watch:" in text
         assert app.current_run.config == steps[0].config
+        # the claim is whole on screen (wrapped, never cut)
+        assert " ".join(steps[0].title.split()[-4:]) in " ".join(text.split())
         await pilot.press("n")
         await settle(pilot)
-        assert "Tour 2/" in screen_text(app) and app.current_run.config == steps[1].config
+        assert "Tour 2/" in screen_text(app) and app.current_run.config == steps[1].configs[0][1]
         await pilot.press("b", "b")  # stays at the first step
         await settle(pilot)
         assert "Tour 1/" in screen_text(app)
+        await pilot.press("n", "n")
+        await settle(pilot)
         await pilot.press("t")
         await pilot.pause()
-        assert "Tour 1/" not in screen_text(app)
+        assert "Tour 3/" not in screen_text(app)
         assert app.screen.check_action("next_step", ()) is False
-        await pilot.press("t")
+        await pilot.press("t")  # rejoins at the step it left, not at the first
         await settle(pilot)
-        assert "Tour 1/" in screen_text(app)
+        assert "Tour 3/" in screen_text(app)
+
+
+async def walk_step(pilot, index: int):
+    """Go to step ``index`` and wait until each of its runs has run and the step is judged."""
+    screen = pilot.app.screen
+    screen.go_to_step(index)
+    for _ in range(500):  # a ceiling for a loaded machine, not a timing
+        await settle(pilot)
+        if screen.walk is not None and screen.walk.done and screen.steps[index].claims[0] in screen.verdicts:
+            break
+    await settle(pilot)
+    return screen
+
+
+ALL_ROW_NAMES = sorted({name for step in pictured_steps() for name, _ in step.runs}, key=len, reverse=True)
+
+
+def names_in(sentence: str):
+    """The run names a sentence mentions (whole words; longest names first)."""
+    import re
+
+    found, rest = set(), sentence
+    for name in ALL_ROW_NAMES:
+        pattern = r"(?<![\w-])%s(?![\w-])" % re.escape(name)
+        if re.search(pattern, rest):
+            found.add(name)
+            rest = re.sub(pattern, " ", rest)
+    return found
+
+
+@pytest.mark.parametrize("claim", [s.claims[0] for s in pictured_steps()])
+def test_each_step_shows_what_its_watch_sentence_names(claim):
+    """A comparative step runs every one of its rows and shows them as a table;
+    its sentence names only rows that are on screen.  A single-run step names no
+    other run (no comparison it does not show)."""
+    import asyncio
+
+    async def go():
+        app = make_app(tour=True, pause_at=None)
+        steps = pictured_steps()
+        index = [s.claims[0] for s in steps].index(claim)
+        step = steps[index]
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            screen = await walk_step(pilot, index)
+            text = screen_text(app)
+            named = names_in(step.watch)
+            names = {name for name, _ in step.runs}
+            assert named <= names, (step.watch, named - names)
+            if step.comparative:
+                assert "row" in step.watch and named, step.watch
+                table = text.split("Watch:")[1]
+                for name in names:
+                    assert "\n %s " % name in table, name  # a labelled row per run
+                assert [r.status for r in screen.walk.rows] == ["completed"] * len(step.runs)
+                assert len(app.session_factory.sessions) >= len(step.runs)
+            else:
+                assert named <= {step.configs[0][0]}, step.watch
+            # the step ends with the tour's own verdict on screen
+            assert "here" in text.split("Watch:")[1]
+
+    asyncio.run(go())
+
+
+@aio
+async def test_the_last_step_closes_the_tour_with_a_summary():
+    from execscope.tui.screens.tour_summary import TourSummaryScreen
+
+    app = make_app(tour=True, pause_at=None)
+    steps = pictured_steps()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await walk_step(pilot, len(steps) - 1)
+        assert "n summary" in screen_text(app)
+        await pilot.press("n")
+        await pilot.pause()
+        assert isinstance(app.screen, TourSummaryScreen)
+        text = screen_text(app)
+        assert "verdicts on this machine" in text and "Python concurrency in depth" in text
+        assert steps[-1].claims[0] in text
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, LiveScreen) and "Tour %d/" % len(steps) in screen_text(app)
+
+
+@aio
+async def test_small_terminals_give_up_panels_and_say_so():
+    for size, hidden in (((80, 24), None), ((60, 20), "hidden")):
+        app = make_app(tour=True)
+        async with app.run_test(size=size) as pilot:
+            await settle(pilot)
+            await pilot.pause(0.1)
+            text = screen_text(app)
+            lines = text.splitlines()
+            assert "Tour 1/" in lines[1], "the header and the tour line stay on top"
+            assert "Watch:" in text and "Workers" in text
+            assert "Pick" in lines[-1], "the footer stays at the bottom"
+            if hidden is None:
+                assert "Alerts" in text and "Cores" in text and "hidden" not in text
+            else:
+                assert "Cores, Time split, Alerts (1 active) hidden (needs 80x" in text
+                assert not app.screen.query_one("#cores").display
+        # a comparative step at 80x24: its rows, the banner and the live workers fit
+        app = make_app(tour=True)
+        async with app.run_test(size=size) as pilot:
+            await settle(pilot)
+            await pilot.press("n")
+            await settle(pilot)
+            await pilot.pause(0.1)
+            text = screen_text(app)
+            assert "thread x4" in text and "process" in text and "Workers" in text
+            assert text.splitlines()[1].startswith("  Tour 2/")
 
 
 @aio
 async def test_demo_advances_on_its_own_and_quits_after_the_last_step():
-    app = make_app(tour=True, auto_s=0.05)
+    app = make_app(tour=True, auto_s=0.05, pause_at=None)
     async with app.run_test(size=(80, 24)) as pilot:
-        for _ in range(1500):  # a ceiling for a loaded machine, not a timing
+        for _ in range(3000):  # a ceiling for a loaded machine, not a timing
             await pilot.pause(0.02)
             if not app.is_running:
                 break
         assert not app.is_running, "the demo did not end after its last step"
-    assert len(app.session_factory.sessions) == len(pictured_steps())
+    # every run of every step ran: the demo waits for a step's rows before moving on
+    assert len(app.session_factory.sessions) == sum(len(s.configs) for s in pictured_steps())
     # each run closes its session in its own thread: wait for those threads
     assert all(run.join(10.0) for run in app.registry.runs()), "a run thread never finished"
     assert all(s.closed for s in app.session_factory.sessions)
