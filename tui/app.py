@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 import time
 from functools import partial
@@ -176,6 +177,8 @@ def run_tui(config: Optional[RunConfig] = None, json_path: Optional[str] = None,
     finally:
         if app.watchdog is not None:
             app.watchdog.cancel()
+        if app.registry.runs():  # a process pool can take a second or two to end
+            print("execscope: stopping the runs…", file=sys.stderr, flush=True)
         app.registry.close_all()
     if app.return_code and not done:  # the app itself failed (its traceback is printed)
         return 1

@@ -31,8 +31,10 @@ class Plan:
 def plan(rows: int, cols: int, fixed: int, cores: int, alerts: int = 0) -> Plan:
     """``fixed``: rows always shown; ``cores``: the cores panel's rows; ``alerts``: active alerts."""
     hidden = []
-    free = rows - fixed - 1  # a row for the note itself, should one be needed
     need = {"middle": MIDDLE_MIN, "cores": cores, "bottom": BOTTOM_MIN}
+    if sum(need.values()) <= rows - fixed:
+        return Plan()
+    free = rows - fixed - 1  # a row for the note itself
     for name in ("cores", "bottom", "middle"):
         if sum(v for k, v in need.items() if k not in hidden) <= free:
             break

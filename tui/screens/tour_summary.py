@@ -41,7 +41,7 @@ def summary_text(steps: Sequence[TourStep], verdicts: Mapping[str, Optional["tou
             if check.measured and check.figure not in ("", "-"):
                 text.append("\n     " + check.measured, style="dim")
         text.append("\n")
-    text.append("\nEsc closes this · t leaves the tour · b goes back a step", style="dim")
+    text.append("\nEsc closes this (back to the last step; t then leaves the tour)", style="dim")
     return text
 
 
