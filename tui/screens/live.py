@@ -377,7 +377,7 @@ class LiveScreen(Screen):
         rows.set_class(step.comparative, "-on")
         rows.show(self.walk.rows)
         self.refresh_bindings()
-        self._walk_next()
+        self._walk_next(self.walk)
         if self.auto_s:
             self._arm_auto()
 
@@ -389,14 +389,17 @@ class LiveScreen(Screen):
     def _auto_due(self) -> None:
         """The demo moves on once the step's runs have all run (each step is seen whole)."""
         self._auto_timer = None
-        if self.walk is not None and not self.walk.done:
-            self._arm_auto()
+        walk = self.walk
+        if walk is not None and walk.step.claims[0] not in self.verdicts:
+            self._arm_auto()  # its runs are not all done and judged yet
         else:
             self.action_next_step()
 
-    def _walk_next(self) -> None:
+    def _walk_next(self, walk: StepWalk) -> None:
         """Start the step's next run, or judge the step when every run has ended."""
-        walk, step = self.walk, self.steps[self.step]
+        if walk is not self.walk or self.step is None:
+            return  # the tour moved on (or was left) before this was due
+        step = self.steps[self.step]
         current = walk.current
         if current is not None:
             self._show_banner(walk)
@@ -421,7 +424,7 @@ class LiveScreen(Screen):
         if run.closed.is_set():
             walk.finished(run.session if not run.error or snap is not None else None, run.error)
             self._walk_run = None
-            self.call_later(self._walk_next)
+            self.call_later(self._walk_next, walk)
         self.query_one("#tour-rows", CompareTable).show(walk.rows)
 
     def _facts(self):
