@@ -485,6 +485,11 @@ CLAIMS: Dict[str, str] = {
 }
 
 
+# The text the claims come from, named once wherever a verdict says "the article".
+ARTICLE = ("the article: \"Python concurrency in depth: ThreadPoolExecutor vs ProcessPoolExecutor\" "
+           "(in Japanese), where claims C1-C14 come from")
+
+
 def claim_lines(ids: Sequence[str]) -> List[str]:
     """``["C2   CPU-bound pure Python ...", ...]`` for the given ids, unknown ids kept."""
     return ["%-4s %s" % (cid, CLAIMS.get(cid, "")) for cid in ids]
@@ -621,45 +626,47 @@ def steps(size: str = "default", python: Optional[str] = None, gil: bool = True,
         ClaimStep("C1", CLAIMS["C1"], "Four pure-Python threads: the tree uses about one CPU, however many "
                   "there are, and each thread waits for the GIL most of the time.",
                   (cpu_runs[2],), "thread x4", judge_c1),
-        ClaimStep("C2", CLAIMS["C2"], "Threads on the cpu workload: throughput stays at the serial line "
-                  "while the process pool pulls ahead.", cpu_runs, "thread x4", judge_c2),
-        ClaimStep("C3", CLAIMS["C3"], "Sleeping tasks: each doubling of threads doubles throughput, "
-                  "and the CPU stays nearly idle.",
+        ClaimStep("C2", CLAIMS["C2"], "The cpu workload, one row per run: the thread x2 and thread x4 rows' "
+                  "tasks/s stay near the serial row's while the process row pulls ahead.", cpu_runs, "thread x4", judge_c2),
+        ClaimStep("C3", CLAIMS["C3"], "Sleeping tasks, one row per run: tasks/s doubles from serial to "
+                  "thread x2, x4 and x8, while each row's CPU column stays low.",
                   (("serial", cfg("io", "serial", None, io)), ("thread x2", cfg("io", "thread", 2, io)),
                    ("thread x4", cfg("io", "thread", 4, io)), ("thread x8", cfg("io", "thread", 8, io, gil_on=True))),
                   "thread x8", judge_c3),
-        ClaimStep("C4", CLAIMS["C4"], "The pool's size when max_workers is not given, next to the CPU "
-                  "counts, affinity and cgroup quota.", tuple(c4_runs), "default", judge_c4),
+        ClaimStep("C4", CLAIMS["C4"], "The pool's size when max_workers is not given (Workers panel: "
+                  "max_workers), next to the CPU counts, affinity and cgroup quota; a default row per "
+                  "Python found here.", tuple(c4_runs), "default", judge_c4),
         ClaimStep("C5", CLAIMS["C5"], "Both workers wait on sub-tasks queued behind them: the starvation "
                   "alert names them and the run is stopped as a deadlock.",
                   (("thread x2", cfg("recursive_submit", "thread", 2, z["recursive"],
                                      deadlock_grace_s=z["deadlock_grace_s"])),), "thread x2", judge_c5),
-        ClaimStep("C6", CLAIMS["C6"], "The cpu workload under a process pool: every core fills up and "
-                  "throughput multiplies.", (cpu_runs[0], cpu_runs[3]), "process", judge_c6),
+        ClaimStep("C6", CLAIMS["C6"], "The cpu workload, serial row then process row: the process row's "
+                  "tasks/s multiplies and its CPU column passes 100% as every core fills up.", (cpu_runs[0], cpu_runs[3]), "process", judge_c6),
         ClaimStep("C7", CLAIMS["C7"], "Each task ships megabytes: watch serialize, transfer and "
                   "deserialize dwarf compute in the breakdown.",
                   (("process", cfg("pickle_heavy", "process", 2, pickle_spec)),), "process", judge_c7),
-        ClaimStep("C8", CLAIMS["C8"], "The same data-heavy tasks serially and in a process pool: the pool "
-                  "loses.", (("serial", cfg("pickle_heavy", "serial", None, pickle_spec)),
+        ClaimStep("C8", CLAIMS["C8"], "The same data-heavy tasks in the serial row and the process row: "
+                  "the process row is slower, its IPC column near 100%.", (("serial", cfg("pickle_heavy", "serial", None, pickle_spec)),
                              ("process", cfg("pickle_heavy", "process", 2, pickle_spec))), "process", judge_c8),
-        ClaimStep("C9", CLAIMS["C9"], "Thousands of tiny tasks through map: throughput climbs and the IPC "
-                  "share falls as the chunks grow.",
+        ClaimStep("C9", CLAIMS["C9"], "Thousands of tiny tasks through map, from the chunksize 1 row down: "
+                  "tasks/s climbs and the IPC column falls as the chunks grow.",
                   tuple(("chunksize %d" % c, cfg("chunksize", "process", 2, (n_chunk, {"chunksize": str(c)})))
                         for c in chunks), "chunksize 1", judge_c9),
-        ClaimStep("C10", CLAIMS["C10"], "The same megabytes through a shared-memory block: the bytes sent "
-                  "per task and the IPC time collapse.",
+        ClaimStep("C10", CLAIMS["C10"], "The same megabytes pickled (pickle row) and through a shared-memory "
+                  "block (shared_memory row): the IPC column collapses.",
                   (("pickle", cfg("pickle_heavy", "process", 2, pickle_spec)),
                    ("shared_memory", cfg("shared_memory", "process", 2, shm_spec))), "shared_memory", judge_c10),
-        ClaimStep("C11", CLAIMS["C11"], "Worker start-up per start method: fork in milliseconds, spawn and "
-                  "forkserver paying for a fresh interpreter.", tuple(c11_runs),
+        ClaimStep("C11", CLAIMS["C11"], "One row per start method, same tasks: the fork row finishes first; "
+                  "spawn and forkserver take longer, paying for a fresh interpreter per worker.", tuple(c11_runs),
                   methods[-1] if methods else "", judge_c11),
-        ClaimStep("C12", CLAIMS["C12"], "An empty task: what is left is the executor's own cost per task.",
+        ClaimStep("C12", CLAIMS["C12"], "Empty tasks, one row per executor: tasks/s is the executor's own "
+                  "cost, the process row far below the thread x2 and serial rows.",
                   (("serial", cfg("noop", "serial", None, noop)), ("thread x2", cfg("noop", "thread", 2, noop)),
                    ("process", cfg("noop", "process", 2, noop))), "process", judge_c12),
-        ClaimStep("C13", CLAIMS["C13"], "Matrix multiplies: threads share the arrays and run in parallel; "
-                  "processes copy them.", **c13),
-        ClaimStep("C14", CLAIMS["C14"], "The cpu workload under a free-threaded interpreter: threads scale "
-                  "and the GIL panel says disabled.", **c14),
+        ClaimStep("C13", CLAIMS["C13"], "Matrix multiplies in the serial, thread x2 and process rows: threads "
+                  "share the arrays and run in parallel; the process row copies them (IPC column).", **c13),
+        ClaimStep("C14", CLAIMS["C14"], "The cpu workload under a free-threaded interpreter: the free-threaded "
+                  "thread x2 row beats free-threaded serial; GIL-build serial shows the single-thread cost.", **c14),
     ]
     if claims:
         wanted = {c.upper() for c in claims}

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 import time
 from functools import partial
@@ -124,14 +125,22 @@ class ExecscopeApp(App):
                         b.action.split("(")[0], ()) is False):
                     continue
                 seen.add(b.action)
-                title = b.tooltip or b.description
-                yield SystemCommand(title, "key: %s" % _key(b.key), partial(target.run_action, b.action))
+                yield SystemCommand(palette_title(b), "key: %s" % _key(b.key), partial(target.run_action, b.action))
         for command in super().get_system_commands(screen):
             if command.title not in ("Quit", "Keys"):
                 yield command
 
     def on_unmount(self) -> None:
         self.registry.close_all()
+
+
+def palette_title(binding: Binding) -> str:
+    """``Compare — This workload under every executor, side by side``: the
+    footer's word first, so that typing what the footer says finds the action."""
+    label, tip = binding.description, binding.tooltip
+    if not tip or tip.lower().startswith(label.lower()):
+        return tip or label
+    return "%s — %s" % (label, tip)
 
 
 def _key(keys: str) -> str:
@@ -168,6 +177,8 @@ def run_tui(config: Optional[RunConfig] = None, json_path: Optional[str] = None,
     finally:
         if app.watchdog is not None:
             app.watchdog.cancel()
+        if app.registry.runs():  # a process pool can take a second or two to end
+            print("execscope: stopping the runs…", file=sys.stderr, flush=True)
         app.registry.close_all()
     if app.return_code and not done:  # the app itself failed (its traceback is printed)
         return 1

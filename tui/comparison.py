@@ -112,6 +112,22 @@ def verdict(rows: Sequence[CompareRow], workload: str) -> str:
     return compare.verdict_for(table, workload, gil_enabled, usable).reason
 
 
+def finish_row(row: CompareRow, session: Any) -> None:
+    """A closed session's final figures into its row (status, snapshot, CPU means)."""
+    snap = session.snapshot()
+    if snap is not None:
+        row.snap = snap
+        if row.status in ("running", "queued"):
+            row.status = snap.status
+        mean = getattr(session, "tree_cpu_mean", None)
+        row.tree_cpu_mean = mean() if mean else None
+        means = getattr(session, "cpu_means", None)
+        row.cpu_means = list(means()) if means else None
+    elif row.status in ("running", "queued"):
+        row.status = "error"
+        row.error = row.error or "the run produced no data"
+
+
 class CompareRun:
     """Runs the rows one after another in its own thread."""
 
@@ -179,18 +195,7 @@ class CompareRun:
                     session.close()
                 except Exception:
                     pass
-                snap = session.snapshot()
-                if snap is not None:
-                    row.snap = snap
-                    if row.status == "running":
-                        row.status = snap.status
-                    mean = getattr(session, "tree_cpu_mean", None)
-                    row.tree_cpu_mean = mean() if mean else None
-                    means = getattr(session, "cpu_means", None)
-                    row.cpu_means = list(means()) if means else None
-                elif row.status == "running":
-                    row.status = "error"
-                    row.error = row.error or "the run produced no data"
+                finish_row(row, session)
 
     def _notify(self) -> None:
         try:

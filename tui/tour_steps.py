@@ -2,8 +2,12 @@
 
 The claims, their texts, the runs and the sentence to watch are defined once,
 in ``execscope.tour`` (the headless ``execscope tour`` walks the same steps).
-Each TUI step shows the claim's ``focus`` run live; a claim that cannot run
-here (``blocked``) has nothing to show and is left out of the guided tour.
+A step with one run shows it live.  A comparative step (several runs: C2's
+serial, thread x2, thread x4 and process) runs them one after another, the
+live panels on the run in progress and a table of the step's rows above them,
+so that a sentence such as "the thread rows stay at the serial row" points at
+what is on screen.  A claim that cannot run here (``blocked``) has nothing to
+show and is left out of the guided tour.
 """
 
 from __future__ import annotations
@@ -19,13 +23,24 @@ from execscope.model import RunConfig
 class TourStep:
     claims: Tuple[str, ...]
     title: str
-    config: RunConfig
+    config: RunConfig  # the run a single live view would show (the claim's focus)
     watch: str  # one sentence: what to look at while it runs
+    runs: Tuple[Tuple[str, RunConfig], ...] = ()  # (row name, config), in the order they run
+    claim_step: Optional["tour.ClaimStep"] = None  # the judge and its runs, for the step's verdict
+
+    @property
+    def comparative(self) -> bool:
+        return len(self.runs) > 1
+
+    @property
+    def configs(self) -> Tuple[Tuple[str, RunConfig], ...]:
+        """What the step runs: its rows, or its one run."""
+        return self.runs or (("", self.config),)
 
 
 def from_claim(step: "tour.ClaimStep") -> TourStep:
     config = step.config(step.focus) if step.focus else step.runs[0][1]
-    return TourStep((step.claim,), step.text, config, step.watch)
+    return TourStep((step.claim,), step.text, config, step.watch, tuple(step.runs), step)
 
 
 def tour_steps(size: str = "default", python: Optional[str] = None, gil: bool = True,

@@ -174,6 +174,26 @@ class Spinner:
 SPINNER = Spinner()
 
 
+async def _step_judged(pilot, limit_s: float = 120.0) -> Optional[str]:
+    """A comparative tour step: wait until every row ran and the step has its verdict."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        screen = pilot.app.screen
+        walk = getattr(screen, "walk", None)
+        if walk is not None and walk.done and walk.step.claims[0] in screen.verdicts:
+            await paint(pilot)
+            return None
+        await asyncio.sleep(0.2)
+    return "the step was not judged within %gs" % limit_s
+
+
+def tour_of(*claims: str) -> Callable[[], ExecscopeApp]:
+    """The guided tour on the given claims only, real sessions."""
+    from execscope.tui.tour_steps import tour_steps
+
+    return lambda: ExecscopeApp(tour=True, steps=list(tour_steps(claims=list(claims))))
+
+
 def real(config: Optional[RunConfig] = None, **kw) -> Callable[[], ExecscopeApp]:
     """An app as ``execscope run`` makes it: real sessions, the default refresh."""
     return lambda: ExecscopeApp(config, **kw)
@@ -204,6 +224,10 @@ SCENES: List[Scene] = [
           _scripted_128, measured=False),
     Scene("tour-80x24", "the tour's first step in an 80x24 terminal", (80, 24), real(tour=True),
           live(lambda snap: snap.finished or snap.counts.finished >= 50)),
+    Scene("tour-60x20", "the tour in a 60x20 terminal: panels given up, and said so", (60, 20), real(tour=True),
+          live(lambda snap: snap.finished or snap.counts.finished >= 50)),
+    Scene("tour-compare", "a comparative tour step (C6): its rows, run one after another, and the verdict",
+          (80, 30), tour_of("C6"), _step_judged),
     Scene("picker", "the scenario picker", (100, 30), real(), _picker, measured=False),
 ]
 

@@ -8,8 +8,9 @@ import pytest
 
 from execscope.model import RunConfig
 from tui_fake import FakeFactory, FakeSession, pictured_steps
+from execscope.tui.app import palette_title
 from execscope.tui.screens.compare import CompareScreen
-from execscope.tui.screens.help import HelpScreen
+from execscope.tui.screens.help import HelpScreen, help_text
 from execscope.tui.screens.live import LiveScreen
 from execscope.tui.screens.picker import PickerScreen
 from execscope.tui.widgets.cycler import Cycler
@@ -178,7 +179,7 @@ async def test_quit_keys_end_the_app_and_close_every_session(key):
 
 
 @aio
-async def test_tour_walks_the_steps_with_n_b_and_t():
+async def test_tour_walks_the_steps_with_n_b_and_t_and_rejoins_where_it_was_left():
     app = make_app(tour=True)
     steps = pictured_steps()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -186,31 +187,148 @@ async def test_tour_walks_the_steps_with_n_b_and_t():
         text = screen_text(app)
         assert "Tour 1/%d" % len(steps) in text and "Watch:" in text
         assert app.current_run.config == steps[0].config
+        # the claim is whole on screen (wrapped, never cut)
+        assert " ".join(steps[0].title.split()[-4:]) in " ".join(text.split())
         await pilot.press("n")
         await settle(pilot)
-        assert "Tour 2/" in screen_text(app) and app.current_run.config == steps[1].config
+        assert "Tour 2/" in screen_text(app) and app.current_run.config == steps[1].configs[0][1]
         await pilot.press("b", "b")  # stays at the first step
         await settle(pilot)
         assert "Tour 1/" in screen_text(app)
+        await pilot.press("n", "n")
+        await settle(pilot)
         await pilot.press("t")
         await pilot.pause()
-        assert "Tour 1/" not in screen_text(app)
+        assert "Tour 3/" not in screen_text(app)
         assert app.screen.check_action("next_step", ()) is False
-        await pilot.press("t")
+        await pilot.press("t")  # rejoins at the step it left, not at the first
         await settle(pilot)
-        assert "Tour 1/" in screen_text(app)
+        assert "Tour 3/" in screen_text(app)
+
+
+async def walk_step(pilot, index: int):
+    """Go to step ``index`` and wait until each of its runs has run and the step is judged."""
+    screen = pilot.app.screen
+    screen.go_to_step(index)
+    for _ in range(500):  # a ceiling for a loaded machine, not a timing
+        await settle(pilot)
+        if screen.walk is not None and screen.walk.done and screen.steps[index].claims[0] in screen.verdicts:
+            break
+    await settle(pilot)
+    return screen
+
+
+ALL_ROW_NAMES = sorted({name for step in pictured_steps() for name, _ in step.runs}, key=len, reverse=True)
+
+
+def names_in(sentence: str):
+    """The run names a sentence mentions (whole words; longest names first)."""
+    import re
+
+    found, rest = set(), sentence
+    for name in ALL_ROW_NAMES:
+        pattern = r"(?<![\w-])%s(?![\w-])" % re.escape(name)
+        if re.search(pattern, rest):
+            found.add(name)
+            rest = re.sub(pattern, " ", rest)
+    return found
+
+
+@pytest.mark.parametrize("claim", [s.claims[0] for s in pictured_steps()])
+def test_each_step_shows_what_its_watch_sentence_names(claim):
+    """A comparative step runs every one of its rows and shows them as a table;
+    its sentence names only rows that are on screen.  A single-run step names no
+    other run (no comparison it does not show)."""
+    import asyncio
+
+    async def go():
+        app = make_app(tour=True, pause_at=None)
+        steps = pictured_steps()
+        index = [s.claims[0] for s in steps].index(claim)
+        step = steps[index]
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            screen = await walk_step(pilot, index)
+            text = screen_text(app)
+            named = names_in(step.watch)
+            names = {name for name, _ in step.runs}
+            assert named <= names, (step.watch, named - names)
+            if step.comparative:
+                assert "row" in step.watch and named, step.watch
+                table = text.split("Watch:")[1]
+                for name in names:
+                    assert "\n %s " % name in table, name  # a labelled row per run
+                assert [r.status for r in screen.walk.rows] == ["completed"] * len(step.runs)
+                assert len(app.session_factory.sessions) >= len(step.runs)
+            else:
+                assert named <= {step.configs[0][0]}, step.watch
+            # the step ends with the tour's own verdict on screen
+            assert "here" in text.split("Watch:")[1]
+
+    asyncio.run(go())
+
+
+@aio
+async def test_the_last_step_closes_the_tour_with_a_summary():
+    from execscope.tui.screens.tour_summary import TourSummaryScreen
+
+    app = make_app(tour=True, pause_at=None)
+    steps = pictured_steps()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await walk_step(pilot, len(steps) - 1)
+        assert "n summary" in screen_text(app)
+        await pilot.press("n")
+        await pilot.pause()
+        assert isinstance(app.screen, TourSummaryScreen)
+        text = screen_text(app)
+        assert "verdicts on this machine" in text and "Python concurrency in depth" in text
+        assert steps[-1].claims[0] in text
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, LiveScreen) and "Tour %d/" % len(steps) in screen_text(app)
+
+
+@aio
+async def test_small_terminals_give_up_panels_and_say_so():
+    for size, hidden in (((80, 24), None), ((60, 20), "hidden")):
+        app = make_app(tour=True)
+        async with app.run_test(size=size) as pilot:
+            await settle(pilot)
+            await pilot.pause(0.1)
+            text = screen_text(app)
+            lines = text.splitlines()
+            assert "Tour 1/" in lines[1], "the header and the tour line stay on top"
+            assert "Watch:" in text and "Workers" in text
+            assert "Pick" in lines[-1], "the footer stays at the bottom"
+            if hidden is None:
+                assert "Alerts" in text and "Cores" in text and "hidden" not in text
+            else:
+                assert "Cores, Time split, Alerts (1 active) hidden (needs 80x" in text
+                assert not app.screen.query_one("#cores").display
+        # a comparative step at 80x24: its rows, the banner and the live workers fit
+        app = make_app(tour=True)
+        async with app.run_test(size=size) as pilot:
+            await settle(pilot)
+            await pilot.press("n")
+            await settle(pilot)
+            await pilot.pause(0.1)
+            text = screen_text(app)
+            assert "thread x4" in text and "process" in text and "Workers" in text
+            assert text.splitlines()[1].startswith("  Tour 2/")
 
 
 @aio
 async def test_demo_advances_on_its_own_and_quits_after_the_last_step():
-    app = make_app(tour=True, auto_s=0.05)
+    app = make_app(tour=True, auto_s=0.05, pause_at=None)
     async with app.run_test(size=(80, 24)) as pilot:
-        for _ in range(1500):  # a ceiling for a loaded machine, not a timing
+        for _ in range(3000):  # a ceiling for a loaded machine, not a timing
             await pilot.pause(0.02)
             if not app.is_running:
                 break
         assert not app.is_running, "the demo did not end after its last step"
-    assert len(app.session_factory.sessions) == len(pictured_steps())
+    # every run of every step ran: the demo waits for a step's rows before moving on
+    assert len(app.session_factory.sessions) == sum(len(s.configs) for s in pictured_steps())
     # each run closes its session in its own thread: wait for those threads
     assert all(run.join(10.0) for run in app.registry.runs()), "a run thread never finished"
     assert all(s.closed for s in app.session_factory.sessions)
@@ -228,6 +346,11 @@ async def test_help_lists_every_key_of_every_screen():
         for screen in (LiveScreen, PickerScreen, CompareScreen):
             for b in screen.BINDINGS:
                 assert b.tooltip.split(" (")[0][:30] in text.replace("\n", " ") or b.tooltip[:20] in text
+        assert "PgDn  Scroll" in text  # the key column is as wide as its longest key
+        legend = help_text(app).plain.split("Symbols")[1]
+        for glyph in ("◐", "⇣", "⇡", "·", "‖", "⊘"):
+            assert glyph in legend, glyph
+        assert "Esc, ? or q closes this" in text
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, LiveScreen)
@@ -248,12 +371,37 @@ async def test_palette_has_an_entry_for_every_binding_and_runs_it():
                 continue  # only while the tour runs
             if b.action.startswith("executor("):
                 continue  # only for a program with several executors
-            assert b.tooltip in commands, b.action
+            assert any(b.tooltip in title for title in commands), b.action
         await commands["Stop the run now (what was measured stays on screen)"].callback()
         assert app.current_run.join(5)
         await pilot.press("ctrl+p")
         await pilot.pause()
         assert "CommandPalette" in type(app.screen).__name__
+
+
+@aio
+async def test_palette_finds_every_footer_word():
+    """Typing what the footer says (or "help") finds that action in the palette."""
+    from textual.command import CommandList
+
+    app = make_app(CPU4)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        for word, wanted in (("compare", "Compare — "), ("pick", "Pick — "), ("help", "Help — "),
+                             ("restart", "Restart — "), ("quit", "Quit"), ("stop", "Stop the run")):
+            await pilot.press("ctrl+p")
+            await pilot.pause()
+            await pilot.press(*word)
+            found = ""
+            for _ in range(100):  # the palette searches in a worker
+                await pilot.pause(0.02)
+                found = str(app.screen.query_one(CommandList).get_option_at_index(0).prompt) \
+                    if app.screen.query_one(CommandList).option_count else ""
+                if wanted in found:
+                    break
+            assert wanted in found, (word, found)
+            await pilot.press("escape")
+            await pilot.pause()
 
 
 @aio
@@ -393,7 +541,7 @@ async def test_every_screen_puts_its_keys_in_the_palette():
             assert isinstance(screen, screen_type)
             titles = {c.title for c in app.get_system_commands(screen)}
             for b in screen_type.BINDINGS:
-                assert b.tooltip in titles, b.action
+                assert palette_title(b) in titles and palette_title(b).startswith(b.description), b.action
             await pilot.press("escape")
             await pilot.pause()
             if isinstance(app.screen, CompareScreen):

@@ -227,3 +227,14 @@ def test_state_text_drops_the_task_number_rather_than_cutting_it():
                 state="deserializing", task=12345)
     assert state_text(w) == "⇣ unpickle #12345"
     assert state_text(w, 14) == "⇣ unpickle"
+
+
+def test_small_terminals_give_up_cores_then_alerts_never_the_fixed_lines():
+    from execscope.tui.layout import plan
+
+    assert plan(24, 80, 7, 4).hidden == ()  # 80x24 with a one-run tour step: every panel
+    small = plan(20, 60, 8, 4, alerts=1)
+    assert small.hidden == ("cores", "bottom")
+    assert small.note == "Cores, Time split, Alerts (1 active) hidden (needs 80x24)"
+    assert plan(20, 60, 17, 4).hidden == ("cores", "bottom", "middle")
+    assert plan(40, 120, 13, 4).hidden == ()

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.widgets import Footer, Static
 
 KEY_NAMES = {"question_mark": "?", "plus": "+", "minus": "-", "escape": "Esc", "space": "Space",
              "enter": "Enter", "tab": "Tab"}
@@ -65,21 +65,46 @@ def help_sections(app) -> List[Tuple[str, List[Tuple[str, str]]]]:
     ]
 
 
+# Every glyph the live screens draw, with what it means (colour is never the only signal).
+LEGEND = (("▶", "running"), ("·", "idle"), ("◌", "starting"), ("‖", "blocked on a task"),
+          ("⇡", "pickling / sending"), ("⇣", "receiving / unpickling"),
+          ("◐", "running but mostly waiting for the GIL"), ("✓", "completed"), ("■", "stopped"),
+          ("◷", "timed out"), ("✗", "failed / critical"), ("⚠", "warning"), ("»", "info"),
+          ("○", "alert cleared"), ("⊘", "not measurable in this mode"))
+
+
+def help_text(app, width: int = 100) -> Text:
+    sections = help_sections(app)
+    key_w = max(len(keys) for _, rows in sections for keys, _ in rows) + 2
+    text = Text()
+    text.append("execscope — keys", style="bold")
+    text.append("   (Esc, ? or q closes this)\n", style="dim")
+    for title, rows in sections:
+        text.append("\n%s\n" % title, style="bold underline")
+        for keys, what in rows:
+            text.append("  " + keys.ljust(key_w), style="bold cyan")
+            text.append(what + "\n")
+    text.append("\nSymbols (colours are never the only signal)\n", style="bold underline")
+    col_w = max(len(g) + 1 + len(w) for g, w in LEGEND) + 3
+    per_line = max(1, (width - 4) // col_w)
+    for i in range(0, len(LEGEND), per_line):
+        text.append("  ")
+        for glyph, what in LEGEND[i:i + per_line]:
+            text.append(glyph, style="bold")
+            text.append((" " + what).ljust(col_w - 1))
+        text.rstrip()
+        text.append("\n")
+    text.rstrip()
+    return text
+
+
 class HelpScreen(ModalScreen):
     BINDINGS = [Binding("escape,question_mark,q", "close", "Close", tooltip="Close the help")]
 
     def compose(self) -> ComposeResult:
-        text = Text()
-        text.append("execscope — keys\n", style="bold")
-        for title, rows in help_sections(self.app):
-            text.append("\n%s\n" % title, style="bold underline")
-            for keys, what in rows:
-                text.append("  %-18s" % keys, style="bold cyan")
-                text.append(what + "\n")
-        text.append("\nColours are never the only signal: ▶ running  ‖ blocked  ⇡ pickling  "
-                    "⚠ warning  ✗ failed  ✓ done.", style="dim")
         with VerticalScroll(id="help-box"):
-            yield Static(text, markup=False)
+            yield Static(help_text(self.app, min(100, self.app.size.width) - 4), markup=False)
+        yield Footer()
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -31,8 +31,10 @@ from execscope.model import RunConfig
 from ..modes import Focus, source_of
 from ..runs import LiveRun
 from ..tour_steps import TourStep, tour_steps
+from ..tour_walk import StepWalk
 from ..widgets.alerts import AlertsPanel
 from ..widgets.breakdown import BreakdownPanel
+from ..widgets.compare_table import CompareTable
 from ..widgets.cores import CoresPanel
 from ..widgets.executor_bar import ExecutorBar
 from ..widgets.output import OutputPanel
@@ -92,7 +94,12 @@ class LiveScreen(Screen):
         self._last_paint = 0.0  # time.monotonic() of the last repaint
         self._paint_timer = None
         self.focus_ex = Focus()  # program/attach runs: which executor the panels show
-        self._several = False  # whether the e key applies (refresh the footer when it changes)
+        self.walk: Optional[StepWalk] = None  # the tour step in progress: its rows and runs
+        self._walk_run: Optional[LiveRun] = None  # the run of the walk that is live now
+        self.verdicts: dict = {}  # claim -> tour.Check, for the steps walked to their end
+        self._left_at = 0  # the step the tour was left at (t rejoins there)
+        self._several = False
+        self._alerts_shown = 0  # whether the e key applies (refresh the footer when it changes)
 
     # -- layout ------------------------------------------------------------------
 
@@ -100,7 +107,9 @@ class LiveScreen(Screen):
         yield RunHeader(id="header")
         yield ExecutorBar(id="executors")
         yield TourBanner(id="tour")
+        yield CompareTable(id="tour-rows", head="run")
         yield Static(id="notice", markup=False)
+        yield Static(id="size-note", markup=False)
         yield CoresPanel(id="cores")
         with Horizontal(id="middle"):
             yield WorkersPanel(id="workers")
@@ -114,6 +123,29 @@ class LiveScreen(Screen):
     def on_resize(self, event) -> None:
         # a short terminal keeps one line of a program's output, for the workers' sake
         self.set_class(event.size.height < SHORT_ROWS, "-short")
+        self.call_after_refresh(self.fit)
+
+    def fit(self) -> None:
+        """Give up whole panels when the terminal is too small for all of them (``layout``),
+        never the header, the tour's lines or a step's rows, and say so in one line."""
+        from ..layout import plan
+
+        if not self.is_attached:
+            return
+        fixed = sum(w.outer_size.height for w in self.query("RunHeader, ExecutorBar, TourBanner, "
+                                                                "#tour-rows, #notice, #output, Footer")
+                    if w.display and w.styles.display != "none")
+        cores = self.query_one("#cores")
+        if cores.display:
+            self._cores_rows = cores.outer_size.height or 4
+        snap = self.run.latest if self.run is not None else None
+        alerts = len(snap.active_alerts) if snap is not None else 0
+        layout = plan(self.size.height, self.size.width, fixed, getattr(self, "_cores_rows", 4), alerts)
+        for name in ("cores", "bottom", "middle"):
+            self.query_one("#" + name).display = name not in layout.hidden
+        note = self.query_one("#size-note", Static)
+        note.update(layout.note)
+        note.display = bool(layout.note)
 
     def on_mount(self) -> None:
         self.set_class(self.app.size.height < SHORT_ROWS, "-short")
@@ -184,6 +216,8 @@ class LiveScreen(Screen):
         snap = run.take()
         history = list(run.history)
         self._last_data = self.app.clock()
+        if run is self._walk_run and self.walk is not None:
+            self._walk_progress(run, snap)
         with self.app.batch_update():
             if run.error:
                 self.set_notice("✗ " + run.error)
@@ -202,6 +236,9 @@ class LiveScreen(Screen):
         if self.source == "program":
             self.query_one(OutputPanel).show(snap)
         alerts = view.active_alerts
+        if len(alerts) != self._alerts_shown:
+            self._alerts_shown = len(alerts)
+            self.call_after_refresh(self.fit)
         for panel in self.panels:
             panel.show(view, view_history)
             panel.set_alerts(alerts)
@@ -227,6 +264,7 @@ class LiveScreen(Screen):
         notice.update(text)
         notice.set_class(bool(text), "-on")
         notice.set_class(info, "-info")
+        self.call_after_refresh(self.fit)
 
     # -- actions -----------------------------------------------------------------
 
@@ -241,7 +279,9 @@ class LiveScreen(Screen):
     def action_restart(self) -> None:
         if self.source != "runner":
             return  # a program or an attached process: nothing of ours to restart
-        if self.config is not None:
+        if self.step is not None:
+            self.go_to_step(self.step)  # the tour step again, every run of it
+        elif self.config is not None:
             self.start_run(self.config)
         else:
             self.action_picker()
@@ -284,6 +324,7 @@ class LiveScreen(Screen):
         kind = EXECUTOR_CYCLE[(i + 1) % len(EXECUTOR_CYCLE)]
         workers = None if kind == "serial" else cfg.workers
         method = cfg.start_method if kind == "process" else None
+        self.leave_tour()  # another scenario than the step's
         self.start_run(cfg.with_(executor=kind, workers=workers, start_method=method))
 
     def action_workers(self, step: int) -> None:
@@ -293,6 +334,7 @@ class LiveScreen(Screen):
         if cfg is None or cfg.executor == "serial":
             return
         current = cfg.workers or (self.run.latest.max_workers if self.run and self.run.latest else None) or 1
+        self.leave_tour()  # another scenario than the step's
         self.start_run(cfg.with_(workers=max(1, current + step)))
 
     # -- tour --------------------------------------------------------------------
@@ -325,27 +367,91 @@ class LiveScreen(Screen):
             if self.auto_s:
                 self.app.action_quit()
                 return
-            index = len(self.steps) - 1
+            self.show_summary()
+            return
         index = max(0, index)
         self.step = index
         step = self.steps[index]
-        self.query_one(TourBanner).show_step(step, index, len(self.steps), self.auto_s)
+        self.walk = StepWalk(step)
+        rows = self.query_one("#tour-rows", CompareTable)
+        rows.set_class(step.comparative, "-on")
+        rows.show(self.walk.rows)
         self.refresh_bindings()
-        self.start_run(step.config)
+        self._walk_next(self.walk)
         if self.auto_s:
-            if self._auto_timer is not None:
-                self._auto_timer.stop()
-            self._auto_timer = self.set_timer(self.auto_s, self.action_next_step)
+            self._arm_auto()
+
+    def _arm_auto(self) -> None:
+        if self._auto_timer is not None:
+            self._auto_timer.stop()
+        self._auto_timer = self.set_timer(self.auto_s, self._auto_due)
+
+    def _auto_due(self) -> None:
+        """The demo moves on once the step's runs have all run (each step is seen whole)."""
+        self._auto_timer = None
+        walk = self.walk
+        if walk is not None and walk.step.claims[0] not in self.verdicts:
+            self._arm_auto()  # its runs are not all done and judged yet
+        else:
+            self.action_next_step()
+
+    def _walk_next(self, walk: StepWalk) -> None:
+        """Start the step's next run, or judge the step when every run has ended."""
+        if walk is not self.walk or self.step is None:
+            return  # the tour moved on (or was left) before this was due
+        step = self.steps[self.step]
+        current = walk.current
+        if current is not None:
+            self._show_banner(walk)
+            self.start_run(current[1])
+            self._walk_run = self.run
+            return
+        self._walk_run = None
+        check = walk.verdict(self._facts())
+        self.verdicts[step.claims[0]] = check
+        self._show_banner(walk, check)
+
+    def _show_banner(self, walk: StepWalk, check=None) -> None:
+        running = ""
+        if walk.step.comparative and not walk.done:
+            running = "run %d/%d: %s" % (walk.index + 1, len(walk.rows), walk.rows[walk.index].label)
+        self.query_one(TourBanner).show_step(walk.step, self.step, len(self.steps), self.auto_s, check, running)
+        self.call_after_refresh(self.fit)
+
+    def _walk_progress(self, run: LiveRun, snap) -> None:
+        walk = self.walk
+        walk.live(snap)
+        if run.closed.is_set():
+            walk.finished(run.session if not run.error or snap is not None else None, run.error)
+            self._walk_run = None
+            self.call_later(self._walk_next, walk)
+        self.query_one("#tour-rows", CompareTable).show(walk.rows)
+
+    def _facts(self):
+        from execscope import tour
+        from execscope.machine import cpu_info
+
+        return tour.Facts(size="default", usable_cpus=cpu_info()["usable_cpus"])
+
+    def show_summary(self) -> None:
+        from .tour_summary import TourSummaryScreen
+
+        self.app.push_screen(TourSummaryScreen(self.steps, self.verdicts))
 
     def leave_tour(self) -> None:
         if self.step is None:
             return
+        self._left_at = self.step
         self.step = None
+        self.walk = None
+        self._walk_run = None
+        self.query_one("#tour-rows", CompareTable).set_class(False, "-on")
         if self._auto_timer is not None:
             self._auto_timer.stop()
             self._auto_timer = None
         self.query_one(TourBanner).show_step(None, 0, 0, None)
         self.refresh_bindings()
+        self.call_after_refresh(self.fit)
 
     def action_next_step(self) -> None:
         if self.step is not None:
@@ -359,6 +465,6 @@ class LiveScreen(Screen):
         if self.source != "runner":
             return  # a program or an attached process: nothing of ours to restart
         if self.step is None:
-            self.go_to_step(0)
+            self.go_to_step(self._left_at)  # rejoin where the tour was left
         else:
             self.leave_tour()

@@ -42,8 +42,9 @@ class CompareTable(Widget):
     CompareTable { height: auto; }
     """
 
-    def __init__(self, **kw) -> None:
+    def __init__(self, head: str = "executor", **kw) -> None:
         super().__init__(**kw)
+        self.head = head  # what a row is: an executor (compare view) or a named run (a tour step)
         self.rows: List[CompareRow] = []
 
     def show(self, rows: Sequence[CompareRow]) -> None:
@@ -53,13 +54,13 @@ class CompareTable(Widget):
     def render(self) -> Text:
         width = self.size.width or 80
         rows = self.rows
-        label_w = max([len("executor")] + [len(r.label) for r in rows]) + 1
+        label_w = max([len(self.head)] + [len(r.label) for r in rows]) + 1
         fixed = label_w + 11 + 8 + 8 + 9 + 6 + 6
         bar_w = max(4, min(40, width - fixed))
         top = max([r.throughput for r in rows] + [1e-9])
         text = Text()
         head = "%-*s%-11s%-*s %7s %7s %8s %5s %5s" % (
-            label_w, "executor", "status", bar_w, "", "tasks/s", "speedup", "p95", "IPC", "CPU")
+            label_w, self.head, "status", bar_w, "", "tasks/s", "speedup", "p95", "IPC", "CPU")
         text.append(head[:width] + "\n", style="bold")
         for row in rows:
             status, style = _status(row)
