@@ -10,14 +10,39 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from typing import Any, Deque, Dict, List, Tuple
+from dataclasses import dataclass, field
+from typing import Any, Deque, Dict, List, Mapping, Optional, Tuple
 
 from . import protocol
 from .metrics import TaskTotals
-from .model import Snapshot
+from .model import Breakdown, Snapshot
 
 TIMELINE_LIMIT = 36_000  # ~1 hour at 10 Hz before halving
 OUTPUT_TAIL_LINES = 200
+
+
+@dataclass(frozen=True)
+class StateCopy:
+    """What a snapshot needs of the run state, copied at one moment (``RunState.copy``)."""
+
+    tick: Mapping[str, Any] = field(default_factory=dict)
+    hello: Mapping[str, Any] = field(default_factory=dict)
+    pool: Mapping[str, Any] = field(default_factory=dict)
+    breakdown: Breakdown = Breakdown()
+    latency: Tuple[float, float, float] = (0.0, 0.0, 0.0)
+    rates: Tuple[Tuple[float, int], ...] = ()
+    first_error: str = ""
+    bytes_out: int = 0
+    bytes_in: int = 0
+    first_begin: Optional[float] = None
+    first_submit: Optional[float] = None
+    last_end: Optional[float] = None
+    worker_started: Mapping[str, float] = field(default_factory=dict)
+    # Threads alive when the pool's workers were forked: the runner says so
+    # once submission ends; until then, those alive at pool creation.
+    fork_threads: Tuple[str, ...] = ()
+    warnings: Tuple[str, ...] = ()  # "category: message", the last ten
+    exits: Tuple[Tuple[int, int, float], ...] = ()  # (pid, exit code, t) of dead process workers
 
 
 class RunState:
@@ -38,6 +63,29 @@ class RunState:
         self.done: Dict[str, Any] = {}
         self.fatal: Dict[str, Any] = {}
         self.worker_started: Dict[str, float] = {}
+
+    def copy(self) -> StateCopy:
+        with self.lock:
+            totals = self.totals
+            return StateCopy(
+                tick=dict(self.tick),
+                hello=self.hello,
+                pool=self.pool,
+                breakdown=totals.breakdown(),
+                latency=totals.latency.percentiles(),
+                rates=tuple(self.rates),
+                first_error=self.errors[0]["message"] if self.errors else "",
+                bytes_out=totals.bytes_out,
+                bytes_in=totals.bytes_in,
+                first_begin=totals.first_begin,
+                first_submit=totals.first_submit,
+                last_end=totals.last_end,
+                worker_started=dict(self.worker_started),
+                fork_threads=tuple(self.submitted_info.get("threads_at_first_submit")
+                                   or self.pool.get("threads") or ()),
+                warnings=tuple("%s: %s" % (w["category"], w["message"]) for w in list(self.warnings)[-10:]),
+                exits=tuple((e["pid"], e["exitcode"], e["t"]) for e in self.exits),
+            )
 
     def apply(self, msg: Dict[str, Any]) -> None:
         kind = msg.get("k")

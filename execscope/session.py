@@ -39,14 +39,13 @@ from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
 import psutil
 
 from . import detect, protocol
-from .metrics import windowed_rate
-from .model import (FINAL_STATUSES, Counts, CpuView, GilView, RunConfig, Snapshot,
-                    WorkerView)
+from .model import FINAL_STATUSES, GilView, RunConfig, Snapshot, WorkerView
 from .sampling import sched
 from .runstate import CpuMeans, RunOutput, RunState, Timeline
 from .source import Source, SourceContext, make_source, python_env
 from .sampling.cpu import CpuReading, CpuSampler
 from .sampling.targets import SamplerTargets
+from .snapshot import BuildConfig, Readings, RunEnd, build_snapshot, worker_views
 from .validate import validate
 
 HISTORY_S = 60.0
@@ -118,6 +117,12 @@ class Session:
             python_env=lambda: python_env(self.run_dir, self.workload, self.config.params),
             spawn=self._spawn, remember=self._remember, finish=self.finish)
         self.proc = self.source.launch(ctx)
+        workload = self.workload
+        self._build_config = BuildConfig(
+            config=self.config, t_launch=self.t_launch, target_pid=self.target_pid,
+            ends_at_last_task=self.source.ends_at_last_task,
+            workload_summary=workload.summary if workload else "",
+            submit_mode=workload.mode if workload else "submit", chunksize=self._chunksize())
         return self._started()
 
     def _started(self) -> "Session":
@@ -217,100 +222,16 @@ class Session:
 
     def _build(self, now: float, reading: CpuReading,
                states: Optional[sched.SchedReading] = None) -> Snapshot:
-        st = self.state
-        with st.lock:
-            tick = dict(st.tick)
-            hello, pool = st.hello, st.pool
-            totals = st.totals
-            breakdown = totals.breakdown()
-            latency = totals.latency.percentiles()
-            rates = list(st.rates)
-            first_error = st.errors[0]["message"] if st.errors else ""
-            bytes_out, bytes_in = totals.bytes_out, totals.bytes_in
-            first_begin, first_submit, last_end = totals.first_begin, totals.first_submit, totals.last_end
-            started = dict(st.worker_started)
-            # Threads alive when the pool's workers were forked: the runner says
-            # so once submission ends; until then, those alive at pool creation.
-            fork_threads = tuple(st.submitted_info.get("threads_at_first_submit")
-                                 or st.pool.get("threads") or ())
-            warnings = tuple("%s: %s" % (w["category"], w["message"]) for w in list(st.warnings)[-10:])
-            exits = tuple((e["pid"], e["exitcode"]) for e in st.exits)
-            exit_times = tuple(e["t"] - self.t_launch for e in st.exits)
-        t0 = self.t_launch
-        t_pool = pool.get("t")
-        counts = Counts(
-            submitted=tick.get("submitted", 0),
-            queued=tick.get("queued", 0),
-            dispatched=tick.get("dispatched", 0),
-            running=tick.get("running", 0),
-            blocked=tick.get("blocked", 0),
-            completed=tick.get("completed", 0),
-            failed=tick.get("failed", 0),
-        )
-        runner_now = tick.get("t", now)
-        if self.status in ("completed", "failed") and last_end and self.source.ends_at_last_task:
-            end = last_end
-        elif self.status in FINAL_STATUSES:
-            end = self._t_final
-        else:
-            end = now
-        run_elapsed = max(0.0, end - t_pool) if t_pool else 0.0
-        gil_view = self._gil_view(tick)
-        workers = tuple(self._worker_views(tick, reading, gil_view, runner_now, t_pool, started, states))
-        machine = dict(hello.get("machine", {}))
-        cpu_view = CpuView(
-            per_core=reading.per_core,
-            total_percent=reading.total_percent,
-            tree_percent=reading.tree_percent,
-            logical_cpus=machine.get("logical_cpus", len(reading.per_core)),
-            usable_cpus=machine.get("usable_cpus", len(reading.per_core)),
-            affinity_cpus=machine.get("affinity_cpus"),
-            cgroup_cpu_limit=machine.get("cgroup_cpu_limit"),
-            tree_rss_bytes=reading.tree_rss_bytes,
-            tree_uss_bytes=reading.tree_uss_bytes,
-            tree_threads=states.total_threads if states is not None else None,
-            runnable_threads=states.total_runnable if states is not None else None,
-        )
-        snap = Snapshot(
-            config=self.config,
-            t_s=now - t0,
-            status=self.status if self.status != "starting" or not tick else "running",
-            reason=self.reason,
-            interpreter=hello.get("interpreter", {}),
-            machine=machine,
-            max_workers=pool.get("max_workers"),
-            default_max_workers=pool.get("default_max_workers"),
-            run_elapsed_s=run_elapsed,
-            counts=counts,
-            expected_tasks=self.config.tasks,
-            queue_source=tick.get("queue_source", "executor"),
-            workers=workers,
-            throughput_per_s=windowed_rate(rates, runner_now),
-            mean_throughput_per_s=(counts.finished / run_elapsed) if run_elapsed > 0 else 0.0,
-            latency_s=latency,
-            breakdown=breakdown,
-            ipc_bytes_sent=bytes_out,
-            ipc_bytes_received=bytes_in,
-            cpu=cpu_view,
-            gil=gil_view,
-            alerts=(),
-            runner_threads=tick.get("threads", 0),
-            first_error=first_error,
-            startup_s=(t_pool - t0) if t_pool else None,
-            first_task_start_s=(first_begin - first_submit) if first_begin and first_submit else None,
-            workload_summary=self.workload.summary if self.workload else "",
-            mode=self.workload.mode if self.workload else "submit",
-            chunksize=self._chunksize(),
-            threads_at_first_submit=fork_threads,
-            warnings=warnings,
-            worker_exits=exits,
-            worker_exit_t_s=exit_times,
-            pool_broken=bool(tick.get("broken")),
-        )
-        def views(rows: Dict[str, Any], t_created: Optional[float]) -> List[WorkerView]:
-            return self._worker_views(rows, reading, gil_view, runner_now, t_created, started, states)
+        state = self.state.copy()
+        readings = Readings(cpu=reading, sched=states, gil=self._sampled_gil_view())
+        config = self._build_config
+        snap = build_snapshot(state, readings, config, now, RunEnd(self.status, self.reason, self._t_final))
+        runner_now = state.tick.get("t", now)
 
-        return self.source.decorate(snap, tick, views, runner_now)
+        def views(entry: Dict[str, Any], t_created: Optional[float]) -> List[WorkerView]:
+            return worker_views(entry, readings, snap.gil, runner_now, t_created, state.worker_started, config)
+
+        return self.source.decorate(snap, dict(state.tick), views, runner_now)
 
     def _switch_tids(self) -> Dict[int, List[int]]:
         """Thread-pool worker threads, whose context switches tell GIL waits (sampling/sched.py)."""
@@ -330,20 +251,6 @@ class Session:
             return None
         return int(self.workload.resolve_params(dict(self.config.params)).get("chunksize", 1))
 
-    def _gil_view(self, tick: Dict[str, Any]) -> GilView:
-        view = self._sampled_gil_view()
-        # The runner's probe (runner/gilprobe.py): live figures over the last
-        # second, whole-run figures once the run is over.  When py-spy could
-        # not sample, the probe is the source and the reason says why.
-        probe = tick.get("gil_probe")
-        if probe:
-            final = self.status in FINAL_STATUSES
-            view = replace(view, probe_latency_ms=probe.get("total_ms" if final else "ms"),
-                           probe_contention=probe.get("total_c" if final else "c"))
-            if view.source == "unavailable" and view.probe_latency_ms is not None:
-                view = replace(view, source="probe")
-        return view
-
     def _sampled_gil_view(self) -> GilView:
         if self.gil is not None:
             try:
@@ -354,49 +261,6 @@ class Session:
             return GilView(source="disabled", reason="free-threaded interpreter: there is no GIL to wait for")
         reason = getattr(self, "_gil_error", "") or "GIL sampling is off for this run"
         return GilView(source="unavailable", reason=reason)
-
-    def _worker_views(self, tick: Dict[str, Any], reading: CpuReading, gil: GilView,
-                      runner_now: float, t_pool: Optional[float],
-                      started: Dict[str, float],
-                      states: Optional[sched.SchedReading] = None) -> List[WorkerView]:
-        I = protocol.WORKER_INDEX
-        by_tid = {t.tid: t for t in gil.threads if t.tid}
-        by_pid_main = {}
-        for t in gil.threads:
-            by_pid_main.setdefault(t.pid, t)
-        views = []
-        for row in tick.get("workers", ()):
-            key = row[I["key"]]
-            is_process = key.startswith("p:")
-            pid, tid = row[I["pid"]], row[I["tid"]]
-            cpu = reading.per_pid.get(pid) if is_process else reading.per_tid.get(tid)
-            g = by_pid_main.get(pid) if is_process else by_tid.get(tid)
-            since = row[I["since"]]
-            t_started = started.get(key) or row[I["t_started"]]
-            views.append(WorkerView(
-                key=key,
-                label=row[I["label"]],
-                kind="process" if is_process else "thread",
-                pid=pid,
-                tid=tid,
-                state=row[I["state"]],
-                task=row[I["task"]],
-                state_age_s=max(0.0, runner_now - since) if since else 0.0,
-                done=row[I["done"]],
-                busy_s=row[I["busy_s"]],
-                blocked_on=row[I["blocked_on"]],
-                cpu_percent=cpu,
-                gil_held=g.held if g else None,
-                gil_wait=g.wait if g else None,
-                gil_released=g.released if g else None,
-                startup_s=(t_started - t_pool) if (t_started and t_pool) else None,
-                since_s=(since - self.t_launch) if since else None,
-                threads=states.threads(pid) if (states is not None and is_process) else None,
-                runnable=(None if states is None else states.runnable_in(pid) if is_process
-                          else states.thread_runnable(pid or self.target_pid or 0, tid)),
-                voluntary_switches=states.voluntary(tid) if (states is not None and not is_process) else None,
-            ))
-        return views
 
     # -- ending ------------------------------------------------------------------
 
