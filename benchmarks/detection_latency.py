@@ -42,7 +42,7 @@ def _run(config: RunConfig, kind: str) -> Tuple[Dict[str, Any], Optional[float]]
 
     session = Session(config, listener=listener)
     session.run(timeout=120)
-    return run_json(session), (first[0] if first else None)
+    return run_json(session.record()), (first[0] if first else None)
 
 
 def starvation_once() -> Dict[str, Optional[float]]:

@@ -217,16 +217,17 @@ def run_headless(config: RunConfig, json_path: Optional[str], out: Any = None,
     finally:
         session.close()
         stopper.restore()
-    if session.usage_error:
-        raise UsageError(session.usage_error)
-    snap = session.snapshot()
+    record = session.record()
+    if record.usage_error:
+        raise UsageError(record.usage_error)
+    snap = record.snapshot
     print(report.summary_table(snap), file=out, flush=True)
-    if session.output.tail and snap.status != "completed" and not session.passthrough_output:
+    if record.output_tail and snap.status != "completed" and not session.passthrough_output:
         print("--- workload output (last lines) ---", file=out)
-        for line in list(session.output.tail)[-10:]:
+        for line in record.output_tail[-10:]:
             print(line, file=out)
     if json_path:
-        report.write_json_atomic(json_path, report.run_json(session))
+        report.write_json_atomic(json_path, report.run_json(record))
     return EXIT_OK if snap.status == "completed" else EXIT_RUN_FAILED
 
 

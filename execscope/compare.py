@@ -261,9 +261,10 @@ class Sequencer:
             session.close()
             with self._lock:
                 self._session = None
-        if session.usage_error:
-            raise UsageError(session.usage_error)
-        return report.run_json(session)
+        record = session.record()
+        if record.usage_error:
+            raise UsageError(record.usage_error)
+        return report.run_json(record)
 
 
 class Interrupted(Exception):
@@ -374,7 +375,7 @@ def row_from_snapshot(snap: Snapshot, serial_throughput: Optional[float] = None,
                       per_core_means: Optional[Sequence[float]] = None) -> Row:
     """The row of a run seen live (the TUI's compare view): the same figures
     ``row_from_run`` reads from the run object, taken from the run's last
-    Snapshot and its CPU means (``Session.tree_cpu_mean``, ``cpu_means``)."""
+    Snapshot and its CPU means (``RunRecord.tree_cpu_mean``, ``cpu_means``)."""
     cfg = snap.config
     tput = float(snap.mean_throughput_per_s or 0.0)
     wall = snap.run_elapsed_s

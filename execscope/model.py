@@ -1,10 +1,14 @@
-"""The data every view reads: one frozen ``Snapshot`` per tick.
+"""The data every view reads: one frozen ``Snapshot`` per tick, one ``RunRecord`` per run.
 
 The session builds a Snapshot about ten times a second from the runner's
-telemetry and the samplers.  The TUI, the headless progress lines, the JSON
-report and the detectors all read Snapshots and nothing else, so the screen
-and the report can never disagree.  Times are seconds since the run was
-launched (``t_s``) unless a name says otherwise.
+telemetry and the samplers (snapshot.py).  The TUI, the headless progress
+lines and the detectors read Snapshots and nothing else.  When the run is
+over it leaves one frozen RunRecord (its last Snapshot and what the run
+accumulated: marks, errors, exits, the timeline, CPU means, peak memory,
+output); the JSON report, compare, the tour and the TUI's compare view read
+that, never the live session, so the screen and the report cannot disagree.
+Times are seconds since the run was launched (``t_s``) unless a name says
+otherwise.
 """
 
 from __future__ import annotations
@@ -289,3 +293,26 @@ class Snapshot:
     @property
     def active_alerts(self) -> Tuple[Alert, ...]:
         return tuple(a for a in self.alerts if a.active)
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """What a finished (or stopped) run leaves (``Session.record()``); read by
+    ``report.run_json``, compare, the tour and the TUI's compare view."""
+
+    snapshot: Snapshot  # the last one, with the final status
+    interpreter: Mapping[str, Any] = field(default_factory=dict)  # probed: path, version (no hello needed)
+    marks: Tuple[Mapping[str, Any], ...] = ()  # {name, t_s, data}: the workload's timestamped events
+    warnings: Tuple[Mapping[str, Any], ...] = ()  # {t_s, category, message, where}: Python warnings
+    errors: Tuple[Mapping[str, Any], ...] = ()  # {task, message, traceback}: the first task exceptions
+    exits: Tuple[Mapping[str, Any], ...] = ()  # {pid, exitcode, t_s}: process workers that died
+    threads_at_first_submit: Optional[Tuple[str, ...]] = None  # as the runner reported them, if it did
+    timeline: Tuple[Mapping[str, Any], ...] = ()  # ~10 points a second (runstate.Timeline)
+    cpu_means: Tuple[float, ...] = ()  # mean percent of each logical CPU while running
+    tree_cpu_mean: float = 0.0  # the process tree, % of one core
+    peak_rss_bytes: int = 0
+    peak_uss_bytes: Optional[int] = None
+    output_bytes: int = 0
+    output_tail: Tuple[str, ...] = ()  # the watched process's last lines
+    usage_error: Optional[str] = None  # the runner refused the run's settings
+    tick_errors: Tuple[str, ...] = ()  # bugs caught while ticking (never expected)

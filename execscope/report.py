@@ -1,6 +1,6 @@
-"""Reports from snapshots: the run JSON (``execscope.run/1``), progress lines,
-the end-of-run summary table.  Pure functions of a Snapshot and the session's
-records, plus an atomic file writer.
+"""Reports: the run JSON (``execscope.run/1``) of a RunRecord, progress lines
+and the end-of-run summary table of a Snapshot.  Pure functions, plus an
+atomic file writer.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import tempfile
 from typing import Any, Dict, List, Optional
 
 from .fmt import fmt_bytes, fmt_num, fmt_s
-from .model import Alert, Breakdown, ExecutorView, Snapshot
+from .model import Alert, Breakdown, ExecutorView, RunRecord, Snapshot
 
 SCHEMA_RUN = "execscope.run/1"
 
@@ -34,17 +34,17 @@ def alert_json(alert: Alert) -> Dict[str, Any]:
     }
 
 
-def run_json(session: Any) -> Dict[str, Any]:
-    """The run object of the contract, from a finished (or stopped) session."""
-    snap: Snapshot = session.snapshot()
+def run_json(record: RunRecord) -> Dict[str, Any]:
+    """The run object of the contract, from a finished (or stopped) run's record."""
+    snap = record.snapshot
     cfg = snap.config
-    state = session.state
     b = snap.breakdown
+    probed = record.interpreter
     interp = dict(snap.interpreter) or {
-        "executable": session.interpreter.get("path"),
-        "version": ".".join(map(str, session.interpreter.get("version", []))),
-        "gil_enabled": session.interpreter.get("gil_enabled"),
-        "switch_interval_s": session.interpreter.get("switch_interval_s"),
+        "executable": probed.get("path"),
+        "version": ".".join(map(str, probed.get("version", []))),
+        "gil_enabled": probed.get("gil_enabled"),
+        "switch_interval_s": probed.get("switch_interval_s"),
     }
     machine = dict(snap.machine)
     wall = snap.run_elapsed_s
@@ -65,16 +65,11 @@ def run_json(session: Any) -> Dict[str, Any]:
         for w in snap.workers
     ]
     startups = [w.startup_s for w in snap.workers if w.startup_s is not None]
-    with state.lock:
-        marks = [{"name": m["name"], "t_s": _r(m["t"] - session.t_launch, 4), "data": m.get("data", {})}
-                 for m in state.marks]
-        warnings = [{"t_s": _r(w["t"] - session.t_launch, 3), "category": w["category"],
-                     "message": w["message"], "where": w["where"]} for w in state.warnings]
-        errors = [{"task": e["task"], "message": e["message"], "traceback": e.get("traceback", "")}
-                  for e in state.errors]
-        exits = [{"pid": e["pid"], "exitcode": e["exitcode"], "t_s": _r(e["t"] - session.t_launch, 3)}
-                 for e in state.exits]
-        threads_at_fork = state.submitted_info.get("threads_at_first_submit")
+    marks = [dict(m, t_s=_r(m["t_s"], 4)) for m in record.marks]
+    warnings = [dict(w, t_s=_r(w["t_s"], 3)) for w in record.warnings]
+    errors = [dict(e) for e in record.errors]
+    exits = [dict(e, t_s=_r(e["t_s"], 3)) for e in record.exits]
+    fork_threads = record.threads_at_first_submit
     gil = snap.gil
     return {
         "schema": SCHEMA_RUN,
@@ -129,23 +124,23 @@ def run_json(session: Any) -> Dict[str, Any]:
             ],
         },
         "cpu": {
-            "per_core_mean_percent": session.cpu_means(),
-            "process_tree_mean_percent": _r(session.tree_cpu_mean(), 1),
-            "peak_rss_bytes": session.cpu.peak_rss,
-            "peak_uss_bytes": session.cpu.peak_uss,
+            "per_core_mean_percent": list(record.cpu_means),
+            "process_tree_mean_percent": _r(record.tree_cpu_mean, 1),
+            "peak_rss_bytes": record.peak_rss_bytes,
+            "peak_uss_bytes": record.peak_uss_bytes,
         },
         "workers": workers,
         "worker_startup_s": {"mean": _r(sum(startups) / len(startups)) if startups else None,
                              "max": _r(max(startups)) if startups else None},
         "first_task_start_s": _r(snap.first_task_start_s),
-        "runner_threads_at_first_submit": threads_at_fork,
+        "runner_threads_at_first_submit": list(fork_threads) if fork_threads is not None else None,
         "alerts": [alert_json(a) for a in reversed(snap.alerts)],
         "marks": marks,
         "warnings": warnings,
         "errors": errors,
         "worker_exits": exits,
-        "output": {"bytes": session.output.bytes, "tail": list(session.output.tail)[-20:]},
-        "timeline": list(session.timeline.points),
+        "output": {"bytes": record.output_bytes, "tail": list(record.output_tail[-20:])},
+        "timeline": [dict(p) for p in record.timeline],
         "source": snap.source,
         "executors": executors_json(snap),
         "program": program_json(snap),

@@ -39,7 +39,7 @@ from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
 import psutil
 
 from . import detect, protocol
-from .model import FINAL_STATUSES, GilView, RunConfig, Snapshot, WorkerView
+from .model import FINAL_STATUSES, GilView, RunConfig, RunRecord, Snapshot, WorkerView
 from .sampling import sched
 from .runstate import CpuMeans, RunOutput, RunState, Timeline
 from .source import Source, SourceContext, make_source, python_env
@@ -86,6 +86,7 @@ class Session:
         self._final = threading.Event()
         self._closing = threading.Event()
         self._latest: Optional[Snapshot] = None
+        self._record: Optional[RunRecord] = None
         self._threads: List[threading.Thread] = []
         self._known_pids: Dict[int, float] = {}  # pid -> create_time, everything we started
         self._deadlock_since: Optional[float] = None
@@ -309,6 +310,7 @@ class Session:
                 thread.join(timeout=2.0)
         if self._latest is not None:
             self._latest = self.source.finalize(self._latest)  # e.g. the exit code of a program we killed
+        self._record = self._make_record()
         if self.run_dir:
             shutil.rmtree(self.run_dir, ignore_errors=True)
 
@@ -360,12 +362,34 @@ class Session:
     def snapshot(self) -> Optional[Snapshot]:
         return self._latest
 
-    def cpu_means(self) -> List[float]:
-        """Mean percent of each logical CPU while the run was running."""
-        return self._cpu_means.per_core()
+    def record(self) -> Optional[RunRecord]:
+        """The run's frozen record (None before the first snapshot).  Once the
+        session is closed it is the final one; before, what was seen so far."""
+        if self._record is not None:
+            return self._record
+        return self._make_record()
 
-    def tree_cpu_mean(self) -> float:
-        return self._cpu_means.tree()
+    def _make_record(self) -> Optional[RunRecord]:
+        snap = self._latest
+        if snap is None:
+            return None
+        t0 = self.t_launch
+        st = self.state
+        with st.lock:
+            marks = tuple({"name": m["name"], "t_s": m["t"] - t0, "data": m.get("data", {})} for m in st.marks)
+            warnings = tuple({"t_s": w["t"] - t0, "category": w["category"], "message": w["message"],
+                              "where": w["where"]} for w in st.warnings)
+            errors = tuple({"task": e["task"], "message": e["message"], "traceback": e.get("traceback", "")}
+                           for e in st.errors)
+            exits = tuple({"pid": e["pid"], "exitcode": e["exitcode"], "t_s": e["t"] - t0} for e in st.exits)
+            fork_threads = st.submitted_info.get("threads_at_first_submit")
+        return RunRecord(
+            snapshot=snap, interpreter=dict(self.interpreter), marks=marks, warnings=warnings, errors=errors,
+            exits=exits, threads_at_first_submit=tuple(fork_threads) if fork_threads is not None else None,
+            timeline=tuple(self.timeline.points), cpu_means=tuple(self._cpu_means.per_core()),
+            tree_cpu_mean=self._cpu_means.tree(), peak_rss_bytes=self.cpu.peak_rss, peak_uss_bytes=self.cpu.peak_uss,
+            output_bytes=self.output.bytes, output_tail=self.output.lines(), usage_error=self.usage_error,
+            tick_errors=tuple(self.tick_errors))
 
     def run(self, timeout: Optional[float] = None) -> Snapshot:
         """start(), wait(), close(): the whole run, for scripts and tests."""

@@ -23,7 +23,7 @@ def run_session(workload: str, timeout: float = 60.0, **kwargs: Any) -> Tuple[Se
     config = RunConfig(workload=workload, **kwargs)
     session = Session(config)
     session.run(timeout=timeout)
-    return session, run_json(session)
+    return session, run_json(session.record())
 
 
 def cli(*args: str, timeout: float = 120.0, env: Dict[str, str] = None) -> subprocess.CompletedProcess:

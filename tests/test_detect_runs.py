@@ -54,7 +54,7 @@ def observed_run(workload: str, **kwargs: Any) -> Tuple[Dict[str, Any], Seen]:
     kwargs.setdefault("gil_sampling", False)
     session = Session(RunConfig(workload=workload, **kwargs), listener=listener)
     session.run(timeout=(kwargs.get("timeout") or 60.0) + 30.0)
-    return run_json(session), first
+    return run_json(session.record()), first
 
 
 def alerts_of(out: Dict[str, Any], kind: str) -> list:

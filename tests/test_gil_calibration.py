@@ -33,7 +33,7 @@ def sampled_run(workload: str, duration: float = 2.5, **kwargs: Any) -> Tuple[Se
     config = RunConfig(workload=workload, duration=duration, gil_sampling=True, **kwargs)
     session = Session(config, gil_sampler_factory=gil.make_sampler)
     session.run(timeout=duration + 60)
-    return session, run_json(session)
+    return session, run_json(session.record())
 
 
 def workers(doc: Dict[str, Any], prefix: str = "worker_") -> List[Dict[str, Any]]:
@@ -206,7 +206,7 @@ def test_without_sampling_the_probe_is_the_source() -> None:
     config = RunConfig(workload="cpu", executor="thread", workers=2, duration=1.0, gil_sampling=False)
     session = Session(config)
     session.run(timeout=60)
-    g = run_json(session)["gil"]
+    g = run_json(session.record())["gil"]
     assert g["source"] == "probe" and g["probe_latency_ms"] is not None
 
 
@@ -282,7 +282,7 @@ def test_a_program_of_ones_own_is_sampled_too() -> None:
     config = RunConfig(workload="spin_pool", argv=argv, timeout=3.0, gil_sampling=True)
     session = Session(config, gil_sampler_factory=gil.make_sampler)
     session.run(timeout=60)
-    g = run_json(session)["gil"]
+    g = run_json(session.record())["gil"]
     assert g["source"] == "py-spy", g["reason"]
     spin = [t for t in g["threads"] if t["name"].startswith("spin_")]
     assert len(spin) == 3 and sum(t["wait"] for t in spin) / 3 >= 0.4, spin  # theory: 2/3

@@ -34,7 +34,7 @@ def run_program(*argv: str, timeout: float = 60.0, **config):
     config.setdefault("gil_sampling", False)
     session = Session(RunConfig(workload=" ".join(argv), argv=tuple(argv), **config))
     session.run(timeout=timeout)
-    return session, run_json(session)
+    return session, run_json(session.record())
 
 
 def stdlib_sources(n: int) -> list:
@@ -99,7 +99,7 @@ def test_thread_pool_fetching_http_is_reported_io_bound(http_url):
                                                     http_url, "80", "4"), gil_sampling=True)
     session = Session(config, gil_sampler_factory=make_sampler)
     session.run(timeout=60)
-    data = run_json(session)
+    data = run_json(session.record())
     assert data["status"] == "completed", data["reason"]
     assert "fetched 80" in "\n".join(data["output"]["tail"])
     (pool,) = data["executors"]

@@ -192,10 +192,9 @@ def _results(app: ExecscopeApp, config: Optional[RunConfig], json_path: Optional
     if config is None:
         return 0
     run = app.current_run
-    session = run.session if run is not None else None
-    snap = session.snapshot() if session is not None else None
-    if json_path and snap is not None:
+    record = run.record if run is not None else None
+    if json_path and record is not None:
         from execscope import report
 
-        report.write_json_atomic(json_path, report.run_json(session))
-    return 0 if snap is not None and snap.status == "completed" else 1
+        report.write_json_atomic(json_path, report.run_json(record))
+    return 0 if record is not None and record.snapshot.status == "completed" else 1

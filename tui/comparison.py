@@ -1,7 +1,9 @@
 """The compare view's model: one workload under every executor, one run at a time.
 
     CompareRun thread:  for each row: Session(config) → start → wait → close
-                        (the row fills in live from the session's snapshots)
+                        (the row fills in live from the session's snapshots,
+                        then holds the run's RunRecord: the figures
+                        ``execscope compare`` reads)
 
 The plan, the rows' figures, the speedups and the verdict are
 ``execscope.compare``'s (the same as ``execscope compare``): this module only
@@ -14,9 +16,9 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable, List, Optional, Sequence
 
-from execscope import compare
+from execscope import compare, report
 from execscope.errors import UsageError
-from execscope.model import RunConfig, Snapshot
+from execscope.model import RunConfig, RunRecord, Snapshot
 
 from .runs import SessionFactory, default_session_factory
 
@@ -30,12 +32,24 @@ class CompareRow:
     tree_cpu_mean: Optional[float] = None  # % of one core, over the run
     cpu_means: Optional[List[float]] = None  # per logical CPU, over the run
     error: str = ""
+    record: Optional[RunRecord] = None  # once the run is over
+
+    def finished_with(self, record: RunRecord) -> None:
+        """The run is over: its record replaces what was seen live."""
+        self.record = record
+        self.snap = record.snapshot
+        self.tree_cpu_mean = record.tree_cpu_mean
+        self.cpu_means = list(record.cpu_means)
 
     def row(self, serial_throughput: Optional[float] = None) -> Optional[compare.Row]:
-        """The comparison's row for this run so far (None before its first snapshot)."""
-        if self.snap is None:
+        """The comparison's row for this run so far (None before its first snapshot);
+        once the run is over, the row ``execscope compare`` makes of its record."""
+        if self.record is not None:
+            row = compare.row_from_run(report.run_json(self.record), serial_throughput)
+        elif self.snap is None:
             return None
-        row = compare.row_from_snapshot(self.snap, serial_throughput, self.tree_cpu_mean, self.cpu_means)
+        else:
+            row = compare.row_from_snapshot(self.snap, serial_throughput, self.tree_cpu_mean, self.cpu_means)
         if self.done and row.status != self.status:
             from dataclasses import replace
 
@@ -113,16 +127,12 @@ def verdict(rows: Sequence[CompareRow], workload: str) -> str:
 
 
 def finish_row(row: CompareRow, session: Any) -> None:
-    """A closed session's final figures into its row (status, snapshot, CPU means)."""
-    snap = session.snapshot()
-    if snap is not None:
-        row.snap = snap
+    """A closed session's record into its row (status, last snapshot, CPU means)."""
+    record = session.record()
+    if record is not None:
+        row.finished_with(record)
         if row.status in ("running", "queued"):
-            row.status = snap.status
-        mean = getattr(session, "tree_cpu_mean", None)
-        row.tree_cpu_mean = mean() if mean else None
-        means = getattr(session, "cpu_means", None)
-        row.cpu_means = list(means()) if means else None
+            row.status = record.snapshot.status
     elif row.status in ("running", "queued"):
         row.status = "error"
         row.error = row.error or "the run produced no data"

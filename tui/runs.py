@@ -9,6 +9,7 @@
                                       slow redraw skips frames, never queues)
     LiveRun.stop() ─ stop thread ───► session.stop()    (kills the tree)
                                       session.close()   (always, in the run thread)
+                                      .record = session.record() (the frozen RunRecord)
 
 Nothing here blocks the UI thread: creating a Session probes the interpreter,
 stopping and closing can take seconds.  The Registry remembers every run so
@@ -23,7 +24,7 @@ from collections import deque
 from typing import Any, Callable, Deque, List, Optional
 
 from execscope.errors import UsageError
-from execscope.model import RunConfig, Snapshot
+from execscope.model import RunConfig, RunRecord, Snapshot
 
 HISTORY = 600  # snapshots kept for the sparklines (60 s at 10 Hz)
 
@@ -86,6 +87,7 @@ class LiveRun:
         self.registry = registry
         self.session: Any = None
         self.latest: Optional[Snapshot] = None
+        self.record: Optional[RunRecord] = None  # once the run is closed
         self.history: Deque[Snapshot] = deque(maxlen=HISTORY)
         self.error: Optional[str] = None  # why the run could not start
         self.closed = threading.Event()
@@ -117,7 +119,7 @@ class LiveRun:
                 if self._stop_requested.is_set():
                     session.stop()
                 session.wait()
-                usage = getattr(session, "usage_error", None)
+                usage = session.usage_error
                 if usage:
                     self.error = usage
         except UsageError as exc:
@@ -128,6 +130,7 @@ class LiveRun:
             if session is not None and launched:
                 try:
                     session.close()
+                    self.record = session.record()
                 except Exception as exc:
                     self.error = self.error or "closing the run failed: %s" % exc
             self.closed.set()

@@ -64,7 +64,7 @@ def test_py_spy_killed_mid_run_leaves_the_run_whole():
     thread.start()
     try:
         final = session.wait(timeout=60)
-        doc = run_json(session)
+        doc = run_json(session.record())
     finally:
         stop.set()
         thread.join()
@@ -94,7 +94,7 @@ def test_py_spy_binary_gone_mid_run_is_one_reason(tmp_path, monkeypatch):
         assert _pyspy_children(), "the sampler never started py-spy"
         copy.unlink()  # uninstalled under a live run
         final = session.wait(timeout=60)
-        doc = run_json(session)
+        doc = run_json(session.record())
     finally:
         session.close()
     assert final.status == "completed" and doc["status"] == "completed"

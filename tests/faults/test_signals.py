@@ -93,7 +93,7 @@ def test_runner_killed_is_a_failed_run_with_a_clear_reason():
         session.close()
     assert final is not None and final.status == "failed"
     assert "runner process ended unexpectedly" in final.reason and "SIGKILL" in final.reason
-    assert run_json(session)["tasks"]["completed"] > 0
+    assert run_json(session.record())["tasks"]["completed"] > 0
     assert not _gone_within(workers, 3)
 
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from typing import Callable, List, Optional, Tuple
 
 from execscope import detect
-from execscope.model import (Alert, Breakdown, Counts, CpuView, GilThread, GilView, RunConfig,
+from execscope.model import (Alert, Breakdown, Counts, CpuView, GilThread, GilView, RunConfig, RunRecord,
                              Snapshot, WorkerView)
 
 HZ = 10
@@ -319,9 +319,11 @@ class FakeSession:
     def snapshot(self) -> Optional[Snapshot]:
         return self._latest
 
-    def tree_cpu_mean(self) -> float:
+    def record(self) -> Optional[RunRecord]:
+        if self._latest is None:
+            return None
         done = [s.cpu.tree_percent for s in self._script if s.status == "running"]
-        return sum(done) / len(done) if done else 0.0
+        return RunRecord(snapshot=self._latest, tree_cpu_mean=sum(done) / len(done) if done else 0.0)
 
     usage_error = None
 
