@@ -34,9 +34,9 @@ class RunConfig:
     on_deadlock: str = "stop"  # stop | wait
     deadlock_grace_s: float = 2.0
     gil_sampling: bool = True
-    # Program mode (``execscope run -- python prog.py``): argv instead of a workload.
+    # A program run (``execscope run -- python prog.py``, program.ProgramSource): argv instead of a workload.
     argv: Tuple[str, ...] = ()
-    # Attach mode (``execscope attach PID``): a running process, watched from outside.
+    # An attached process (``execscope attach PID``, attach.AttachSource): watched from outside.
     attach_pid: Optional[int] = None
 
     @property
@@ -239,9 +239,9 @@ class ProgramView:
     argv: Tuple[str, ...]
     pid: int
     exit_code: Optional[int] = None  # None while it runs; -N: killed by signal N
-    instrumented: bool = False  # its process said hello (program mode)
-    processes: int = 0  # its processes reporting telemetry (program mode)
-    output_tail: Tuple[str, ...] = ()  # its last lines of stdout and stderr (program mode)
+    instrumented: bool = False  # its process said hello (a program run)
+    processes: int = 0  # its processes reporting telemetry (a program run)
+    output_tail: Tuple[str, ...] = ()  # its last lines of stdout and stderr (a program run)
 
 
 @dataclass(frozen=True)
@@ -280,10 +280,10 @@ class Snapshot:
     worker_exits: Tuple[Tuple[int, int], ...] = ()  # (pid, exit code) of dead process workers
     worker_exit_t_s: Tuple[float, ...] = ()  # when each of worker_exits was seen (seconds since launch)
     pool_broken: bool = False  # a process pool that lost a worker and refuses work
-    source: str = "runner"  # runner (a built-in or custom workload) | program | attach
-    executors: Tuple[ExecutorView, ...] = ()  # program and attach modes: one per executor
+    source: str = "runner"  # the Source (source.py): runner (a built-in or custom workload) | program | attach
+    executors: Tuple[ExecutorView, ...] = ()  # program and attach sources: one per executor
     program: Optional[ProgramView] = None
-    # Panels that cannot be filled in this mode, with the reason (attach mode).
+    # Panels this source cannot fill, with the reason (an attached process).
     unavailable: Tuple[Tuple[str, str], ...] = ()
 
     @property

@@ -111,7 +111,7 @@ class _Target:
     killed: int = 0  # py-spy runs killed by someone else
     dead: bool = False
     problem: str = ""  # why it cannot be sampled (permanent)
-    jobs: Dict[str, "_Job"] = field(default_factory=dict)  # live py-spy per mode
+    jobs: Dict[str, "_Job"] = field(default_factory=dict)  # live py-spy per kind
     not_before: float = 0.0  # back-off after a failure
     last_sampled: float = 0.0
     held: Deque[ProcChunk] = field(default_factory=lambda: deque(maxlen=max(1, round(WINDOW_S / GIL_ROUND_S))))
@@ -127,7 +127,7 @@ class _Target:
 @dataclass
 class _Job:
     target: _Target
-    mode: str  # stacks | gil
+    kind: str  # stacks | gil
     rate: int
     proc: subprocess.Popen
     path: str
@@ -336,10 +336,10 @@ class GilSampler:
                 if busy >= self._max_processes():
                     continue
                 busy += 1
-            for mode in ("gil", "stacks"):
-                wanted = self.rates[mode] > 0 and (mode == "gil" or self._stacks_due(target, now))
-                if wanted and mode not in target.jobs:
-                    job = self._launch(target, mode, now)
+            for kind in ("gil", "stacks"):
+                wanted = self.rates[kind] > 0 and (kind == "gil" or self._stacks_due(target, now))
+                if wanted and kind not in target.jobs:
+                    job = self._launch(target, kind, now)
                     if job is not None:
                         launched.append(job)
         return launched
@@ -356,11 +356,11 @@ class GilSampler:
         busy = sum(sum((c.held or {}).values()) for c in held) / intervals if intervals else 1.0
         return busy >= BUSY_GIL
 
-    def _launch(self, target: _Target, mode: str, now: float) -> Optional[_Job]:
+    def _launch(self, target: _Target, kind: str, now: float) -> Optional[_Job]:
         self._serial += 1
-        path = os.path.join(self._tmp, "%d-%s-%d.txt" % (target.pid, mode, self._serial))
-        rate = self.rates[mode]
-        cmd = pyspy.record_command(self.pyspy, target.pid, rate, path, mode)
+        path = os.path.join(self._tmp, "%d-%s-%d.txt" % (target.pid, kind, self._serial))
+        rate = self.rates[kind]
+        cmd = pyspy.record_command(self.pyspy, target.pid, rate, path, kind)
         with self._lock:
             if self._closing:
                 return None
@@ -373,12 +373,12 @@ class GilSampler:
                 return None
             # A first stacks round as short as a GIL-holder round: wait figures
             # within a second of the start, then the cheaper long rounds.
-            length = self.rounds_s["gil"] if mode == "stacks" and not target.stack_chunks \
-                else self.rounds_s[mode]
-            job = _Job(target=target, mode=mode, rate=rate, proc=proc, path=path, t_launch=now,
+            length = self.rounds_s["gil"] if kind == "stacks" and not target.stack_chunks \
+                else self.rounds_s[kind]
+            job = _Job(target=target, kind=kind, rate=rate, proc=proc, path=path, t_launch=now,
                        t_end=now + length)
             self._live.append(job)
-        target.jobs[mode] = job
+        target.jobs[kind] = job
         target.last_sampled = now
         os.set_blocking(proc.stdout.fileno(), False)
         return job
@@ -387,7 +387,7 @@ class GilSampler:
         """The runner's state of each process worker (for its idle share)."""
         states = {w.pid: w.state for w in self.targets_view.worker_processes()}
         for job in self._live:
-            if job.mode == "gil" and job.t_stop is None and job.target.pid in states:
+            if job.kind == "gil" and job.t_stop is None and job.target.pid in states:
                 job.states.append(states[job.target.pid])
 
     @staticmethod
@@ -447,12 +447,12 @@ class GilSampler:
             if job in self._live:
                 self._live.remove(job)
         target = job.target
-        target.jobs.pop(job.mode, None)
+        target.jobs.pop(job.kind, None)
         self.cpu_s += job.cpu_s
         chunk = self._absorb(job)
         if chunk is not None:
             self.total.add(chunk)
-            if job.mode == "gil":
+            if job.kind == "gil":
                 target.held.append(chunk)
                 if target.role == "worker" and not target.stacks and chunk.python_threads() > 1:
                     target.stacks = True  # threads inside a worker can wait for its GIL
@@ -476,7 +476,7 @@ class GilSampler:
         t0 = job.t_sampling or job.t_launch
         t1 = job.t_stop or time.monotonic()
         chunk = ProcChunk(pid=target.pid, t0=t0, t1=t1)
-        if job.mode == "stacks":
+        if job.kind == "stacks":
             chunk.stacks = pyspy.parse_raw(text, classify_stacks=True)
             chunk.names = {tid: c.name for tid, c in chunk.stacks.items()}
         else:
@@ -524,7 +524,7 @@ class GilSampler:
                 self.version, target.who, pyspy.first_error_line(output),
                 ": free-threaded builds are not supported, the probe still reports"
                 if self._free_threaded else "")
-        elif job.mode == "stacks" and target.failures >= 2:
+        elif job.kind == "stacks" and target.failures >= 2:
             target.stacks = False  # native unwinding fails here: keep the GIL-holder rounds
             self._problems.append("native stacks of %s failed (%s): no GIL-wait figures"
                                   % (target.who, pyspy.first_error_line(output)))

@@ -130,18 +130,18 @@ def pyspy_version(path: str) -> str:
     return words[-1] if out.returncode == 0 and words else ""
 
 
-def record_command(pyspy: str, pid: int, rate: int, out_path: str, mode: str) -> List[str]:
-    """``mode`` "stacks": native stacks of every thread (pauses the target at
+def record_command(pyspy: str, pid: int, rate: int, out_path: str, kind: str) -> List[str]:
+    """``kind`` "stacks": native stacks of every thread (pauses the target at
     each sample; ``--native`` cannot be combined with ``--nonblocking``).
-    ``mode`` "gil": only the thread holding the GIL, read without pausing."""
+    ``kind`` "gil": only the thread holding the GIL, read without pausing."""
     cmd = [pyspy, "record", "--pid", str(pid), "--rate", str(int(rate)), "--format", "raw",
            "--output", out_path, "--threads", "--nolineno"]
-    if mode == "stacks":
+    if kind == "stacks":
         cmd += ["--native", "--idle"]
-    elif mode == "gil":
+    elif kind == "gil":
         cmd += ["--nonblocking", "--gil"]
     else:
-        raise ValueError(mode)
+        raise ValueError(kind)
     return cmd
 
 
