@@ -204,7 +204,7 @@ def classify(frames: Sequence[str]) -> str:
         return HELD
     if _takes_gil(native):
         return WAIT  # checked first: a worker that got its task and waits for the GIL
-    if _waits_for_work(frames[: last_py + 1]):
+    if waits_for_work(frames[: last_py + 1]):
         return IDLE
     first_libc = next((i for i, (_, where) in enumerate(native) if _is_libc(where)), None)
     callers = native[:first_libc] if first_libc is not None else native
@@ -242,7 +242,7 @@ def _takes_gil(native: Sequence[Tuple[str, str]]) -> bool:
     return False
 
 
-def _waits_for_work(py_frames: Sequence[str]) -> bool:
+def waits_for_work(py_frames: Sequence[str]) -> bool:
     """A pool worker between tasks, from its Python frames (innermost last)."""
     py = [_split(f) for f in py_frames if is_python_frame(f)]
     if not py:
