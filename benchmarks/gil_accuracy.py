@@ -29,7 +29,7 @@ from execscope.interpreters import cached_python, discovered, probe  # noqa: E40
 from execscope.model import RunConfig  # noqa: E402
 from execscope.report import run_json  # noqa: E402
 from execscope.sampling import gil, pyspy  # noqa: E402
-from execscope.sampling.gilflags import FlagsSampler, SessionTargets  # noqa: E402
+from execscope.sampling.gilflags import FlagsSampler  # noqa: E402
 from execscope.session import Session  # noqa: E402
 
 SECONDS = float(os.environ.get("EXECSCOPE_BENCH_S", "4"))
@@ -39,15 +39,15 @@ WORKLOADS = [("cpu thread x4", "cpu", "thread", 4), ("cpu thread x2", "cpu", "th
              ("cpu process x2", "cpu", "process", 2)]
 
 
-def _flags(session: Any) -> Any:
-    return FlagsSampler(SessionTargets(session), session.interpreter["path"]).start()
+def _flags(targets: Any) -> Any:
+    return FlagsSampler(targets, targets.interpreter["path"]).start()
 
 
-def _pyspy(session: Any) -> Any:
+def _pyspy(targets: Any) -> Any:
     path, why = pyspy.find_pyspy()
     if path is None:
         raise SystemExit("py-spy is not installed: %s" % why)
-    return gil.GilSampler(session, path).start()
+    return gil.GilSampler(targets, path).start()
 
 
 def measure(python: str, workload: str, executor: str, workers: int,
@@ -59,7 +59,7 @@ def measure(python: str, workload: str, executor: str, workers: int,
     session.run(timeout=SECONDS + 90)
     g = run_json(session)["gil"]
     pool = [t for t in g["threads"] if t["name"].startswith("worker_") or
-            (executor == "process" and t["name"] == "MainThread" and t["pid"] != session.proc.pid)]
+            (executor == "process" and t["name"] == "MainThread" and t["pid"] != session.target_pid)]
     return [t["wait"] for t in pool], [t["held"] for t in pool], g["source"]
 
 
