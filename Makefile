@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test slow bench screenshots doctor clean
+.PHONY: run test slow bench screenshots doctor pythons clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ bench: $(VENV)/.installed-test  ## figures for the notes: ratios measured side b
 
 screenshots: $(VENV)/.installed-test  ## regenerate screenshots/*.svg from real runs here (the 128-core one is scripted)
 	$(BIN)/python tests/tui/make_screenshots.py screenshots
+
+pythons: $(VENV)/.installed  ## CPython 3.14, 3.15 and a free-threaded 3.13t in ~/.cache/execscope/pythons (or $$EXECSCOPE_PYTHONS)
+	$(BIN)/python tools/pythons.py
 
 doctor: $(VENV)/.installed
 	$(BIN)/execscope doctor

@@ -5,7 +5,7 @@ from __future__ import annotations
 import multiprocessing
 from typing import List
 
-from .interpreters import discovered, probe
+from .interpreters import PYTHONS, cached_python, discovered, probe
 from .machine import cpu_info
 
 
@@ -29,8 +29,35 @@ def report_lines() -> List[str]:
         lines.append("gil sampling  not available in this build")
     else:
         lines.extend(doctor_lines())
-    others = [i["path"] + (" (free-threaded)" if i["free_threaded_build"] else "")
-              for i in discovered() if i["path"] != info["path"]]
-    if others:
-        lines.append("interpreters  " + ", ".join(others) + "  (use --python PATH)")
+    lines.extend(interpreter_lines(info["path"]))
+    return lines
+
+
+_METHODS = {
+    "flags": "GIL from the interpreter's own thread-state flags",
+    "py-spy": "GIL from py-spy",
+    "disabled": "no GIL (free-threaded)",
+}
+
+
+def interpreter_lines(current: str) -> List[str]:
+    """One line per other interpreter found (``--python PATH``), with how its
+    runs get their GIL figures; and the ``make pythons`` ones that are missing."""
+    try:
+        from .sampling.gil import gil_method
+    except ImportError:
+        gil_method = None
+    lines = []
+    for i in discovered():
+        if i["path"] == current:
+            continue
+        kind = " free-threaded" if i["free_threaded_build"] else ""
+        method = _METHODS[gil_method(i)] if gil_method else "GIL not sampled in this build"
+        lines.append("  %s (%s%s): %s" % (i["path"], ".".join(map(str, i["version"])), kind, method))
+    for name in sorted(PYTHONS):
+        path, why = cached_python(name)
+        if path is None:
+            lines.append("  %s: %s" % (name, why))
+    if lines:
+        lines.insert(0, "interpreters  (use --python PATH)")
     return lines

@@ -14,6 +14,41 @@ from .errors import UsageError
 
 MIN_VERSION = (3, 9)
 
+# What ``make pythons`` (tools/pythons.py) puts into the cache, by name: the
+# executable's path inside it.
+PYTHONS = {
+    "3.14": "debian/usr/bin/python3.14",
+    "3.15": "debian/usr/bin/python3.15",
+    "3.13t": "3.13t/bin/python3.13t",
+}
+
+
+def pythons_cache() -> str:
+    """Where ``make pythons`` keeps its interpreters: ``$EXECSCOPE_PYTHONS``,
+    else ``~/.cache/execscope/pythons``."""
+    return os.environ.get("EXECSCOPE_PYTHONS") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "execscope", "pythons")
+
+
+def pythons_status_path() -> str:
+    return os.path.join(pythons_cache(), "status.json")
+
+
+def cached_python(name: str) -> Tuple[Optional[str], str]:
+    """(path, "") of the cached interpreter ``name`` (a key of PYTHONS), or
+    (None, why it is not there)."""
+    path = os.path.join(pythons_cache(), PYTHONS[name])
+    if os.access(path, os.X_OK):
+        return path, ""
+    try:
+        with open(pythons_status_path()) as fh:
+            entry = json.load(fh).get(name) or {}
+    except (OSError, ValueError):
+        entry = {}
+    if entry.get("reason"):
+        return None, "CPython %s could not be fetched by make pythons: %s" % (name, entry["reason"])
+    return None, "CPython %s is not in %s: run make pythons" % (name, pythons_cache())
+
 _PROBE = r"""
 import json, multiprocessing, sys, sysconfig
 gil = getattr(sys, "_is_gil_enabled", None)
@@ -104,9 +139,9 @@ def _is_script(path: str) -> bool:
 
 
 def discover() -> List[str]:
-    """CPython 3.9+ interpreters found on this machine (pyenv, /usr/bin,
-    /usr/local/bin and the directories on PATH, where a self-built 3.13t
-    usually lives), newest first."""
+    """CPython 3.9+ interpreters found on this machine (pyenv, ``make
+    pythons``'s cache, /usr/bin, /usr/local/bin and the directories on PATH,
+    where a self-built 3.13t usually lives), newest first."""
     return [info["path"] for info in discovered()]
 
 
@@ -117,6 +152,10 @@ def discovered() -> List[Dict]:
     for root in roots:
         for path in glob.glob(os.path.join(root, "3.*", "bin", "python3")):
             candidates.add(os.path.realpath(path))
+    for relative in PYTHONS.values():
+        path = os.path.join(pythons_cache(), relative)
+        if os.access(path, os.X_OK):
+            candidates.add(path)
     dirs = ["/usr/bin", "/usr/local/bin"] + [d for d in os.environ.get("PATH", "").split(os.pathsep) if d]
     for directory in dict.fromkeys(dirs):
         for path in glob.glob(os.path.join(glob.escape(directory), "python3.*")):

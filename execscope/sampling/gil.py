@@ -628,11 +628,27 @@ def _uid(pid: int) -> Optional[int]:
         return None
 
 
+def gil_method(interp: Dict[str, Any]) -> str:
+    """How a run under this interpreter (``interpreters.probe`` facts) gets its
+    GIL figures: ``flags`` (3.15+: the interpreter's own thread-state flags),
+    ``py-spy`` (older ones) or ``disabled`` (free-threaded, GIL off)."""
+    from .gilflags import has_flags
+
+    if interp.get("free_threaded_build") and not interp.get("gil_enabled", True):
+        return "disabled"
+    return "flags" if has_flags(interp.get("version") or ()) else "py-spy"
+
+
 def make_sampler(targets: SamplerTargets) -> Any:
     """The GIL sampler of a run (see ``Session(gil_sampler_factory=...)``)."""
     interp = getattr(targets, "interpreter", {}) or {}
-    if interp.get("free_threaded_build") and not interp.get("gil_enabled", True):
+    method = gil_method(interp)
+    if method == "disabled":
         return StaticGil(GilView(source="disabled", reason=DISABLED_REASON))
+    if method == "flags" and interp.get("path"):
+        from .gilflags import FlagsSampler
+
+        return FlagsSampler(targets, interp["path"]).start()
     path, why = pyspy.find_pyspy()
     if path is None:
         return StaticGil(GilView(source="unavailable", reason=why))

@@ -150,6 +150,7 @@ def record_command(pyspy: str, pid: int, rate: int, out_path: str, kind: str) ->
 def parse_raw(text: str, classify_stacks: bool = True) -> Dict[int, StackCounts]:
     """Per native thread id: samples, and (for native stacks) wait / idle."""
     threads: Dict[int, StackCounts] = {}
+    parsed = []
     for line in text.splitlines():
         stack, _, count_text = line.rstrip().rpartition(" ")
         if not stack or not count_text.isdigit():
@@ -158,13 +159,33 @@ def parse_raw(text: str, classify_stacks: bool = True) -> Dict[int, StackCounts]
         match = _THREAD_RE.match(head)
         if match is None:
             continue
-        tid = int(match.group(1), 0)
-        count = int(count_text)
+        parsed.append((int(match.group(1), 0), match.group(2) or "", rest.split(";") if rest else [],
+                       int(count_text)))
+    hidden = classify_stacks and interpreter_hidden([frames for _, _, frames, _ in parsed])
+    for tid, name, frames, count in parsed:
         entry = threads.get(tid)
         if entry is None:
-            entry = threads[tid] = StackCounts(name=match.group(2) or "")
-        entry.add(classify(rest.split(";") if rest else []) if classify_stacks else "", count)
+            entry = threads[tid] = StackCounts(name=name)
+        entry.add(classify(frames, hidden) if classify_stacks else "", count)
     return threads
+
+
+def interpreter_hidden(stacks: Sequence[Sequence[str]]) -> bool:
+    """Native stacks in which the interpreter's own C frames never show (a
+    static build without symbols, as Debian's 3.14): every native frame
+    under a Python one is libc's.  There a lock's futex and the GIL's mutex
+    look the same (unnamed libc frames straight under the eval loop), so
+    only the GIL's named timed wait can count as waiting for it."""
+    libc = False
+    for frames in stacks:
+        for frame in frames:
+            if is_python_frame(frame):
+                continue
+            where = _split(frame)[1]
+            if _is_interpreter(where):
+                return False
+            libc = libc or _is_libc(where)
+    return libc
 
 
 def _split(frame: str) -> Tuple[str, str]:
@@ -190,8 +211,9 @@ def _is_interpreter(where: str) -> bool:
     return base.startswith("libpython") or re.match(r"^python\d", base) is not None
 
 
-def classify(frames: Sequence[str]) -> str:
-    """WAIT, IDLE, HELD, RELEASED or EXT for one native stack (outermost first)."""
+def classify(frames: Sequence[str], hidden: bool = False) -> str:
+    """WAIT, IDLE, HELD, RELEASED or EXT for one native stack (outermost
+    first); ``hidden``: the interpreter's frames never show (``interpreter_hidden``)."""
     last_py = -1
     for i in range(len(frames) - 1, -1, -1):
         if is_python_frame(frames[i]):
@@ -202,9 +224,9 @@ def classify(frames: Sequence[str]) -> str:
     native = [_split(f) for f in frames[last_py + 1:]]
     if not native:
         return HELD
-    if _takes_gil(native):
+    if _unnamed_timed_wait([name for name, _ in native]) if hidden else _takes_gil(native):
         return WAIT  # checked first: a worker that got its task and waits for the GIL
-    if _waits_for_work(frames[: last_py + 1]):
+    if waits_for_work(frames[: last_py + 1]):
         return IDLE
     first_libc = next((i for i, (_, where) in enumerate(native) if _is_libc(where)), None)
     callers = native[:first_libc] if first_libc is not None else native
@@ -242,7 +264,14 @@ def _takes_gil(native: Sequence[Tuple[str, str]]) -> bool:
     return False
 
 
-def _waits_for_work(py_frames: Sequence[str]) -> bool:
+def _unnamed_timed_wait(names: Sequence[str]) -> bool:
+    """Where the interpreter's frames are hidden: take_gil's timed condition
+    wait is the one named frame among unnamed libc ones."""
+    named = [n for n in names if not n.startswith("0x")]
+    return len(named) == 1 and named[0] in _TIMED_GIL_WAIT
+
+
+def waits_for_work(py_frames: Sequence[str]) -> bool:
     """A pool worker between tasks, from its Python frames (innermost last)."""
     py = [_split(f) for f in py_frames if is_python_frame(f)]
     if not py:

@@ -1,0 +1,69 @@
+"""``make pythons``: the cached 3.14, 3.15 and free-threaded 3.13t run, and execscope finds them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from execscope import interpreters
+from execscope.interpreters import PYTHONS, cached_python, probe
+from execscope.sampling.gil import gil_method
+
+from helpers import ROOT, cli
+from pythons import python_or_skip
+
+TOOL = os.path.join(ROOT, "tools", "pythons.py")
+
+
+@pytest.mark.parametrize("name", sorted(PYTHONS))
+def test_cached_interpreter_runs_what_a_run_needs(name: str) -> None:
+    path = python_or_skip(name)
+    info = probe(path)
+    assert ".".join(map(str, info["version"][:2])) == name.rstrip("t")
+    assert info["free_threaded_build"] is name.endswith("t")
+    out = subprocess.run([path, "-I", "-c", "import ssl, sqlite3, json, multiprocessing as m; "
+                          "print(m.get_context('spawn').Pool(1).apply(sum, ([1, 2],)))"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.strip() == "3", out.stderr
+
+
+@pytest.mark.parametrize("name, method", [("3.15", "flags"), ("3.14", "py-spy"), ("3.13t", "disabled")])
+def test_each_interpreter_gets_its_gil_method(name: str, method: str) -> None:
+    assert gil_method(probe(python_or_skip(name))) == method
+
+
+def test_discovery_and_doctor_list_the_cached_interpreters() -> None:
+    present = [p for p in (cached_python(n)[0] for n in PYTHONS) if p]
+    if not present:
+        pytest.skip(cached_python("3.15")[1])
+    assert set(present) <= set(interpreters.discover())
+    out = cli("doctor")
+    assert out.returncode == 0, out.stderr
+    for path in present:
+        assert path in out.stdout
+    if cached_python("3.15")[0]:
+        assert "thread-state flags" in out.stdout
+
+
+def test_a_missing_cache_says_why_and_what_to_run(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("EXECSCOPE_PYTHONS", str(tmp_path))
+    path, why = cached_python("3.15")
+    assert path is None and "make pythons" in why
+    (tmp_path / "status.json").write_text(json.dumps({"3.15": {"ok": False, "reason": "apt-get update failed: E: no network"}}))
+    path, why = cached_python("3.15")
+    assert path is None and "no network" in why
+
+
+def test_make_pythons_keeps_what_is_there_and_refuses_unknown_names() -> None:
+    for name in PYTHONS:
+        python_or_skip(name)
+    out = subprocess.run([sys.executable, TOOL], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.count("ready") == len(PYTHONS), out.stdout  # nothing fetched or built again
+    bad = subprocess.run([sys.executable, TOOL, "2.7"], capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "no such interpreter here: 2.7" in bad.stderr
+    assert "Traceback" not in bad.stderr
