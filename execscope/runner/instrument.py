@@ -78,37 +78,33 @@ class Totals:
         """The fields by name, each read once (no hist)."""
         return {name: getattr(self, name) for name in TOTALS_FIELDS}
 
-    def add_local(self, ok: int, t_submit: float, t_begin: float, t_end: float) -> None:
-        """A thread-pool task: only queue wait and compute (the hot path)."""
-        self.items += 1
-        self.records += 1
-        if not ok:
-            self.failed += 1
-        if not self.first_submit or t_submit < self.first_submit:
-            self.first_submit = t_submit
-        if not self.first_begin or t_begin < self.first_begin:
-            self.first_begin = t_begin
-        if t_end > self.last_end:
-            self.last_end = t_end
-        self.queue += t_begin - t_submit
-        self.compute += t_end - t_begin
-        b = latency_bucket(t_end - t_submit)
-        self.hist[b] = self.hist.get(b, 0) + 1
-
-    def add(self, items: int, ok: int, t_submit: float, t_begin: float, t_end: float,
-            phases: Phases, bytes_out: int, bytes_in: int) -> None:
+    def _record(self, items: int, ok: int, t_submit: float, t_begin: float, t_end: float) -> None:
+        """What every finished executor call adds: counts, its span, its latency."""
         self.items += items
         self.records += 1
         if not ok:
             self.failed += items
-        self.bytes_out += bytes_out
-        self.bytes_in += bytes_in
         if not self.first_submit or t_submit < self.first_submit:
             self.first_submit = t_submit
         if not self.first_begin or t_begin < self.first_begin:
             self.first_begin = t_begin
         if t_end > self.last_end:
             self.last_end = t_end
+        b = latency_bucket(t_end - t_submit)
+        self.hist[b] = self.hist.get(b, 0) + items
+
+    def add_local(self, ok: int, t_submit: float, t_begin: float, t_end: float) -> None:
+        """A thread-pool task: only queue wait and compute (the hot path)."""
+        self._record(1, ok, t_submit, t_begin, t_end)
+        self.queue += t_begin - t_submit
+        self.compute += t_end - t_begin
+
+    def add(self, items: int, ok: int, t_submit: float, t_begin: float, t_end: float,
+            phases: Phases, bytes_out: int, bytes_in: int) -> None:
+        """A process-pool call (a map chunk holds ``items`` tasks)."""
+        self._record(items, ok, t_submit, t_begin, t_end)
+        self.bytes_out += bytes_out
+        self.bytes_in += bytes_in
         self.queue += phases.queue * items  # each item of a chunk waited that long
         self.ser += phases.ser  # every other phase is shared among the items
         self.xfer += phases.xfer
@@ -117,8 +113,6 @@ class Totals:
         self.rser += phases.rser
         self.rxfer += phases.rxfer
         self.rdeser += phases.rdeser
-        b = latency_bucket(t_end - t_submit)
-        self.hist[b] = self.hist.get(b, 0) + items
 
 
 def combine(parts: List[Totals]) -> Dict[str, Any]:
