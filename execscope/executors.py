@@ -20,13 +20,13 @@ Pure functions and a small accumulator: no processes, no I/O.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Deque, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from . import detect
 from .metrics import TaskTotals, windowed_rate
 from .model import Alert, Counts, ExecutorView, Snapshot, WorkerView
-from .protocol import TOTALS_FIELDS, WORKER_INDEX
+from .protocol import WORKER_INDEX
 from .runner.instrument import Totals, combine
 
 _COUNT_FIELDS = ("submitted", "completed", "failed")
@@ -35,13 +35,7 @@ _LIVE_FIELDS = ("queued", "dispatched", "running", "blocked")
 
 def combine_totals(parts: Iterable[Mapping[str, Any]]) -> Dict[str, Any]:
     """Sum cumulative task totals (``protocol.TOTALS_FIELDS`` + ``hist``) as sent in ticks."""
-    objs = []
-    for part in parts:
-        t = Totals()
-        t.v = [part.get(name, 0) for name in TOTALS_FIELDS]
-        t.hist = {int(k): v for k, v in (part.get("hist") or {}).items()}
-        objs.append(t)
-    return combine(objs)
+    return combine([Totals.of(part, part.get("hist") or {}) for part in parts])
 
 
 def with_pid(entry: Mapping[str, Any]) -> List[list]:
@@ -242,26 +236,37 @@ class BoundMeter:
     """
 
     def __init__(self) -> None:
-        self._sums: Dict[str, List[float]] = {}  # id -> [cpu shares, gil waits, n, n with gil, pool cpu]
+        self._sums: Dict[str, _BoundSums] = {}  # executor id -> sums
 
     def update(self, ex: ExecutorView) -> ExecutorView:
-        s = self._sums.setdefault(ex.id, [0.0, 0.0, 0, 0, 0.0])
+        s = self._sums.setdefault(ex.id, _BoundSums())
         running = [w for w in ex.workers if w.state == "running" and w.cpu_percent is not None]
         if ex.state != "retired" and running:
             pool_cpu = sum(w.cpu_percent for w in running)
             for w in running:
-                s[0] += min(100.0, w.cpu_percent) / 100.0
-                s[2] += 1
-                s[4] += pool_cpu
+                s.cpu_shares += min(100.0, w.cpu_percent) / 100.0
+                s.samples += 1
+                s.pool_cpu += pool_cpu
                 if w.gil_wait is not None:
-                    s[1] += w.gil_wait
-                    s[3] += 1
-        if s[2] < MIN_SAMPLES:
+                    s.gil_waits += w.gil_wait
+                    s.gil_samples += 1
+        if s.samples < MIN_SAMPLES:
             return ex
-        cpu = s[0] / s[2]
-        gil = s[1] / s[3] if s[3] else None
+        cpu = s.cpu_shares / s.samples
+        gil = s.gil_waits / s.gil_samples if s.gil_samples else None
         return replace(ex, cpu_per_running_worker=cpu, gil_wait_per_running_worker=gil,
-                       bound=verdict(cpu, gil, s[4] / s[2], ex.kind))
+                       bound=verdict(cpu, gil, s.pool_cpu / s.samples, ex.kind))
+
+
+@dataclass
+class _BoundSums:
+    """One executor's running-worker samples, summed over its life."""
+
+    cpu_shares: float = 0.0  # each a fraction of one core
+    gil_waits: float = 0.0
+    samples: int = 0
+    gil_samples: int = 0  # of which with a GIL wait share
+    pool_cpu: float = 0.0  # the running workers together, percent of one core, per sample
 
 
 def verdict(cpu: float, gil_wait: Optional[float], pool_cpu_percent: float, kind: str) -> str:

@@ -88,6 +88,24 @@ WORKER_FIELDS = (
     "t_started",  # when the worker became ready (process start-up), 0 if unknown
 )
 WORKER_INDEX = {name: i for i, name in enumerate(WORKER_FIELDS)}
+# what a row holds for a field its writer does not know or does not set
+_WORKER_DEFAULTS = {"pid": 0, "tid": 0, "task": -1, "since": 0.0, "done": 0, "busy_s": 0.0, "blocked_on": -1,
+                    "t_started": 0.0}
+
+
+def worker_row(**fields: Any) -> list:
+    """A worker row in WORKER_FIELDS order from its fields by name; ``key``,
+    ``label`` and ``state`` are required, the rest default.
+
+    >>> row = worker_row(key="p:7", label="pid 7", pid=7, state="idle")
+    >>> dict(zip(WORKER_FIELDS, row))["pid"], row[WORKER_INDEX["task"]]
+    (7, -1)
+    """
+    unknown = set(fields) - set(WORKER_FIELDS)
+    if unknown:
+        raise TypeError("unknown worker fields: %s" % ", ".join(sorted(unknown)))
+    values = dict(_WORKER_DEFAULTS, **fields)
+    return [values[name] for name in WORKER_FIELDS]
 
 # A program run's task ids: the n-th executor a process of the program creates
 # numbers its tasks from n * ID_SPAN, so ids stay unique across executors (the

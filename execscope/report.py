@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from typing import Any, Dict, List, Optional
+from typing import IO, Any, Callable, Dict, List, Optional
 
 from .fmt import fmt_bytes, fmt_num, fmt_s
 from .model import Alert, Breakdown, ExecutorView, RunRecord, Snapshot
@@ -227,28 +227,25 @@ def program_json(snap: Snapshot) -> Optional[Dict[str, Any]]:
 
 def write_json_atomic(path: str, obj: Any) -> None:
     """Write to a temporary file beside ``path`` and rename: never half-written."""
-    directory = os.path.dirname(os.path.abspath(path)) or "."
-    fd, tmp = tempfile.mkstemp(prefix=".execscope-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(obj, fh, indent=2, default=str)
-            fh.write("\n")
-        os.chmod(tmp, 0o644 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+
+    def write(fh: IO[str]) -> None:
+        json.dump(obj, fh, indent=2, default=str)  # streamed: a run's JSON can be large
+        fh.write("\n")
+
+    _write_atomic(path, write)
 
 
 def write_text_atomic(path: str, text: str) -> None:
+    """``text`` to ``path``, never half-written (see write_json_atomic)."""
+    _write_atomic(path, lambda fh: fh.write(text))
+
+
+def _write_atomic(path: str, write: Callable[[IO[str]], Any]) -> None:
     directory = os.path.dirname(os.path.abspath(path)) or "."
     fd, tmp = tempfile.mkstemp(prefix=".execscope-", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "w") as fh:
-            fh.write(text)
+            write(fh)
         os.chmod(tmp, 0o644 & ~_umask())
         os.replace(tmp, path)
     except BaseException:

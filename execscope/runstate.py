@@ -17,6 +17,8 @@ from . import protocol
 from .metrics import TaskTotals
 from .model import Breakdown, Snapshot
 
+_KEY, _T_STARTED = protocol.WORKER_INDEX["key"], protocol.WORKER_INDEX["t_started"]
+
 TIMELINE_LIMIT = 36_000  # ~1 hour at 10 Hz before halving
 OUTPUT_TAIL_LINES = 200
 
@@ -96,9 +98,9 @@ class RunState:
                 self.tick = msg
                 self.rates.append((msg["t"], msg["completed"] + msg["failed"]))
                 for row in msg.get("workers", ()):
-                    started = row[protocol.WORKER_INDEX["t_started"]]
+                    started = row[_T_STARTED]
                     if started:
-                        self.worker_started.setdefault(row[0], started)
+                        self.worker_started.setdefault(row[_KEY], started)
             elif kind == "hello":
                 self.hello = msg
             elif kind == "pool":

@@ -29,12 +29,12 @@ import sys
 import threading
 import time
 import traceback
-from collections import deque
+from collections import deque, namedtuple
 from concurrent.futures import Future
-from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
+from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Tuple
 
 from ..families import uses_processes
-from ..protocol import TOTALS_FIELDS, latency_bucket
+from ..protocol import BREAKDOWN_FIELDS, TOTALS_FIELDS, latency_bucket, worker_row
 from . import probes, slots, worker
 
 IDLE, RUNNING, BLOCKED = "idle", "running", "blocked"
@@ -43,75 +43,108 @@ _WAIT_FUNCTIONS = {"result", "exception", "wait", "as_completed", "_result_or_ca
 MAX_REPORTED_ERRORS = 5
 
 
-class Totals:
-    """Cumulative task totals (protocol.TOTALS_FIELDS) with a single writer:
-    one worker thread's own copy, or the process-pool copy under the lock."""
+class Phases(namedtuple("Phases", BREAKDOWN_FIELDS)):
+    """Seconds one process-pool call spent in each phase (protocol.BREAKDOWN_FIELDS)."""
 
-    __slots__ = ("v", "hist")
+    __slots__ = ()
+
+
+_EARLIEST = ("first_submit", "first_begin")  # combined by minimum (0: none yet)
+_LATEST = ("last_end",)  # by maximum
+_SUMS = tuple(name for name in TOTALS_FIELDS if name not in _EARLIEST + _LATEST)
+
+
+class Totals:
+    """Cumulative task totals (protocol.TOTALS_FIELDS, one attribute each) with
+    a single writer: one worker thread's own copy, or the process-pool copy
+    under the lock."""
+
+    __slots__ = TOTALS_FIELDS + ("hist",)
 
     def __init__(self) -> None:
-        self.v = [0] * len(TOTALS_FIELDS)
+        for name in TOTALS_FIELDS:
+            setattr(self, name, 0)
         self.hist: Dict[int, int] = {}
+
+    @classmethod
+    def of(cls, fields: Mapping[str, Any], hist: Mapping[Any, int]) -> "Totals":
+        """Totals holding ``fields`` by name (a tick's totals, or ``as_dict()``)."""
+        totals = cls()
+        for name in TOTALS_FIELDS:
+            setattr(totals, name, fields.get(name, 0))
+        totals.hist = {int(bucket): count for bucket, count in hist.items()}
+        return totals
+
+    def as_dict(self) -> Dict[str, Any]:
+        """The fields by name, each read once (no hist)."""
+        return {name: getattr(self, name) for name in TOTALS_FIELDS}
+
+    def _record(self, items: int, ok: int, t_submit: float, t_begin: float, t_end: float) -> None:
+        """What every finished executor call adds: counts, its span, its latency."""
+        self.items += items
+        self.records += 1
+        if not ok:
+            self.failed += items
+        if not self.first_submit or t_submit < self.first_submit:
+            self.first_submit = t_submit
+        if not self.first_begin or t_begin < self.first_begin:
+            self.first_begin = t_begin
+        if t_end > self.last_end:
+            self.last_end = t_end
+        b = latency_bucket(t_end - t_submit)
+        self.hist[b] = self.hist.get(b, 0) + items
 
     def add_local(self, ok: int, t_submit: float, t_begin: float, t_end: float) -> None:
         """A thread-pool task: only queue wait and compute (the hot path)."""
-        v = self.v
-        v[0] += 1
-        v[2] += 1
-        if not ok:
-            v[1] += 1
-        if not v[5] or t_submit < v[5]:
-            v[5] = t_submit
-        if not v[6] or t_begin < v[6]:
-            v[6] = t_begin
-        if t_end > v[7]:
-            v[7] = t_end
-        v[8] += t_begin - t_submit
-        v[12] += t_end - t_begin
-        b = latency_bucket(t_end - t_submit)
-        self.hist[b] = self.hist.get(b, 0) + 1
+        self._record(1, ok, t_submit, t_begin, t_end)
+        self.queue += t_begin - t_submit
+        self.compute += t_end - t_begin
 
     def add(self, items: int, ok: int, t_submit: float, t_begin: float, t_end: float,
-            phases: Tuple[float, ...], bytes_out: int, bytes_in: int) -> None:
-        v = self.v
-        v[0] += items
-        v[2] += 1
-        if not ok:
-            v[1] += items
-        v[3] += bytes_out
-        v[4] += bytes_in
-        if not v[5] or t_submit < v[5]:
-            v[5] = t_submit
-        if not v[6] or t_begin < v[6]:
-            v[6] = t_begin
-        if t_end > v[7]:
-            v[7] = t_end
-        v[8] += phases[0] * items  # each item of a chunk waited that long
-        for i in range(1, 8):
-            v[8 + i] += phases[i]
-        b = latency_bucket(t_end - t_submit)
-        self.hist[b] = self.hist.get(b, 0) + items
+            phases: Phases, bytes_out: int, bytes_in: int) -> None:
+        """A process-pool call (a map chunk holds ``items`` tasks)."""
+        self._record(items, ok, t_submit, t_begin, t_end)
+        self.bytes_out += bytes_out
+        self.bytes_in += bytes_in
+        self.queue += phases.queue * items  # each item of a chunk waited that long
+        self.ser += phases.ser  # every other phase is shared among the items
+        self.xfer += phases.xfer
+        self.deser += phases.deser
+        self.compute += phases.compute
+        self.rser += phases.rser
+        self.rxfer += phases.rxfer
+        self.rdeser += phases.rdeser
 
 
 def combine(parts: List[Totals]) -> Dict[str, Any]:
     """One cumulative totals object (as sent in a tick) from several writers."""
-    out = [0] * len(TOTALS_FIELDS)
+    out: Dict[str, Any] = dict.fromkeys(TOTALS_FIELDS, 0)
     hist: Dict[int, int] = {}
     for part in parts:
-        v = list(part.v)  # a consistent-enough copy: fields are read once
-        for i, value in enumerate(v):
-            if i in (5, 6):
-                if value and (not out[i] or value < out[i]):
-                    out[i] = value
-            elif i == 7:
-                out[i] = max(out[i], value)
-            else:
-                out[i] += value
+        for name in _SUMS:
+            out[name] += getattr(part, name)
+        for name in _EARLIEST:
+            value = getattr(part, name)
+            if value and (not out[name] or value < out[name]):
+                out[name] = value
+        for name in _LATEST:
+            out[name] = max(out[name], getattr(part, name))
         for bucket, count in dict(part.hist).items():
             hist[bucket] = hist.get(bucket, 0) + count
-    result: Dict[str, Any] = dict(zip(TOTALS_FIELDS, out))
-    result["hist"] = hist
-    return result
+    out["hist"] = hist
+    return out
+
+
+class _ThreadRow:
+    """A thread-pool worker's live state, written by that worker only."""
+
+    __slots__ = ("state", "task", "since", "done", "busy_s", "native_id", "name", "key", "totals")
+
+    def __init__(self, since: float, native_id: int, name: str) -> None:
+        self.state, self.task, self.since = IDLE, -1, since
+        self.done, self.busy_s = 0, 0.0
+        self.native_id, self.name, self.key = native_id, name, "t:%d" % native_id
+        self.totals = Totals()
 
 
 class Tracker:
@@ -155,8 +188,7 @@ class Tracker:
         self.all_done = threading.Event()
         self.closed = False  # set when the top-level submission is over
         self._submitted_at_close = 0
-        # thread workers: ident -> [state, task, since, done, busy_s, native_id, name, key, Totals]
-        self._threads: Dict[int, list] = {}
+        self._threads: Dict[int, _ThreadRow] = {}  # thread workers: ident -> row
         self._seen_processes: Dict[int, Any] = {}  # process workers ever seen: pid -> Process
         self._reported_exits: set = set()
 
@@ -178,13 +210,13 @@ class Tracker:
         """(finished, failed) over every writer."""
         finished = failed = 0
         for row in list(self._threads.values()):
-            v = row[8].v
-            finished += v[0]
-            failed += v[1]
+            totals = row.totals
+            finished += totals.items
+            failed += totals.failed
         with self._lock:
-            v = self._remote_totals.v
-            finished += v[0]
-            failed += v[1]
+            totals = self._remote_totals
+            finished += totals.items
+            failed += totals.failed
         return finished, failed
 
     @property
@@ -215,7 +247,7 @@ class Tracker:
         task_id = next(self._ids)
         self._count_submit(items)
         row = self._threads.get(threading.get_ident())
-        parent = row[1] if row is not None else -1  # a task submitting from a worker
+        parent = row.task if row is not None else -1  # a task submitting from a worker
         t_submit = self.clock()
         if self.remote:
             entry = worker.run_chunk if chunk else worker.run_task
@@ -240,13 +272,11 @@ class Tracker:
         if args and type(args[0]) is int:
             self.serialized[args[0]] = (seconds, nbytes)
 
-    def _thread_row(self) -> list:
+    def _thread_row(self) -> _ThreadRow:
         ident = threading.get_ident()
         row = self._threads.get(ident)
         if row is None:
-            current = threading.current_thread()
-            native = threading.get_native_id()
-            row = [IDLE, -1, self.clock(), 0, 0.0, native, current.name, "t:%d" % native, Totals()]
+            row = _ThreadRow(self.clock(), threading.get_native_id(), threading.current_thread().name)
             self._threads[ident] = row
         return row
 
@@ -257,9 +287,9 @@ class Tracker:
         clock = self.clock
         t_begin = clock()
         row = self._threads.get(threading.get_ident()) or self._thread_row()
-        row[0] = RUNNING
-        row[1] = task_id
-        row[2] = t_begin
+        row.state = RUNNING
+        row.task = task_id
+        row.since = t_begin
         ok = 1
         try:
             return fn(*args, **kwargs)
@@ -269,12 +299,12 @@ class Tracker:
             raise
         finally:
             t_end = clock()
-            row[0] = IDLE
-            row[1] = -1
-            row[2] = t_end
-            row[3] += 1
-            row[4] += t_end - t_begin
-            row[8].add_local(ok, t_submit, t_begin, t_end)
+            row.state = IDLE
+            row.task = -1
+            row.since = t_end
+            row.done += 1
+            row.busy_s += t_end - t_begin
+            row.totals.add_local(ok, t_submit, t_begin, t_end)
             # every finish takes a ticket (after its totals are written): the
             # one that reaches the count submitted checks, so the end is seen
             # at once, not at the poll loop's next tick
@@ -307,7 +337,8 @@ class Tracker:
         if result is None:
             reason: BaseException = error if error is not None else TaskError("no result")
             self._report_error(task_id, reason)
-            phases = (max(0.0, t_got - t_submit - ser_s), ser_s, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+            phases = Phases(queue=max(0.0, t_got - t_submit - ser_s), ser=ser_s, xfer=0.0, deser=0.0,
+                            compute=0.0, rser=0.0, rxfer=0.0, rdeser=0.0)
             with self._lock:
                 self._remote_totals.add(items, 0, t_submit, t_got, t_got, phases, bytes_out, 0)
             self._remote_done_check()
@@ -327,8 +358,9 @@ class Tracker:
         else:
             ok = 0
         t_end = self.clock()
-        phases = (max(0.0, t_header - t_submit - ser_s), ser_s, max(0.0, t_begin - t_header - deser_s), deser_s,
-                  t_c1 - t_c0, rser_s, max(0.0, t_got - t_wend), rdeser_s)
+        phases = Phases(queue=max(0.0, t_header - t_submit - ser_s), ser=ser_s,
+                        xfer=max(0.0, t_begin - t_header - deser_s), deser=deser_s, compute=t_c1 - t_c0,
+                        rser=rser_s, rxfer=max(0.0, t_got - t_wend), rdeser=rdeser_s)
         with self._lock:
             self._remote_totals.add(items, ok, t_submit, t_header, t_end, phases, bytes_out, bytes_in)
         self._remote_done_check()
@@ -340,7 +372,7 @@ class Tracker:
     # -- bookkeeping ---------------------------------------------------------------
 
     def _remote_done_check(self) -> None:
-        if self.closed and self._remote_totals.v[0] >= self._submitted_at_close:
+        if self.closed and self._remote_totals.items >= self._submitted_at_close:
             self.check_done()
 
     def check_done(self) -> bool:
@@ -376,11 +408,9 @@ class Tracker:
 
     def totals(self) -> Dict[str, Any]:
         """Cumulative totals over every finished task (protocol.TOTALS_FIELDS + hist)."""
-        parts = [row[8] for row in list(self._threads.values())]
+        parts = [row.totals for row in list(self._threads.values())]
         with self._lock:
-            remote = Totals()
-            remote.v = list(self._remote_totals.v)
-            remote.hist = dict(self._remote_totals.hist)
+            remote = Totals.of(self._remote_totals.as_dict(), self._remote_totals.hist)
         return combine(parts + [remote])
 
     def new_exits(self) -> List[Tuple[int, int]]:
@@ -421,9 +451,10 @@ class Tracker:
             row = self._threads.get(ident) if ident is not None else None
             if row is None:
                 native = getattr(thread, "native_id", None) or 0
-                rows.append(["t:%d" % native, thread.name, 0, native, IDLE, -1, 0.0, 0, 0.0, -1, 0.0])
+                rows.append(worker_row(key="t:%d" % native, label=thread.name, tid=native, state=IDLE))
                 continue
-            state, task, since, done, busy, native, name, _key, _totals = row
+            # read at once: the worker goes on writing its row meanwhile
+            state, task, since, done, busy_s = row.state, row.task, row.since, row.done, row.busy_s
             waits_on = -1
             if state == RUNNING:
                 waits = self._waiting_on(frames.get(ident))
@@ -432,7 +463,8 @@ class Tracker:
                     blocked += 1
                 else:
                     running += 1
-            rows.append(["t:%d" % native, name, 0, native, state, task, since, done, busy, waits_on, 0.0])
+            rows.append(worker_row(key=row.key, label=row.name, tid=row.native_id, state=state, task=task,
+                                   since=since, done=done, busy_s=busy_s, blocked_on=waits_on))
         source = "executor" if depth is not None else "instrumentation"
         unfinished = max(0, self.submitted - self.finished - running - blocked)
         # shutdown() leaves a None wake-up sentinel in the work queue: it is
@@ -480,11 +512,12 @@ class Tracker:
                 state = slots.STATE_NAMES.get(int(slot["state"]), "idle")
                 if state in ("running", "deserializing", "serializing", "receiving", "sending"):
                     running += 1
-                rows.append(["p:%d" % pid, "pid %d" % pid, pid, 0, state, int(slot["task"]),
-                             slot["since"], int(slot["done"]), slot["busy_s"], -1, slot["t_started"]])
+                rows.append(worker_row(key="p:%d" % pid, label="pid %d" % pid, pid=pid, state=state,
+                                       task=int(slot["task"]), since=slot["since"], done=int(slot["done"]),
+                                       busy_s=slot["busy_s"], t_started=slot["t_started"]))
         for pid in current:
             if pid not in seen:
-                rows.append(["p:%d" % pid, "pid %d" % pid, pid, 0, "starting", -1, 0.0, 0, 0.0, -1, 0.0])
+                rows.append(worker_row(key="p:%d" % pid, label="pid %d" % pid, pid=pid, state="starting"))
         if undispatched is None:
             # self.finished takes self._lock itself (not reentrant): not under it.
             undispatched = max(0, self.submitted - self.finished - running)

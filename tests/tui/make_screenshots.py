@@ -30,9 +30,10 @@ from typing import Awaitable, Callable, List, Optional, Tuple
 from execscope.model import RunConfig, Snapshot
 from execscope.tui.app import ExecscopeApp
 
-from tui_fake import make_app, settle, settle_compare
-
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests"))  # the scripted run builds on tests/fixtures
+
+from tui_fake import make_app, settle, settle_compare  # noqa: E402
 PIPELINE = os.path.join("tests", "tui", "programs", "pipeline.py")
 SPIN = os.path.join("tests", "programs", "spin_pool.py")
 LIMIT_S = 15.0  # the most a scene waits for its condition

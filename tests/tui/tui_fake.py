@@ -28,12 +28,11 @@ from dataclasses import dataclass, replace
 from typing import Callable, List, Optional, Tuple
 
 from execscope import detect
-from execscope.model import (Alert, Breakdown, Counts, CpuView, GilThread, GilView, RunConfig, RunRecord,
-                             Snapshot, WorkerView)
+from execscope.model import (Alert, Breakdown, Counts, GilThread, GilView, RunConfig, RunRecord, Snapshot,
+                             WorkerView)
+from fixtures.snapshots import cpu_view, machine, snap as snapshot, worker
 
 HZ = 10
-INTERPRETER = {"executable": "/usr/bin/python3.11", "version": "3.11.7", "implementation": "cpython",
-               "gil_enabled": True, "free_threaded_build": False, "switch_interval_s": 0.005}
 
 
 @dataclass(frozen=True)
@@ -192,54 +191,47 @@ def script(config: RunConfig, cores: int = 2, *, finish: bool = True,
                 held = max(0.0, min(1.0, p.gil[0] + jitter))
                 wait = max(0.0, min(1.0 - held, p.gil[1] - jitter))
                 released = max(0.0, 1.0 - held - wait)
-            workers.append(WorkerView(
-                key=("p:%d" % (base_pid + w)) if not thread_kind else "t:%d" % (base_pid + 100 + w),
-                label=label, kind="thread" if thread_kind else "process",
-                pid=base_pid + w if not thread_kind else base_pid - 1,
-                tid=0 if not thread_kind else base_pid + 100 + w,
-                state=state, task=task,
-                state_age_s=round((k % 7) * 0.013 + w * 0.004 + (elapsed if blocked else 0.0), 3),
+            workers.append(worker(
+                w, state, process=not thread_kind, task=task,
+                age=round((k % 7) * 0.013 + w * 0.004 + (elapsed if blocked else 0.0), 3),
                 done=completed // workers_n + (1 if w < completed % workers_n else 0),
-                busy_s=round(elapsed * (0.9 if running else 0.01), 3),
-                blocked_on=blocked_on, cpu_percent=cpu,
-                gil_held=held, gil_wait=wait, gil_released=released,
+                blocked_on=blocked_on, cpu=cpu, gil_wait=wait,
                 startup_s=(p.startup_s + w * 0.002) if p.startup_s is not None else None,
+                key=("p:%d" % (base_pid + w)) if not thread_kind else "t:%d" % (base_pid + 100 + w),
+                label=label, pid=base_pid + w if not thread_kind else base_pid - 1,
+                tid=0 if not thread_kind else base_pid + 100 + w,
+                busy_s=round(elapsed * (0.9 if running else 0.01), 3), gil_held=held, gil_released=released,
             ))
         gil = _gil_view(p, workers)
         b = p.breakdown
         b = replace(b, tasks=max(completed, 0))
-        snap = Snapshot(
-            config=_filled(config, workers_n, total),
-            t_s=t, status=status, reason=reason,
-            interpreter=dict(INTERPRETER),
-            machine={"logical_cpus": cores, "usable_cpus": usable, "affinity_cpus": cores,
-                     "cgroup_cpu_limit": None, "interpreter_cpu_count": cores},
+        now = snapshot(
+            t, _filled(config, workers_n, total), status=status, reason=reason, machine=machine(cores),
             max_workers=workers_n, default_max_workers=min(32, cores + 4),
             run_elapsed_s=elapsed, counts=Counts(submitted=submitted, queued=queued,
                                                  dispatched=min(queued, workers_n) if not thread_kind else 0,
                                                  running=running, blocked=blocked,
                                                  completed=completed),
             expected_tasks=total,
-            workers=tuple(workers),
+            workers=workers,
             throughput_per_s=round(p.rate * warm * (0.9 + rng.random() * 0.2), 2) if running else 0.0,
             mean_throughput_per_s=completed / elapsed if elapsed else 0.0,
             latency_s=p.latency if completed else (0.0, 0.0, 0.0),
-            breakdown=b if completed else Breakdown(),
+            bd=b if completed else Breakdown(),
             ipc_bytes_sent=int(b.bytes_out * completed), ipc_bytes_received=int(b.bytes_in * completed),
-            cpu=CpuView(per_core=per_core, total_percent=round(sum(per_core) / cores, 1),
-                        tree_percent=round(tree, 1), logical_cpus=cores, usable_cpus=usable,
-                        affinity_cpus=cores, tree_rss_bytes=(60 + 12 * workers_n) * 2 ** 20),
+            cpu=cpu_view(usable, cores, total=round(sum(per_core) / cores, 1), tree=round(tree, 1),
+                         per_core=per_core, tree_rss_bytes=(60 + 12 * workers_n) * 2 ** 20),
             gil=gil, runner_threads=workers_n + 2 if thread_kind else 3,
             startup_s=0.05, workload_summary=_summary(config.workload),
         )
-        history.append(snap)
+        history.append(now)
         findings = detect.evaluate(history[-50:])
-        snap = replace(snap, alerts=book.update(findings, t))
+        now = replace(now, alerts=book.update(findings, t))
         if final and status == "deadlock":
             active = book.active("starvation")
-            snap = replace(snap, reason=active.message if active else "deadlock")
-        history[-1] = snap
-        snaps.append(snap)
+            now = replace(now, reason=active.message if active else "deadlock")
+        history[-1] = now
+        snaps.append(now)
         if final:
             break
     return snaps

@@ -18,39 +18,31 @@ from execscope.attach import UNAVAILABLE
 from execscope.protocol import ID_SPAN
 from execscope.model import (Alert, Breakdown, Counts, CpuView, ExecutorView, GilView, ProgramView,
                              RunConfig, Snapshot, WorkerView)
+from fixtures.snapshots import INTERPRETER, cpu_view, machine, snap as snapshot, worker
 
 HZ = 10
 PID = 4242
-INTERPRETER = {"executable": "/usr/bin/python3.11", "version": "3.11.7", "implementation": "cpython",
-               "gil_enabled": True, "free_threaded_build": False, "switch_interval_s": 0.005}
 GIL_OFF = GilView(source="unavailable", reason="py-spy cannot attach here (ptrace_scope=1, not root)")
 UNAVAILABLE_ATTACH = UNAVAILABLE
-
-
-def _machine(cores: int) -> dict:
-    return {"logical_cpus": cores, "usable_cpus": cores, "affinity_cpus": cores, "cgroup_cpu_limit": None,
-            "interpreter_cpu_count": cores}
 
 
 def _cpu(cores: int, busy: float, k: int) -> CpuView:
     per_core = tuple(round(min(100.0, max(2.0, busy * 100.0 / cores + ((k * 7 + i * 13) % 11) - 5)), 1)
                      for i in range(cores))
-    return CpuView(per_core=per_core, total_percent=round(sum(per_core) / cores, 1),
-                   tree_percent=round(busy * 96.0, 1), logical_cpus=cores, usable_cpus=cores,
-                   affinity_cpus=cores, tree_rss_bytes=90 * 2 ** 20)
+    return cpu_view(cores, total=round(sum(per_core) / cores, 1), tree=round(busy * 96.0, 1), per_core=per_core,
+                    tree_rss_bytes=90 * 2 ** 20)
 
 
 def _thread_worker(i: int, k: int, task: int, running: bool, done: int) -> WorkerView:
-    return WorkerView(key="t:%d" % (PID + 10 + i), label="ThreadPoolExecutor-0_%d" % i, kind="thread", pid=PID,
-                      tid=PID + 10 + i, state="running" if running else "idle", task=task if running else -1,
-                      state_age_s=0.01 * ((k + i) % 5), done=done, busy_s=0.05 * done,
-                      cpu_percent=1.0 if running else 0.0)
+    return worker(i, "running" if running else "idle", task=task if running else -1, age=0.01 * ((k + i) % 5),
+                  done=done, cpu=1.0 if running else 0.0, key="t:%d" % (PID + 10 + i),
+                  label="ThreadPoolExecutor-0_%d" % i, pid=PID, tid=PID + 10 + i, busy_s=0.05 * done)
 
 
 def _process_worker(i: int, k: int, task: int, done: int) -> WorkerView:
-    return WorkerView(key="p:%d" % (PID + 50 + i), label="pid %d" % (PID + 50 + i), kind="process",
-                      pid=PID + 50 + i, tid=0, state="running", task=task, state_age_s=0.004 * ((k + i) % 6),
-                      done=done, busy_s=0.03 * done, cpu_percent=96.0 + i, startup_s=0.012 + 0.002 * i)
+    return worker(i, "running", process=True, task=task, age=0.004 * ((k + i) % 6), done=done, cpu=96.0 + i,
+                  startup_s=0.012 + 0.002 * i, key="p:%d" % (PID + 50 + i), label="pid %d" % (PID + 50 + i),
+                  pid=PID + 50 + i, busy_s=0.03 * done)
 
 
 def program_script(config: RunConfig, cores: int = 2, *, seconds: float = 5.0,
@@ -122,12 +114,12 @@ def program_script(config: RunConfig, cores: int = 2, *, seconds: float = 5.0,
                           ser=crunch_b.ser * crunched / total, xfer=crunch_b.xfer * crunched / total,
                           deser=crunch_b.deser * crunched / total, rxfer=crunch_b.rxfer * crunched / total,
                           bytes_out=177 * crunched / total, bytes_in=17 * crunched / total, tasks=total)
-        snap = Snapshot(
-            config=cfg, t_s=t, status="completed" if final else "running", interpreter=dict(INTERPRETER),
-            machine=_machine(cores), max_workers=10, run_elapsed_s=t - 0.21, counts=counts,
+        snap = snapshot(
+            t, cfg, status="completed" if final else "running",
+            machine=machine(cores), max_workers=10, run_elapsed_s=t - 0.21, counts=counts,
             workers=threads + procs if not final else (), throughput_per_s=0.0 if final else 160.0 + k % 7,
             mean_throughput_per_s=counts.finished / max(0.1, t - 0.21), latency_s=(0.053, 0.102, 0.13),
-            breakdown=mixed if fetched else Breakdown(), ipc_bytes_sent=177 * crunched,
+            bd=mixed if fetched else Breakdown(), ipc_bytes_sent=177 * crunched,
             ipc_bytes_received=17 * crunched, cpu=_cpu(cores, 0.1 if final else 2.05, k), gil=GIL_OFF,
             alerts=(replace(alert, active=not final, cleared_t_s=t if final else None),) if k > 12 else (),
             runner_threads=11, startup_s=0.21, source="program",
@@ -149,17 +141,17 @@ def attach_script(config: RunConfig, cores: int = 2, *, seconds: float = 4.0,
         t = round(0.1 + k / HZ, 3)
         final = finish and k == int(seconds * HZ)
         workers: Tuple[WorkerView, ...] = tuple(
-            WorkerView(key="t:%d" % (PID + 1 + i), label="spin_%d" % i, kind="thread", pid=PID, tid=PID + 1 + i,
-                       state="running", task=-1, state_age_s=t - 0.1, done=0, busy_s=0.0,
-                       cpu_percent=30.0 + (k + 3 * i) % 7, runnable=1 if (k + i) % 3 == 0 else 0)
+            worker(i, "running", task=-1, age=t - 0.1, cpu=30.0 + (k + 3 * i) % 7,
+                   runnable=1 if (k + i) % 3 == 0 else 0, key="t:%d" % (PID + 1 + i), label="spin_%d" % i,
+                   pid=PID, tid=PID + 1 + i)
             for i in range(3))
         pool = ExecutorView(id="%d:spin" % PID, created_at="thread pool 'spin'", kind="thread", pid=PID,
                             max_workers=3, counts=Counts(running=3), workers=workers, run_elapsed_s=t,
                             queue_source="unavailable", bound="gil-bound" if k > 5 else None)
-        snaps.append(Snapshot(
-            config=cfg, t_s=t, status="completed" if final else "running",
+        snaps.append(snapshot(
+            t, cfg, status="completed" if final else "running",
             reason="the process exited" if final else "",
-            interpreter=dict(INTERPRETER, switch_interval_s=None), machine=_machine(cores), max_workers=3,
+            interpreter=dict(INTERPRETER, switch_interval_s=None), machine=machine(cores), max_workers=3,
             run_elapsed_s=t, counts=Counts(running=3), queue_source="unavailable", workers=workers,
             cpu=_cpu(cores, 1.0, k), gil=GIL_OFF, source="attach", executors=(pool,),
             program=ProgramView(argv=argv, pid=PID),
