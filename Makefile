@@ -34,7 +34,7 @@ screenshots: $(VENV)/.installed-test  ## regenerate screenshots/*.svg from real 
 	$(BIN)/python tests/tui/make_screenshots.py screenshots
 
 pythons: $(VENV)/.installed  ## CPython 3.14, 3.15 and a free-threaded 3.13t in ~/.cache/execscope/pythons (or $$EXECSCOPE_PYTHONS)
-	$(BIN)/python tools/pythons.py
+	$(BIN)/python -m execscope.pythons
 
 doctor: $(VENV)/.installed
 	$(BIN)/execscope doctor

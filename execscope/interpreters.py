@@ -14,7 +14,7 @@ from .errors import UsageError
 
 MIN_VERSION = (3, 9)
 
-# What ``make pythons`` (tools/pythons.py) puts into the cache, by name: the
+# What ``make pythons`` (execscope/pythons.py) puts into the cache, by name: the
 # executable's path inside it.
 PYTHONS = {
     "3.14": "debian/usr/bin/python3.14",

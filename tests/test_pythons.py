@@ -16,7 +16,7 @@ from execscope.sampling.gil import gil_method
 from helpers import ROOT, cli
 from pythons import python_or_skip
 
-TOOL = os.path.join(ROOT, "tools", "pythons.py")
+TOOL = ["-m", "execscope.pythons"]
 
 
 @pytest.mark.parametrize("name", sorted(PYTHONS))
@@ -61,9 +61,9 @@ def test_a_missing_cache_says_why_and_what_to_run(tmp_path, monkeypatch) -> None
 def test_make_pythons_keeps_what_is_there_and_refuses_unknown_names() -> None:
     for name in PYTHONS:
         python_or_skip(name)
-    out = subprocess.run([sys.executable, TOOL], capture_output=True, text=True, timeout=120)
+    out = subprocess.run([sys.executable, *TOOL], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.count("ready") == len(PYTHONS), out.stdout  # nothing fetched or built again
-    bad = subprocess.run([sys.executable, TOOL, "2.7"], capture_output=True, text=True, timeout=60)
+    bad = subprocess.run([sys.executable, *TOOL, "2.7"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "no such interpreter here: 2.7" in bad.stderr
     assert "Traceback" not in bad.stderr

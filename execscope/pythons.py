@@ -1,4 +1,4 @@
-"""``make pythons``: CPython 3.14, 3.15 and a free-threaded 3.13t in a cache outside the checkout.
+"""``make pythons`` (``python -m execscope.pythons``): CPython 3.14, 3.15 and a free-threaded 3.13t in a cache outside the checkout.
 
 The tests and benchmarks that need these interpreters find them through
 ``execscope.interpreters.cached_pythons`` (``$EXECSCOPE_PYTHONS``, else
@@ -31,10 +31,7 @@ import tarfile
 import time
 from typing import Dict, List, Optional
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
-
-from execscope.interpreters import PYTHONS, pythons_cache, pythons_status_path  # noqa: E402
+from .interpreters import PYTHONS, pythons_cache, pythons_status_path
 
 MIRROR = "http://deb.debian.org/debian"
 KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
