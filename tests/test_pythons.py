@@ -13,7 +13,7 @@ from execscope import interpreters
 from execscope.interpreters import PYTHONS, cached_python, probe
 from execscope.sampling.gil import gil_method
 
-from helpers import ROOT, cli
+from helpers import cli
 from pythons import python_or_skip
 
 TOOL = ["-m", "execscope.pythons"]
