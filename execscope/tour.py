@@ -185,7 +185,7 @@ def per_task_cost(run: Mapping[str, Any]) -> float:
 
 def gil_threads(run: Mapping[str, Any]) -> List[Mapping[str, Any]]:
     gil = run.get("gil") or {}
-    if gil.get("source") != "py-spy":
+    if gil.get("source") not in ("py-spy", "flags"):  # flags: the interpreter's own (3.15+)
         return []
     return [t for t in gil.get("threads") or () if (t.get("held") or 0) + (t.get("wait") or 0) > 0.05]
 

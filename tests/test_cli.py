@@ -110,7 +110,7 @@ def test_run_writes_json_with_the_contract_keys(tmp_path):
     assert set(data["tasks"]["latency_s"]) == {"p50", "p95", "p99"}
     assert set(data["breakdown_s"]) == {"queue_wait", "serialize", "transfer", "deserialize", "compute",
                                         "result_serialize", "result_transfer", "result_deserialize"}
-    assert data["gil"]["source"] in ("py-spy", "probe", "unavailable", "disabled")
+    assert data["gil"]["source"] in ("py-spy", "flags", "probe", "unavailable", "disabled")
     assert len(data["cpu"]["per_core_mean_percent"]) == data["machine"]["logical_cpus"]
     assert isinstance(data["alerts"], list)
     point = data["timeline"][-1]
