@@ -32,6 +32,7 @@ FONT_PX = 20.0
 CELL_W = 12.2  # one column, as in the TUI's screenshots (Fira Code at 20px)
 LINE_H = 24.4
 BASELINE = 19.5
+STRIDE = 32.0  # a row's lines lie this far apart in its strip: the gap keeps a neighbour from bleeding in
 PAD = 10.0
 CHROME_TOP = 40.0  # the window's title bar
 DEFAULT_FG = "#c5c8c6"
@@ -102,8 +103,7 @@ def sample_frames(cast: Cast, fps: float = 4.0) -> List[Tuple[float, Frame]]:
             cols, _, rows = data.partition("x")
             if cols.isdigit() and rows.isdigit() and int(cols) > 0 and int(rows) > 0:
                 screen.resize(int(cols), int(rows))
-    end = cast.events[-1][0] if cast.events else 0.0
-    samples.append((max(due, end), screen.frame()))
+    samples.append((cast.events[-1][0] if cast.events else 0.0, screen.frame()))
     return samples
 
 
@@ -308,12 +308,12 @@ def animate(frames: Sequence[Tuple[float, Frame]], title: str = "execscope", hol
         if len(slot) == 1:
             body.append('<g transform="translate(%s,%s)">%s</g>' % (_num(PAD), _num(top), place(slot[0], 0)))
             continue
-        strip = "".join(place(line, i * LINE_H) for i, line in enumerate(slot))
+        strip = "".join(place(line, i * STRIDE) for i, line in enumerate(slot))
         body.append('<svg x="%s" y="%s" width="%s" height="%s"><g class="r%d">%s</g></svg>' % (
             _num(PAD), _num(top), _num(cols * CELL_W), _num(LINE_H), y, strip))
-        steps = "".join("%s%%{transform:translateY(%spx)}" % (_num(100.0 * t / total), _num(-v * LINE_H))
+        steps = "".join("%s%%{transform:translateY(%spx)}" % (_num(100.0 * t / total), _num(-v * STRIDE))
                         for t, v in changes[y])
-        last = _num(-changes[y][-1][1] * LINE_H)
+        last = _num(-changes[y][-1][1] * STRIDE)
         css.append(".r%d{animation:k%d %ss step-end infinite}@keyframes k%d{%s100%%{transform:translateY(%spx)}}"
                    % (y, y, _num(total), y, steps, last))
     return Animation(_svg(width, height, "\n".join(css), "\n".join(body)), len(frames), total, len(ids))
