@@ -5,8 +5,8 @@
 
 ``--record`` runs the demo (``execscope demo`` itself, through the command
 line) in a pseudo-terminal and writes an asciicast v2 file that
-``asciinema play`` replays; on a terminal the demo is shown live as it is
-recorded and keys reach it.  The size is this terminal's (followed when it
+``asciinema play`` replays; on a terminal (as large as ``--size``) the demo
+is shown live as it is recorded and keys reach it.  The size is this terminal's (followed when it
 is resized), ``--size``, or 80x24 without a terminal.  The recording ends
 with the tour, after ``--duration`` seconds, or on Ctrl-C / SIGTERM / hang-up,
 and is a valid cast whichever way it ends.  ``--svg`` also draws it as an

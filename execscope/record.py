@@ -323,8 +323,12 @@ def _cpu_s() -> float:
 
 
 def record(argv: Sequence[str], path: str, size: Optional[Tuple[int, int]] = None, **kwargs: object) -> Recording:
-    """Record ``argv`` into ``path``; on a terminal it is shown live and keys go to it."""
+    """Record ``argv`` into ``path``; on a terminal that ``size`` fits in, it is
+    shown live and keys go to it (else Ctrl-C stops it)."""
     interactive = sys.stdout.isatty() and sys.stdin.isatty()
+    here = terminal_size(sys.stdout.fileno()) if interactive else None
+    if size is not None and (here is None or size[0] > here[0] or size[1] > here[1]):
+        interactive = False  # drawn on a smaller terminal it would be garbled
     kwargs.setdefault("echo_fd", sys.stdout.fileno() if interactive else None)
     kwargs.setdefault("input_fd", sys.stdin.fileno() if interactive else None)
     return Recorder(argv, path, size, **kwargs).run()  # type: ignore[arg-type]
