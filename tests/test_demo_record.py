@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -73,3 +74,14 @@ def test_ctrl_c_ends_the_recording_with_a_valid_cast_and_nothing_left(tmp_path):
     parsed = read_cast(str(cast))
     assert parsed.events and (parsed.cols, parsed.rows) == (100, 30)
     assert "\x1b[?1049l" in output(lines(cast)[1:])  # the demo quit and gave the terminal back
+
+
+@pytest.mark.slow
+def test_the_recorder_costs_the_demo_next_to_nothing(tmp_path):
+    """The recorder only copies bytes: under 1% of one CPU while the demo runs two steps."""
+    cast = str(tmp_path / "demo.cast")
+    out = cli("demo", "--record", cast, "--size", "100x30", "--claims", "C1,C7", "--step-seconds", "8", timeout=180)
+    assert out.returncode == 0, out.stderr
+    m = re.search(r", ([\d.]+) s, .*the recorder used ([\d.]+) s of CPU", out.stderr)
+    elapsed, cpu = float(m.group(1)), float(m.group(2))
+    assert elapsed > 10 and cpu < 0.01 * elapsed, out.stderr
