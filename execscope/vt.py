@@ -1,4 +1,4 @@
-"""A small xterm screen model: feed it what a program wrote to its terminal, read the screen back.
+r"""A small xterm screen model: feed it what a program wrote to its terminal, read the screen back.
 
 It knows what full-screen programs such as the TUI use: cursor movement and
 addressing, erase, insert and delete, scroll regions, autowrap, SGR colours
@@ -6,10 +6,14 @@ addressing, erase, insert and delete, scroll regions, autowrap, SGR colours
 never read half drawn) and wide characters.  Everything else a terminal may be
 sent (titles, queries, mouse and keyboard modes, charsets) is parsed and ignored.
 
-    screen = Screen(80, 24)
-    screen.feed("\\x1b[2J\\x1b[1;31mhello")
-    screen.display()[0]    # 'hello' padded to 80 columns
-    screen.row_runs(0)     # ((0, 5, Style(fg='#cd3131', bold=True), 'hello'), (5, 75, Style(), ' ' * 75))
+    >>> screen = Screen(20, 2)
+    >>> screen.feed("\x1b[2J\x1b[1;31mhello\x1b[0m world")
+    >>> screen.display()[0]
+    'hello world         '
+    >>> [(column, width, text) for column, width, style, text in screen.row_runs(0)]
+    [(0, 5, 'hello'), (5, 15, ' world         ')]
+    >>> screen.row_runs(0)[0][2][:3]
+    ('#cd3131', None, True)
 """
 
 from __future__ import annotations
