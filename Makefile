@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test slow bench screenshots doctor pythons clean
+.PHONY: run test slow bench screenshots demo doctor pythons clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ screenshots: $(VENV)/.installed-test  ## regenerate screenshots/*.svg from real 
 
 pythons: $(VENV)/.installed  ## CPython 3.14, 3.15 and a free-threaded 3.13t in ~/.cache/execscope/pythons (or $$EXECSCOPE_PYTHONS)
 	$(BIN)/python -m execscope.pythons
+
+demo: $(VENV)/.installed  ## record the demo here: screenshots/demo.cast (asciinema) and its animation screenshots/demo.svg
+	env -u NO_COLOR $(BIN)/execscope demo --record screenshots/demo.cast --svg screenshots/demo.svg \
+		--size 100x30 --claims C1,C6,C5,C7 --step-seconds 8
 
 doctor: $(VENV)/.installed
 	$(BIN)/execscope doctor

@@ -7,6 +7,7 @@
     execscope attach PID            a running Python process, from outside
     execscope compare WORKLOAD      the same work under every executor, and a verdict
     execscope tour                  every claim of the article, measured here
+    execscope demo [--record F.cast] the tour on a timer; recorded as an asciicast
     execscope doctor                what works here
 
 Bad input is one line on stderr and exit status 2; a run that did not
@@ -106,15 +107,13 @@ def build_parser() -> Parser:
 
     from .attach_cli import add_attach
     from .compare_cli import add_compare
+    from .demo_cli import add_demo
     from .tour_cli import add_tour
 
     add_compare(sub, _int, _positive_float)
     add_tour(sub, _int, _positive_float)
     add_attach(sub, _int, _positive_float)
-    demo = sub.add_parser("demo", help="the tour of the claims, advancing on a timer (for recordings)")
-    demo.add_argument("--step-seconds", type=_positive_float, default=12.0, metavar="S",
-                      help="seconds per tour step")
-    demo.add_argument("--refresh", type=_positive_float, default=None, help="snapshots per second")
+    add_demo(sub, _positive_float)
     parser.add_argument("--refresh", type=_positive_float, default=10.0,
                         help="snapshots per second in the TUI (lower it on slow links)")
     return parser
@@ -299,7 +298,9 @@ def cmd_attach(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    return tui_or_error("the demo")(refresh_hz=args.refresh or 10.0, demo_step_s=args.step_seconds)
+    from .demo_cli import cmd_demo as handler
+
+    return handler(args)
 
 
 COMMANDS = {"list": cmd_list, "run": cmd_run, "doctor": cmd_doctor, "compare": cmd_compare, "tour": cmd_tour,
