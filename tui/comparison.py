@@ -127,12 +127,14 @@ def verdict(rows: Sequence[CompareRow], workload: str) -> str:
 
 
 def finish_row(row: CompareRow, session: Any) -> None:
-    """A closed session's record into its row (status, last snapshot, CPU means)."""
+    """A closed session's record into its row (status, last snapshot, CPU means).
+    A session without a record (a scripted one) leaves the last snapshot seen live."""
     record = session.record()
     if record is not None:
         row.finished_with(record)
+    if row.snap is not None:
         if row.status in ("running", "queued"):
-            row.status = record.snapshot.status
+            row.status = row.snap.status
     elif row.status in ("running", "queued"):
         row.status = "error"
         row.error = row.error or "the run produced no data"

@@ -59,12 +59,13 @@ class StepWalk:
             row.status, row.error = "error", error
         if session is not None:
             finish_row(row, session)
-            try:
+            record = session.record()
+            if record is None:
+                self.problems.append("run %s gave no run record" % (name or row.label))
+            else:
                 from execscope import report
 
-                self.objects[name] = report.run_json(session)
-            except Exception as exc:  # a session that keeps no run record (scripted ones)
-                self.problems.append("run %s gave no run record (%s)" % (name or row.label, type(exc).__name__))
+                self.objects[name] = report.run_json(record)
         elif row.status != "error":
             row.status, row.error = "error", "the run did not start"
         self.index += 1

@@ -312,10 +312,7 @@ class FakeSession:
         return self._latest
 
     def record(self) -> Optional[RunRecord]:
-        if self._latest is None:
-            return None
-        done = [s.cpu.tree_percent for s in self._script if s.status == "running"]
-        return RunRecord(snapshot=self._latest, tree_cpu_mean=sum(done) / len(done) if done else 0.0)
+        return None  # a scripted run measured nothing: no run record (the tour calls its claims unmeasured)
 
     usage_error = None
 
