@@ -57,7 +57,7 @@ def measure(python: str, workload: str, executor: str, workers: int,
                        python=python, gil_sampling=True)
     session = Session(config, gil_sampler_factory=factory)
     session.run(timeout=SECONDS + 90)
-    g = run_json(session)["gil"]
+    g = run_json(session.record())["gil"]
     pool = [t for t in g["threads"] if t["name"].startswith("worker_") or
             (executor == "process" and t["name"] == "MainThread" and t["pid"] != session.target_pid)]
     return [t["wait"] for t in pool], [t["held"] for t in pool], g["source"]
