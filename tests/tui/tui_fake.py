@@ -118,7 +118,7 @@ def _per_core(rng: random.Random, cores: int, busy: float, k: int) -> Tuple[floa
 def script(config: RunConfig, cores: int = 2, *, finish: bool = True,
            t0: float = 0.25) -> List[Snapshot]:
     """The whole scripted run, oldest first, ten snapshots a second."""
-    from execscope.tui.modes import source_of
+    from execscope.tui.sources import source_of
     from tui_fake_program import attach_script, program_script
 
     source = source_of(config)

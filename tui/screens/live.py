@@ -28,7 +28,7 @@ from textual.widgets import Footer, Static
 
 from execscope.model import RunConfig
 
-from ..modes import Focus, source_of
+from ..sources import Focus, source_of
 from ..runs import LiveRun
 from ..tour_steps import TourStep, tour_steps
 from ..tour_walk import StepWalk

@@ -15,7 +15,7 @@ from typing import List, Tuple
 from rich.text import Text
 
 from ..fmt import fmt_bytes, fmt_s, wrap
-from ..modes import kinds
+from ..sources import kinds
 from .panel import Panel
 
 # (name, fill, style)

@@ -17,7 +17,7 @@ from textual.widget import Widget
 
 from execscope.model import ExecutorView, Snapshot
 
-from ..modes import executor_kind_label, where
+from ..sources import executor_kind_label, where
 
 BOUND_STYLE = {"cpu-bound": "bold green", "gil-bound": "bold red", "io-bound": "bold cyan", "mixed": "bold"}
 STATE_TEXT = {"live": ("▶ live", "green"), "shutting_down": ("◌ shutting down", "yellow"),

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from ..modes import exit_text
+from ..sources import exit_text
 from .panel import Panel
 
 

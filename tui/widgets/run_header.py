@@ -16,7 +16,7 @@ from textual.widget import Widget
 from execscope.model import RunConfig, Snapshot
 
 from ..fmt import STATUS
-from ..modes import exit_text, source_of
+from ..sources import exit_text, source_of
 
 
 def interpreter_text(interp, short: bool = False) -> str:

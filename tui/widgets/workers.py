@@ -19,7 +19,7 @@ from execscope.protocol import ID_SPAN
 from execscope.model import Snapshot, WorkerView
 
 from ..fmt import WORKER_STATES, fmt_pct, fmt_s, hbar, natural_key, wrap
-from ..modes import executor_kind_label, is_summed, kinds, short_label, where
+from ..sources import executor_kind_label, is_summed, kinds, short_label, where
 from .panel import Panel
 
 

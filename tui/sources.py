@@ -1,4 +1,4 @@
-"""Program and attach runs in the TUI: which kind of run, which executor is shown.
+"""Which source a run in the TUI has (runner, program, attach; see execscope/source.py), which executor is shown.
 
     runner    a built-in or custom workload (``execscope run cpu``): one executor,
               the one execscope built; every key applies

@@ -10,7 +10,7 @@ import pytest
 from execscope.model import RunConfig
 from execscope.tui.evidence import evidence_items, evidence_lines, evidence_text
 from tui_fake_program import attach_script, program_script
-from execscope.tui.modes import Focus, exit_text, is_summed, kinds, short_label, source_of
+from execscope.tui.sources import Focus, exit_text, is_summed, kinds, short_label, source_of
 
 PROGRAM = RunConfig("p", argv=("python", "pipeline.py"))
 
