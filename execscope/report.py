@@ -316,9 +316,15 @@ def _executor_rows(snap: Snapshot) -> List[tuple]:
         code = "running" if p.exit_code is None else ("exit code %d" % p.exit_code if p.exit_code >= 0
                                                       else "killed by signal %d" % -p.exit_code)
         rows.append(("program", "pid %d, %s" % (p.pid, code)))
-    for panel, reason in snap.unavailable:
-        rows.append(("unavailable", "%s: %s" % (panel, reason)))
-    return rows
+    return rows + _unavailable_rows(snap)
+
+
+def _unavailable_rows(snap: Snapshot) -> List[tuple]:
+    """One row per reason, naming every part it applies to."""
+    by_reason: Dict[str, List[str]] = {}
+    for name, why in snap.unavailable:
+        by_reason.setdefault(why, []).append(name)
+    return [("unavailable", "%s: %s" % (", ".join(names), why)) for why, names in by_reason.items()]
 
 
 def summary_table(snap: Snapshot) -> str:
@@ -359,10 +365,7 @@ def summary_table(snap: Snapshot) -> str:
         rows.extend(_executor_rows(snap))
     else:
         rows = [row for row in rows if not (row[0] == "ipc" and "ipc" in missing)]
-        by_reason: Dict[str, List[str]] = {}
-        for name, why in snap.unavailable:
-            by_reason.setdefault(why, []).append(name)
-        rows.extend(("unavailable", "%s: %s" % (", ".join(names), why)) for why, names in by_reason.items())
+        rows.extend(_unavailable_rows(snap))
     if snap.first_error:
         rows.append(("first error", snap.first_error))
     for alert in snap.alerts:

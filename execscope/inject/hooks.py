@@ -34,7 +34,11 @@ ATTR = "_execscope_entry"
 # ``patch(module)`` run once the named module has been executed.
 FAMILY_TARGETS = {
     "multiprocessing.pool": "execscope.inject.pool_hooks",
+    "distributed.client": "execscope.inject.dask_hooks",
 }
+# Engines whose own thread pools (Dask's offload and task-running pools) are
+# the engine's, not the program's: they are seen as the engine's executor.
+ENGINE_PACKAGES = ("distributed", "dask")
 _TARGETS = ("concurrent.futures.thread", "concurrent.futures.process") + tuple(FAMILY_TARGETS)
 _STDLIB = os.path.dirname(os.path.abspath(os.__file__))
 _CWD = os.getcwd()
@@ -126,7 +130,8 @@ def _patch_class(cls: type, kind: str) -> None:
             original_init(self, *args, **kwargs)
             from . import agent
 
-            agent.register(self, kind, original_submit, creation_site(self), None)
+            if not made_by_an_engine():
+                agent.register(self, kind, original_submit, creation_site(self), None)
 
     @functools.wraps(original_submit)
     def submit(self: Any, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
@@ -201,6 +206,22 @@ def creation_site(executor: Any) -> dict:
         if outer is not None:
             via = "%s:%d" % (short_path(outer.f_code.co_filename), outer.f_lineno)
     return {"at": at, "function": function, "via": via}
+
+
+def made_by_an_engine() -> bool:
+    """An engine (``ENGINE_PACKAGES``) is creating this executor for itself: its
+    package is among the library frames between here and the first frame of
+    the program's own code (a thread or a spawned worker may have none)."""
+    markers = tuple(os.sep + name + os.sep for name in ENGINE_PACKAGES)
+    frame: Any = sys._getframe(1)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not is_library(filename):
+            return False
+        if not filename.startswith(_THIS_PACKAGE) and any(m in filename for m in markers):
+            return True
+        frame = frame.f_back
+    return False
 
 
 def is_library(path: str) -> bool:
