@@ -35,6 +35,8 @@ ATTR = "_execscope_entry"
 FAMILY_TARGETS = {
     "multiprocessing.pool": "execscope.inject.pool_hooks",
     "distributed.client": "execscope.inject.dask_hooks",
+    "loky.process_executor": "execscope.inject.loky_hooks",
+    "joblib.externals.loky.process_executor": "execscope.inject.loky_hooks",
 }
 # Engines whose own thread pools (Dask's offload and task-running pools) are
 # the engine's, not the program's: they are seen as the engine's executor.
@@ -109,7 +111,7 @@ def _patch(name: str, module: Any) -> None:
 def _patch_class(cls: type, kind: str) -> None:
     if cls.__dict__.get("_execscope_patched"):
         return
-    original_init, original_submit, original_shutdown = cls.__init__, cls.submit, cls.shutdown
+    original_init, original_submit = cls.__init__, cls.submit
 
     if kind == "process":
         @functools.wraps(original_init)
@@ -133,6 +135,27 @@ def _patch_class(cls: type, kind: str) -> None:
             if not made_by_an_engine():
                 agent.register(self, kind, original_submit, creation_site(self), None)
 
+    cls.__init__ = __init__
+    patch_methods(cls)
+    if kind == "process":
+        original_map = cls.map
+
+        @functools.wraps(original_map)
+        def map(self: Any, fn: Callable[..., Any], *iterables: Any, timeout: Optional[float] = None,
+                chunksize: int = 1, **kwargs: Any) -> Any:
+            entry = _entry(self)
+            if entry is None or kwargs:
+                return original_map(self, fn, *iterables, timeout=timeout, chunksize=chunksize, **kwargs)
+            return entry.map(fn, iterables, timeout, chunksize)
+
+        cls.map = map
+    cls._execscope_patched = True
+
+
+def patch_methods(cls: type) -> None:
+    """``submit`` through the executor's Tracker, ``shutdown`` telling the agent (any executor class)."""
+    original_submit, original_shutdown = cls.submit, cls.shutdown  # type: ignore[attr-defined]
+
     @functools.wraps(original_submit)
     def submit(self: Any, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
         entry = _entry(self)
@@ -151,22 +174,8 @@ def _patch_class(cls: type, kind: str) -> None:
             if entry is not None:
                 entry.shut = True
 
-    cls.__init__ = __init__
-    cls.submit = submit
-    cls.shutdown = shutdown
-    if kind == "process":
-        original_map = cls.map
-
-        @functools.wraps(original_map)
-        def map(self: Any, fn: Callable[..., Any], *iterables: Any, timeout: Optional[float] = None,
-                chunksize: int = 1, **kwargs: Any) -> Any:
-            entry = _entry(self)
-            if entry is None or kwargs:
-                return original_map(self, fn, *iterables, timeout=timeout, chunksize=chunksize, **kwargs)
-            return entry.map(fn, iterables, timeout, chunksize)
-
-        cls.map = map
-    cls._execscope_patched = True
+    cls.submit = submit  # type: ignore[attr-defined]
+    cls.shutdown = shutdown  # type: ignore[attr-defined]
 
 
 def _entry(executor: Any) -> Any:
