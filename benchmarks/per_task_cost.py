@@ -54,7 +54,7 @@ def main() -> None:
                                start_method="fork" if kind in ("process", "pool") else None, timeout=300)
             session = Session(config)
             session.run(timeout=330)
-            out = run_json(session)
+            out = run_json(session.record())
             done = out["tasks"]["completed"]
             if out["status"] != "completed" or not done:
                 print("%-14s %-8s %8s %12s %12s" % (label, kind, done, "n/a", out["status"]))

@@ -51,7 +51,7 @@ def test_a_dask_run_counts_every_task_with_a_row_per_worker_process():
     session = Session(RunConfig(workload="cpu", executor="dask", workers=2, tasks=40, params={"size": "20000"},
                                 gil_sampling=False), listener=watched)
     session.run(timeout=120)
-    out = run_json(session)
+    out = run_json(session.record())
     assert out["status"] == "completed", out["reason"]
     assert out["tasks"]["submitted"] == 40 and out["tasks"]["completed"] == 40 and out["tasks"]["failed"] == 0
     rows = out["workers"]
@@ -69,7 +69,7 @@ def test_a_dask_program_mapping_200_tasks_is_one_executor_of_its_own():
     session = Session(RunConfig(workload="dask_map", argv=(sys.executable, os.path.join(PROGRAMS, "dask_map.py"),
                                                            "200"), gil_sampling=False), listener=watched)
     session.run(timeout=120)
-    data = run_json(session)
+    data = run_json(session.record())
     assert data["status"] == "completed", data["reason"]
     assert data["program"]["exit_code"] == 0
     assert "200 results" in "\n".join(session.snapshot().program.output_tail)

@@ -49,6 +49,7 @@ from collections import deque
 from typing import Any, Callable, Deque, Dict, Iterable, Optional, Tuple
 
 from . import slots
+from .instrument import Phases
 from .mp_pool import ACTIVE_STATES, live_running
 
 KEY_PREFIX = "execscope-"
@@ -284,7 +285,8 @@ class DaskWatch:
         if t_begin is None:  # no compute span (Dask says nothing of it): the scheduler's moment
             t_begin = t_end = t_got
         t_begin = max(t_begin, t_submit)
-        phases = (max(0.0, t_begin - t_submit - transfer), 0.0, transfer, 0.0, compute, 0.0, 0.0, 0.0)
+        phases = Phases(queue=max(0.0, t_begin - t_submit - transfer), ser=0.0, xfer=transfer, deser=0.0,
+                        compute=compute, rser=0.0, rxfer=0.0, rdeser=0.0)
         self._end(key)
         tracker = self.tracker
         with tracker._lock:
@@ -297,7 +299,7 @@ class DaskWatch:
         self._end(key)
         tracker = self.tracker
         tracker._report_error(task_id, None, message, text)
-        phases = (max(0.0, t_got - t_submit), 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+        phases = Phases(max(0.0, t_got - t_submit), 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
         with tracker._lock:
             tracker._remote_totals.add(1, 0, t_submit, t_got, t_got, phases, 0, 0)
         tracker._remote_done_check()
