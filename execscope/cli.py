@@ -68,7 +68,8 @@ def parse_params(pairs: Sequence[str]) -> Dict[str, str]:
 def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--executor", choices=KINDS, default="thread",
                    help="serial is a one-worker baseline with the same instrumentation; pool is "
-                        "multiprocessing.Pool, loky needs execscope[loky] (default: thread)")
+                        "multiprocessing.Pool, loky needs execscope[loky], dask (a local Dask cluster) "
+                        "execscope[dask] (default: thread)")
     p.add_argument("--start-method", choices=("fork", "spawn", "forkserver"), default=None,
                    help="process and pool only (default: the interpreter's own)")
     p.add_argument("--workers", type=_int, default=None, help="pool size (default: the executor's own)")

@@ -36,6 +36,8 @@ FAMILIES: Dict[str, Family] = {
     "pool": Family("pool", processes=True, start_methods=True, adapter="execscope.runner.mp_pool"),
     "loky": Family("loky", processes=True, requires=("loky",), extra="loky",
                    adapter="execscope.runner.loky_pool"),
+    "dask": Family("dask", processes=True, requires=("distributed",), extra="dask",
+                   adapter="execscope.runner.dask_pool"),
 }
 KINDS = tuple(FAMILIES)
 

@@ -330,8 +330,11 @@ class ProgramSource:
         program = ProgramView(argv=self.argv, pid=proc.pid if proc is not None else 0, exit_code=self.exit_code,
                               instrumented=self.instrumented, processes=processes,
                               output_tail=self.ctx.output.lines()[-OUTPUT_KEEP:])
+        missing: Dict[Tuple[str, str], None] = {}  # in order, once each
+        for entry in tick.get("executors", ()):
+            missing.update((tuple(part), None) for part in entry.get("unavailable", ()))
         return replace(snap, source=self.name, executors=tuple(views), program=program,
-                       max_workers=tick.get("max_workers"))
+                       max_workers=tick.get("max_workers"), unavailable=snap.unavailable + tuple(missing))
 
     def finalize(self, snap: Snapshot) -> Snapshot:
         """The last snapshot, once the program is gone: its exit code is known now."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from typing import IO, Any, Callable, Dict, List, Optional
+from typing import IO, Any, Callable, Collection, Dict, List, Optional, Set
 
 from .fmt import fmt_bytes, fmt_num, fmt_s
 from .model import Alert, Breakdown, ExecutorView, RunRecord, Snapshot
@@ -109,7 +109,7 @@ def run_json(record: RunRecord) -> Dict[str, Any]:
             "latency_s": _latency_json(snap.latency_s),
             "first_error": snap.first_error or None,
         },
-        "breakdown_s": _breakdown_json(b),
+        "breakdown_s": _breakdown_json(b, _missing(snap)),
         "ipc": _ipc_json(snap.ipc_bytes_sent, snap.ipc_bytes_received, b),
         "gil": {
             "source": gil.source,
@@ -152,8 +152,14 @@ def _latency_json(latency: tuple) -> Dict[str, Optional[float]]:
     return {"p50": _r(latency[0]), "p95": _r(latency[1]), "p99": _r(latency[2])}
 
 
-def _breakdown_json(b: Breakdown) -> Dict[str, Optional[float]]:
-    return {
+def _missing(snap: Snapshot) -> Set[str]:
+    """Names the run says it cannot measure (Snapshot.unavailable)."""
+    return {name for name, _ in snap.unavailable}
+
+
+def _breakdown_json(b: Breakdown, missing: Collection[str] = ()) -> Dict[str, Optional[float]]:
+    """Mean seconds per task by phase; None for a phase that was not measured."""
+    out = {
         "queue_wait": _r(b.queue),
         "serialize": _r(b.ser),
         "transfer": _r(b.xfer),
@@ -163,6 +169,7 @@ def _breakdown_json(b: Breakdown) -> Dict[str, Optional[float]]:
         "result_transfer": _r(b.rxfer),
         "result_deserialize": _r(b.rdeser),
     }
+    return {name: None if name in missing else value for name, value in out.items()}
 
 
 def _ipc_json(sent: int, received: int, b: Breakdown) -> Dict[str, Any]:
@@ -205,7 +212,7 @@ def executors_json(snap: Snapshot) -> List[Dict[str, Any]]:
                 "throughput_per_s": _r(ex.mean_throughput_per_s, 3),
                 "latency_s": _latency_json(ex.latency_s),
             },
-            "breakdown_s": _breakdown_json(ex.breakdown),
+            "breakdown_s": _breakdown_json(ex.breakdown, _missing(snap)),
             "ipc": _ipc_json(ex.ipc_bytes_sent, ex.ipc_bytes_received, ex.breakdown),
             "bound": ex.bound,
             "cpu_per_running_worker": _r(ex.cpu_per_running_worker, 3),
@@ -309,15 +316,22 @@ def _executor_rows(snap: Snapshot) -> List[tuple]:
         code = "running" if p.exit_code is None else ("exit code %d" % p.exit_code if p.exit_code >= 0
                                                       else "killed by signal %d" % -p.exit_code)
         rows.append(("program", "pid %d, %s" % (p.pid, code)))
-    for panel, reason in snap.unavailable:
-        rows.append(("unavailable", "%s: %s" % (panel, reason)))
-    return rows
+    return rows + _unavailable_rows(snap)
+
+
+def _unavailable_rows(snap: Snapshot) -> List[tuple]:
+    """One row per reason, naming every part it applies to."""
+    by_reason: Dict[str, List[str]] = {}
+    for name, why in snap.unavailable:
+        by_reason.setdefault(why, []).append(name)
+    return [("unavailable", "%s: %s" % (", ".join(names), why)) for why, names in by_reason.items()]
 
 
 def summary_table(snap: Snapshot) -> str:
     """The end-of-run summary, plain text."""
     c = snap.counts
     b = snap.breakdown
+    missing = _missing(snap)
     interp = snap.interpreter
     rows: List[tuple] = [
         ("workload", "%s  %s" % (snap.config.workload, " ".join("%s=%s" % kv for kv in snap.config.params.items()))),
@@ -334,7 +348,10 @@ def summary_table(snap: Snapshot) -> str:
         ("wall", "%s  (%s tasks/s)" % (fmt_s(snap.run_elapsed_s), fmt_num(snap.mean_throughput_per_s))),
         ("latency", "p50 %s  p95 %s  p99 %s" % tuple(fmt_s(x) for x in snap.latency_s)),
         ("per task", "queue %s | ser %s xfer %s deser %s | compute %s | rser %s rxfer %s rdeser %s" % tuple(
-            fmt_s(x) for x in (b.queue, b.ser, b.xfer, b.deser, b.compute, b.rser, b.rxfer, b.rdeser))),
+            "n/a" if name in missing else fmt_s(x) for name, x in zip(
+                ("queue_wait", "serialize", "transfer", "deserialize", "compute", "result_serialize",
+                 "result_transfer", "result_deserialize"),
+                (b.queue, b.ser, b.xfer, b.deser, b.compute, b.rser, b.rxfer, b.rdeser)))),
         ("ipc", "%s sent, %s received, %.0f%% of task time" % (
             fmt_bytes(snap.ipc_bytes_sent), fmt_bytes(snap.ipc_bytes_received), 100 * b.ipc_share)),
         ("gil", snap.gil.source + (" (%s)" % snap.gil.reason if snap.gil.reason else "")),
@@ -346,6 +363,9 @@ def summary_table(snap: Snapshot) -> str:
         gone = {row for panel, _ in snap.unavailable for row in hidden.get(panel, ())}
         rows = [row for row in rows if row[0] not in gone]
         rows.extend(_executor_rows(snap))
+    else:
+        rows = [row for row in rows if not (row[0] == "ipc" and "ipc" in missing)]
+        rows.extend(_unavailable_rows(snap))
     if snap.first_error:
         rows.append(("first error", snap.first_error))
     for alert in snap.alerts:

@@ -210,7 +210,8 @@ class RunnerSource:
 
     def decorate(self, snap: Snapshot, tick: Dict[str, Any], worker_views: Callable[..., Any],
                  now: float) -> Snapshot:
-        return snap
+        missing = tick.get("unavailable")  # parts the executor family cannot measure (Dask)
+        return replace(snap, unavailable=tuple((name, why) for name, why in missing)) if missing else snap
 
     def evaluate(self, snap: Snapshot, history: Sequence[Snapshot]) -> Snapshot:
         findings = detect.evaluate(list(history) + [snap], self.detectors)

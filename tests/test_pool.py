@@ -65,7 +65,6 @@ def test_pool_map_chunksize_one_gets_a_suggestion_that_quiets_it():
     assert out["tasks"]["completed"] == 4000
 
 
-@pytest.mark.slow  # about one run in three under load still waits until the session's timeout: under study
 def test_a_killed_pool_worker_is_reported_and_its_lost_task_ends_the_run():
     out, _ = observed_run(fixture("crashing.py:kill_self"), executor="pool", start_method=METHOD,
                           workers=2, tasks=12)

@@ -34,7 +34,13 @@ ATTR = "_execscope_entry"
 # ``patch(module)`` run once the named module has been executed.
 FAMILY_TARGETS = {
     "multiprocessing.pool": "execscope.inject.pool_hooks",
+    "distributed.client": "execscope.inject.dask_hooks",
+    "loky.process_executor": "execscope.inject.loky_hooks",
+    "joblib.externals.loky.process_executor": "execscope.inject.loky_hooks",
 }
+# Engines whose own thread pools (Dask's offload and task-running pools) are
+# the engine's, not the program's: they are seen as the engine's executor.
+ENGINE_PACKAGES = ("distributed", "dask")
 _TARGETS = ("concurrent.futures.thread", "concurrent.futures.process") + tuple(FAMILY_TARGETS)
 _STDLIB = os.path.dirname(os.path.abspath(os.__file__))
 _CWD = os.getcwd()
@@ -105,7 +111,7 @@ def _patch(name: str, module: Any) -> None:
 def _patch_class(cls: type, kind: str) -> None:
     if cls.__dict__.get("_execscope_patched"):
         return
-    original_init, original_submit, original_shutdown = cls.__init__, cls.submit, cls.shutdown
+    original_init, original_submit = cls.__init__, cls.submit
 
     if kind == "process":
         @functools.wraps(original_init)
@@ -126,7 +132,29 @@ def _patch_class(cls: type, kind: str) -> None:
             original_init(self, *args, **kwargs)
             from . import agent
 
-            agent.register(self, kind, original_submit, creation_site(self), None)
+            if not made_by_an_engine():
+                agent.register(self, kind, original_submit, creation_site(self), None)
+
+    cls.__init__ = __init__
+    patch_methods(cls)
+    if kind == "process":
+        original_map = cls.map
+
+        @functools.wraps(original_map)
+        def map(self: Any, fn: Callable[..., Any], *iterables: Any, timeout: Optional[float] = None,
+                chunksize: int = 1, **kwargs: Any) -> Any:
+            entry = _entry(self)
+            if entry is None or kwargs:
+                return original_map(self, fn, *iterables, timeout=timeout, chunksize=chunksize, **kwargs)
+            return entry.map(fn, iterables, timeout, chunksize)
+
+        cls.map = map
+    cls._execscope_patched = True
+
+
+def patch_methods(cls: type) -> None:
+    """``submit`` through the executor's Tracker, ``shutdown`` telling the agent (any executor class)."""
+    original_submit, original_shutdown = cls.submit, cls.shutdown  # type: ignore[attr-defined]
 
     @functools.wraps(original_submit)
     def submit(self: Any, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
@@ -146,22 +174,8 @@ def _patch_class(cls: type, kind: str) -> None:
             if entry is not None:
                 entry.shut = True
 
-    cls.__init__ = __init__
-    cls.submit = submit
-    cls.shutdown = shutdown
-    if kind == "process":
-        original_map = cls.map
-
-        @functools.wraps(original_map)
-        def map(self: Any, fn: Callable[..., Any], *iterables: Any, timeout: Optional[float] = None,
-                chunksize: int = 1, **kwargs: Any) -> Any:
-            entry = _entry(self)
-            if entry is None or kwargs:
-                return original_map(self, fn, *iterables, timeout=timeout, chunksize=chunksize, **kwargs)
-            return entry.map(fn, iterables, timeout, chunksize)
-
-        cls.map = map
-    cls._execscope_patched = True
+    cls.submit = submit  # type: ignore[attr-defined]
+    cls.shutdown = shutdown  # type: ignore[attr-defined]
 
 
 def _entry(executor: Any) -> Any:
@@ -201,6 +215,22 @@ def creation_site(executor: Any) -> dict:
         if outer is not None:
             via = "%s:%d" % (short_path(outer.f_code.co_filename), outer.f_lineno)
     return {"at": at, "function": function, "via": via}
+
+
+def made_by_an_engine() -> bool:
+    """An engine (``ENGINE_PACKAGES``) is creating this executor for itself: its
+    package is among the library frames between here and the first frame of
+    the program's own code (a thread or a spawned worker may have none)."""
+    markers = tuple(os.sep + name + os.sep for name in ENGINE_PACKAGES)
+    frame: Any = sys._getframe(1)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not is_library(filename):
+            return False
+        if not filename.startswith(_THIS_PACKAGE) and any(m in filename for m in markers):
+            return True
+        frame = frame.f_back
+    return False
 
 
 def is_library(path: str) -> bool:

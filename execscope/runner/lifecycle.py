@@ -3,8 +3,9 @@
 * The runner becomes a *child subreaper*: a grandchild that double-forks or
   calls ``setsid`` to escape is re-parented to the runner instead of init, so
   it stays in the runner's tree where the session finds it.
-* Process workers ask for ``PR_SET_PDEATHSIG``: the kernel kills them when
-  their parent (the runner, or the fork server) dies.
+* Process workers ask for ``PR_SET_PDEATHSIG``: the kernel signals them when
+  their parent (the runner, or the fork server) dies, and they die
+  (``die_with_parent``).
 * When the session is gone, the runner kills its whole tree, read from
   ``/proc``, then its process group, then itself.
 
@@ -36,6 +37,35 @@ def _prctl(option: int, value: int) -> bool:
 
 def set_parent_death_signal(sig: int = signal.SIGKILL) -> bool:
     return _prctl(PR_SET_PDEATHSIG, int(sig))
+
+
+def die_with_parent() -> bool:
+    """Exit as soon as this process's parent dies (process workers).
+
+    ``PR_SET_PDEATHSIG`` fires when the *thread* that created this process
+    ends, not only its process: a ``multiprocessing.Pool`` starts replacement
+    workers from its worker-handler thread, which ends when the pool closes.
+    A plain SIGKILL then kills a live replacement, maybe while it holds the
+    lock every worker takes to read its next task, and the pool's other
+    workers wait on that lock forever (its ``join`` never returns).  So the
+    signal is caught, and the worker dies only when its parent process is
+    really gone (``getppid`` changed: it was re-parented).  The handler runs
+    in the main thread, between bytecodes or when a blocking read is
+    interrupted; called from another thread, a plain SIGKILL is used.
+    """
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return set_parent_death_signal()
+    parent = os.getppid()
+    sig = signal.SIGRTMIN + 5
+
+    def on_parent_thread_gone(signum: int, frame: object) -> None:
+        if os.getppid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    signal.signal(sig, on_parent_thread_gone)
+    return set_parent_death_signal(sig)
 
 
 def become_subreaper() -> bool:

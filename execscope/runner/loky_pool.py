@@ -16,11 +16,13 @@ from typing import Any, Dict
 from . import probes, worker
 
 
-def time_call_pickling() -> None:
+def time_call_pickling(queues: Any = None) -> None:
     """loky's feeder thread pickles each call item with ``loky.backend.queues.dumps``
     (cloudpickle-capable), not multiprocessing's: time it there, reporting to
-    the same hook as ``probes.time_queue_pickling``."""
-    from loky.backend import queues
+    the same hook as ``probes.time_queue_pickling``.  ``queues``: that module
+    of another copy of loky (joblib's ``joblib.externals.loky.backend.queues``)."""
+    if queues is None:
+        from loky.backend import queues
 
     base = queues.dumps
     if getattr(base, "_execscope_timed", False):

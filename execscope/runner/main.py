@@ -178,6 +178,8 @@ def _execute(config: Dict[str, Any], channel: Channel, workload: Any, params: Di
         state["final"] = final
         state["broken"] = bool(probes.pool_broken(executor))
         state["gil_probe"] = probe.report() if probe is not None else None
+        if getattr(executor, "unavailable", None):  # what this executor family cannot measure (Dask)
+            state["unavailable"] = executor.unavailable
         channel.send("tick", **state)
         last_tick = time.monotonic()
 

@@ -51,7 +51,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 from . import slots, worker
 
 ATTR = "_execscope_watch"
-_ACTIVE = {"running", "receiving", "deserializing", "serializing", "sending"}
+ACTIVE_STATES = {"running", "receiving", "deserializing", "serializing", "sending"}
 
 
 class WorkerLost(Exception):
@@ -249,11 +249,7 @@ class PoolWatch:
         with self._lock:
             waiting = sum(left for left, _ in self._announced.values())
         t = self.tracker
-        running = 0
-        if t is not None and t.slots is not None:
-            live = self._processes
-            running = sum(1 for s in t.slots.read_all()
-                          if int(s["pid"]) in live and slots.STATE_NAMES.get(int(s["state"])) in _ACTIVE)
+        running = live_running(t.slots, self._processes) if t is not None else 0
         finished = t.finished if t is not None else 0
         in_pipe = max(0, self._taken - finished - running)
         return waiting, in_pipe
@@ -277,7 +273,7 @@ class PoolWatch:
         live = self._processes
         for slot in t.slots.read_all():
             pid = int(slot["pid"])
-            if pid in live or pid in self._lost or slots.STATE_NAMES.get(int(slot["state"])) not in _ACTIVE:
+            if pid in live or pid in self._lost or slots.STATE_NAMES.get(int(slot["state"])) not in ACTIVE_STATES:
                 continue
             if not _gone(pid):
                 continue  # started but not yet listed by the pool
@@ -319,6 +315,14 @@ class PoolWatch:
         pool.close()
         if wait:
             pool.join()
+
+
+def live_running(table: Any, live: Dict[int, Any]) -> int:
+    """Workers of ``live`` (pid -> process) whose slot says they hold a task."""
+    if table is None:
+        return 0
+    return sum(1 for s in table.read_all()
+               if int(s["pid"]) in live and slots.STATE_NAMES.get(int(s["state"])) in ACTIVE_STATES)
 
 
 def _gone(pid: int) -> bool:

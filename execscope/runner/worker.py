@@ -1,8 +1,8 @@
 """What runs inside each process-pool worker.
 
-``init_worker`` is the pool's initializer: it asks the kernel to kill the
-worker if its parent dies (nothing else would: a worker blocked on its call
-queue never notices), claims a state slot, and times the pipe and the
+``init_worker`` is the pool's initializer: it has the worker die with its
+parent (``lifecycle.die_with_parent``; nothing else would: a worker blocked
+on its call queue never notices), claims a state slot, and times the pipe and the
 executor's own unpickling of each call item (``probes.time_queue_pickling``).
 ``run_task`` and ``run_chunk`` wrap the user's function: they time the
 compute, pickle the result (timed) and return the result bytes with the
@@ -27,7 +27,7 @@ from typing import Any, Optional, Tuple
 
 from . import gilprobe
 from . import slots as _slots
-from .lifecycle import set_parent_death_signal
+from .lifecycle import die_with_parent
 from .probes import call_item_args
 
 _table: Optional[_slots.SlotTable] = None
@@ -69,7 +69,7 @@ def _patch_connection() -> None:
 
 def init_worker(run_dir: str, parent_pid: int, start_method: str, user_init: Any = None) -> None:
     global _table
-    set_parent_death_signal()
+    die_with_parent()
     # Under forkserver our parent is the fork server (which exits when the
     # runner does), not the runner itself.
     if start_method != "forkserver" and os.getppid() != parent_pid:
