@@ -560,3 +560,19 @@ async def test_hang_up_ends_the_runs_keeps_the_results_and_quits():
     app.watchdog.cancel()  # run_tui does this once the orderly exit is done
     assert finished == ["interrupted"]
     assert all(s.closed for s in app.session_factory.sessions)
+
+
+@aio
+async def test_every_panel_shown_fits_on_the_screen_whole():
+    """Rows are shared out explicitly: a shown panel's bottom border is never
+    pushed under the footer (fractions with minimum heights did that at 80x24)."""
+    for size in ((80, 24), (60, 20), (120, 40)):
+        app = make_app(tour=True, pause_at=None)  # the step ends: its verdict adds a line
+        async with app.run_test(size=size) as pilot:
+            await settle(pilot)
+            await pilot.pause(0.1)
+            footer = app.screen.query_one("Footer").region
+            for name in ("cores", "middle", "bottom"):
+                widget = app.screen.query_one("#" + name)
+                if widget.display:
+                    assert widget.region.bottom <= footer.y, (size, name)

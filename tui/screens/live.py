@@ -39,6 +39,7 @@ from ..widgets.cores import CoresPanel
 from ..widgets.executor_bar import ExecutorBar
 from ..widgets.output import OutputPanel
 from ..widgets.queue import QueuePanel
+from ..widgets.resized import Resized
 from ..widgets.run_header import RunHeader
 from ..widgets.tour_banner import TourBanner
 from ..widgets.workers import WorkersPanel
@@ -125,6 +126,11 @@ class LiveScreen(Screen):
         self.set_class(event.size.height < SHORT_ROWS, "-short")
         self.call_after_refresh(self.fit)
 
+    @on(Resized)
+    def _fixed_resized(self, event: Resized) -> None:
+        event.stop()
+        self.call_after_refresh(self.fit)
+
     def fit(self) -> None:
         """Give up whole panels when the terminal is too small for all of them (``layout``),
         never the header, the tour's lines or a step's rows, and say so in one line."""
@@ -143,6 +149,9 @@ class LiveScreen(Screen):
         layout = plan(self.size.height, self.size.width, fixed, getattr(self, "_cores_rows", 4), alerts)
         for name in ("cores", "bottom", "middle"):
             self.query_one("#" + name).display = name not in layout.hidden
+        for name, rows in (("middle", layout.middle), ("bottom", layout.bottom)):
+            if rows:
+                self.query_one("#" + name).styles.height = rows
         note = self.query_one("#size-note", Static)
         note.update(layout.note)
         note.display = bool(layout.note)

@@ -17,6 +17,7 @@ from textual.widget import Widget
 
 from ..comparison import CompareRow, speedup
 from ..fmt import STATUS, fmt_rate, fmt_s, hbar
+from .resized import Resized
 
 
 def _status(row: CompareRow) -> tuple:
@@ -50,6 +51,9 @@ class CompareTable(Widget):
     def show(self, rows: Sequence[CompareRow]) -> None:
         self.rows = list(rows)
         self.refresh(layout=True)
+
+    def on_resize(self) -> None:
+        self.post_message(Resized())
 
     def render(self) -> Text:
         width = self.size.width or 80

@@ -20,6 +20,7 @@ from textual.widgets import Static
 from execscope import tour
 
 from ..tour_steps import TourStep
+from .resized import Resized
 
 VERDICT = {tour.HOLDS: ("✓", "bold green"), tour.FAILS: ("✗", "bold red"),
            tour.CANNOT: ("⊘", "bold yellow"), tour.UNMEASURED: ("?", "bold yellow")}
@@ -57,6 +58,7 @@ class TourBanner(Static):
     def on_resize(self) -> None:
         if self._shown is not None and self.has_class("-on"):
             self.update(self._text(*self._shown, self.size.width or self.app.size.width))
+        self.post_message(Resized())
 
     @staticmethod
     def _text(step: TourStep, index: int, total: int, auto_s: Optional[float],
