@@ -15,7 +15,7 @@ are the keys that name the executor (the message already does).
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, List, Mapping
+from typing import Any, Iterable, List, Mapping, Sequence
 
 from execscope.fmt import fmt_bytes, fmt_num, fmt_rate, fmt_s
 
@@ -38,7 +38,7 @@ def percent(value: float) -> str:
     return "%d%%" % round(value)
 
 
-def scalar(key: str, value: Any) -> str:
+def scalar(key: str, value: Any, whole: bool = False) -> str:
     """One value, in the unit its key names.
 
     >>> scalar("ipc_s_per_task", 0.000123), scalar("tasks_per_s", 37.21), scalar("window_s", 2.0)
@@ -49,7 +49,7 @@ def scalar(key: str, value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, str):
-        return value if len(value) <= MAX_TEXT else value[:MAX_TEXT - 1] + "…"
+        return value if whole or len(value) <= MAX_TEXT else value[:MAX_TEXT - 1] + "…"
     if not isinstance(value, (int, float)):
         return str(value)
     name = key.lower()
@@ -66,25 +66,26 @@ def scalar(key: str, value: Any) -> str:
     return fmt_num(value) if isinstance(value, float) else str(value)
 
 
-def _seq(key: str, values: List[Any]) -> str:
-    shown = [_nested(key, v) for v in values[:MAX_SEQ]]
-    if len(values) > MAX_SEQ:
-        shown.append("+%d" % (len(values) - MAX_SEQ))
+def _seq(key: str, values: List[Any], whole: bool = False) -> str:
+    cut = len(values) if whole else MAX_SEQ
+    shown = [_nested(key, v, whole) for v in values[:cut]]
+    if len(values) > cut:
+        shown.append("+%d" % (len(values) - cut))
     sep = "; " if any(isinstance(v, Mapping) for v in values) else ", "
     return sep.join(shown)
 
 
-def _nested(key: str, value: Any) -> str:
+def _nested(key: str, value: Any, whole: bool = False) -> str:
     """A value inside a dict or list: a key that names a unit uses it, else the parent's."""
     if isinstance(value, Mapping):
-        parts = ["%s %s" % (k, _nested(str(k) if _has_unit(str(k)) else key, v))
+        parts = ["%s %s" % (k, _nested(str(k) if _has_unit(str(k)) else key, v, whole))
                  for k, v in value.items() if v is not None]
-        if len(parts) > MAX_FIELDS:
+        if len(parts) > MAX_FIELDS and not whole:
             parts = parts[:MAX_FIELDS] + ["+%d" % (len(parts) - MAX_FIELDS)]
         return ", ".join(parts)
     if isinstance(value, (list, tuple)):
-        return _seq(key, list(value))
-    return scalar(key, value)
+        return _seq(key, list(value), whole)
+    return scalar(key, value, whole)
 
 
 def _has_unit(key: str) -> bool:
@@ -93,18 +94,19 @@ def _has_unit(key: str) -> bool:
         or key == "seconds"
 
 
-def evidence_items(evidence: Mapping[str, Any]) -> List[str]:
-    """``key value`` for each piece of evidence that says something."""
+def evidence_items(evidence: Mapping[str, Any], whole: bool = False) -> List[str]:
+    """``key value`` for each piece of evidence that says something; ``whole``
+    keeps every entry of a list and all of a string (the alert opened whole)."""
     items = []
     for key, value in dict(evidence).items():
         if key in HIDDEN or value is None or value == [] or value == {}:
             continue
         if isinstance(value, Mapping):
-            items.append("%s (%s)" % (key, _nested(key, value)))
+            items.append("%s (%s)" % (key, _nested(key, value, whole)))
         elif isinstance(value, (list, tuple)):
-            items.append("%s [%s]" % (key, _seq(key, list(value))))
+            items.append("%s [%s]" % (key, _seq(key, list(value), whole)))
         else:
-            items.append("%s %s" % (key, scalar(key, value)))
+            items.append("%s %s" % (key, scalar(key, value, whole)))
     return items
 
 
@@ -117,7 +119,8 @@ def evidence_lines(evidence: Mapping[str, Any], width: int, first: int = 0, inde
                    max_lines: int = 3) -> List[str]:
     """Items packed into at most ``max_lines`` lines: the first has ``first``
     columns taken, the others start after ``indent`` spaces (not included in
-    the strings).  When items are left over, the last line ends ``+N more``.
+    the strings).  When items are left over, the last line ends ``+N more``
+    and every item shown is shown whole: an item is never cut off midway.
 
     >>> evidence_lines({"a": 1, "b": 2, "c": 3}, width=12)
     ['a 1 · b 2', 'c 3']
@@ -125,12 +128,15 @@ def evidence_lines(evidence: Mapping[str, Any], width: int, first: int = 0, inde
     ['a 1 · b 2 +1 more']
     >>> evidence_lines({"a": 1, "b": 2, "c": 3}, width=12, max_lines=1)
     ['a 1 +2 more']
+    >>> evidence_lines({"a": 1, "workers": ["worker_%d" % i for i in range(4)], "b": 2}, width=24, max_lines=2)
+    ['a 1 +2 more']
     """
     return pack(evidence_items(evidence), width, first, indent, max_lines)
 
 
-def pack(items: Iterable[str], width: int, first: int = 0, indent: int = 0, max_lines: int = 3) -> List[str]:
-    """Whole items, `` · `` between them, into lines (see ``evidence_lines``)."""
+def flow(items: Sequence[str], width: int, first: int = 0, indent: int = 0) -> List[str]:
+    """Every item, `` · `` between them, into as many lines as it takes: an
+    item wider than a line is split, at a space where there is one."""
     items = list(items)
     lines: List[str] = []
 
@@ -138,7 +144,7 @@ def pack(items: Iterable[str], width: int, first: int = 0, indent: int = 0, max_
         return max(8, width - (first if n == 0 else indent))
 
     line, i = "", 0
-    while i < len(items) and len(lines) < max_lines:
+    while i < len(items):
         r = room(len(lines))
         candidate = items[i] if not line else line + " · " + items[i]
         if len(candidate) <= r:
@@ -154,14 +160,30 @@ def pack(items: Iterable[str], width: int, first: int = 0, indent: int = 0, max_
             line = ""
     if line:
         lines.append(line)
-    left = len(items) - i
-    if left and lines:
-        last, r = lines[-1], room(len(lines) - 1)
-        while len(last) + len(" +%d more" % left) > r and " · " in last:
-            last = last.rsplit(" · ", 1)[0]
-            left += 1
-        more = " +%d more" % left
-        if len(last) + len(more) > r:
-            last = last[:max(1, r - len(more) - 1)] + "…"
-        lines[-1] = last + more
+    return lines
+
+
+def pack(items: Iterable[str], width: int, first: int = 0, indent: int = 0, max_lines: int = 3) -> List[str]:
+    """As many whole items as fit in ``max_lines`` lines, then ``+N more``
+    (see ``evidence_lines``).  Only an item too long for all the lines on its
+    own is shown in part, ending ``…``."""
+    items = list(items)
+    lines = flow(items, width, first, indent)
+    if len(lines) <= max_lines:
+        return lines
+    for shown in range(len(items) - 1, 0, -1):
+        more = "+%d more" % (len(items) - shown)
+        lines = flow(items[:shown], width, first, indent)
+        last = len(lines) - 1
+        room = max(8, width - (first if last == 0 else indent))
+        if len(lines[-1]) + 1 + len(more) <= room and len(lines) <= max_lines:
+            lines[-1] += " " + more
+            return lines
+        if len(lines) < max_lines:
+            return lines + [more]
+    # the first item alone is too long: as much of it as fits, then the count
+    more = " +%d more" % (len(items) - 1) if len(items) > 1 else ""
+    lines = flow(items[:1], width, first, indent)[:max_lines]
+    room = max(8, width - (first if len(lines) == 1 else indent))
+    lines[-1] = lines[-1][:max(1, room - len(more) - 1)] + "…" + more
     return lines

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from execscope.model import RunConfig
-from execscope.tui.evidence import evidence_items, evidence_lines, evidence_text
+from execscope.tui.evidence import evidence_items, evidence_lines, evidence_text, flow
 from tui_fake_program import attach_script, program_script
 from execscope.tui.sources import Focus, exit_text, is_summed, kinds, short_label, source_of
 
@@ -125,6 +125,31 @@ def test_evidence_lines_fit_the_width_and_count_what_is_left(width, evidence):
             return text.replace("·", "").replace(" ", "")
 
         assert bare(shown) == bare(evidence_text(evidence))
+
+
+@pytest.mark.parametrize("width", [30, 40, 60, 76, 80])
+@pytest.mark.parametrize("evidence", [GIL_EVIDENCE, CRASH_EVIDENCE,
+                                      {"blocked_workers": ["worker_%d" % i for i in range(9)],
+                                       "queued": 9, "running_tasks": list(range(12))}])
+def test_the_panel_shows_whole_evidence_items_never_half_of_one(width, evidence):
+    def bare(text):
+        return text.replace("·", "").replace(" ", "")
+
+    lines = evidence_lines(evidence, width, first=11, indent=4, max_lines=3)
+    shown = " ".join(lines)
+    if "more" in lines[-1]:
+        shown = shown.rsplit("+", 1)[0]
+    items = evidence_items(evidence)
+    prefixes = [bare(" · ".join(items[:k])) for k in range(len(items) + 1)]
+    if len(flow(items[:1] + ["+9 more"], width, first=11, indent=4)) > 3:  # too long: cut, and says so
+        assert "…" in lines[-1]
+    else:
+        assert bare(shown) in prefixes, lines
+
+
+def test_an_alert_opened_whole_keeps_every_list_entry():
+    items = evidence_items({"blocked_workers": ["worker_%d" % i for i in range(10)]}, whole=True)
+    assert items == ["blocked_workers [%s]" % ", ".join("worker_%d" % i for i in range(10))]
 
 
 def test_screenshot_script_names_its_scenes_and_labels_scripted_data(tmp_path, capsys):

@@ -32,7 +32,7 @@ from ..sources import Focus, source_of
 from ..runs import LiveRun
 from ..tour_steps import TourStep, tour_steps
 from ..tour_walk import StepWalk
-from ..widgets.alerts import AlertsPanel
+from ..widgets.alerts import AlertsPanel, has_more
 from ..widgets.breakdown import BreakdownPanel
 from ..widgets.compare_table import CompareTable
 from ..widgets.cores import CoresPanel
@@ -68,6 +68,7 @@ class LiveScreen(Screen):
         Binding("n", "next_step", "Next", tooltip="Tour: go to the next step"),
         Binding("b", "prev_step", "Back", show=False, tooltip="Tour: go back one step"),
         Binding("t", "tour", "Tour", show=False, tooltip="Start the guided tour of the claims, or leave it"),
+        Binding("a", "alerts", "Alerts", tooltip="Every alert whole: message, all the evidence, remedy"),
         Binding("e", "executor(1)", "Next executor",
                 tooltip="Show the program's next executor on its own (then all of them)"),
         Binding("E", "executor(-1)", "Previous executor", show=False,
@@ -100,6 +101,7 @@ class LiveScreen(Screen):
         self.verdicts: dict = {}  # claim -> tour.Check, for the steps walked to their end
         self._left_at = 0  # the step the tour was left at (t rejoins there)
         self._several = False
+        self._has_alerts = False  # whether the a key applies (anything in the alerts panel to open)
         self._alerts_shown = 0  # whether the e key applies (refresh the footer when it changes)
 
     # -- layout ------------------------------------------------------------------
@@ -252,8 +254,9 @@ class LiveScreen(Screen):
             panel.show(view, view_history)
             panel.set_alerts(alerts)
         several = self.source != "runner" and count >= 2
-        if several != self._several:
+        if several != self._several or has_more(snap) != self._has_alerts:
             self._several = several
+            self._has_alerts = has_more(snap)
             self.refresh_bindings()
 
     def _check_stale(self) -> None:
@@ -358,7 +361,16 @@ class LiveScreen(Screen):
             return self.step is not None
         if action == "executor":
             return self._several
+        if action == "alerts":
+            return self._has_alerts
         return True
+
+    def action_alerts(self) -> None:
+        from .alert_detail import AlertDetailScreen
+
+        snap = self.run.latest if self.run is not None else None
+        if has_more(snap):
+            self.app.push_screen(AlertDetailScreen(snap))
 
     def action_executor(self, step: int) -> None:
         run = self.run

@@ -14,6 +14,7 @@ from the key names, a few lines at most (the JSON keeps all of it).
 from __future__ import annotations
 
 from rich.text import Text
+from textual.binding import Binding
 
 from execscope import detect
 
@@ -31,12 +32,27 @@ def detector_names(source: str = "runner") -> str:
     return ", ".join(getattr(d, "__name__", "?").replace("_", " ") for d in detectors)
 
 
+def has_more(snap) -> bool:
+    """Is there anything the panel shortens (an alert, an error, a warning)?"""
+    return snap is not None and bool(snap.alerts or snap.first_error or snap.warnings)
+
+
 class AlertsPanel(Panel):
     PANEL = "alerts"
     TITLE = "Alerts"
+    BINDINGS = [Binding("enter", "open", "Open", show=False,
+                        tooltip="Every alert whole: message, all the evidence, remedy")]
+
+    def action_open(self) -> None:
+        opener = getattr(self.screen, "action_alerts", None)
+        if opener is not None:
+            opener()
 
     def render_body(self, width: int) -> Text:
         snap = self.snap
+        title = "Alerts · a: in full" if has_more(snap) else self.TITLE
+        if title != self.border_title:
+            self.border_title = title
         text = Text()
         if snap is None:
             return Text("no run yet", style="dim")
