@@ -36,6 +36,42 @@ def _same(param, raw: str) -> bool:
         return False
 
 
+# The command line's option names, as the picker's fields are labelled.
+FIELD_WORDS = (("--param ", ""), ("--start-method", "start method"), ("--duration", "duration"),
+               ("--workers", "workers"), ("--tasks", "tasks"), ("--executor", "executor"),
+               ("--timeout", "timeout"), ("--python", "python"))
+
+
+def form_words(message: str) -> str:
+    """A validation message in the form's words, not the command line's.
+
+    >>> form_words("--workers 0: must be at least 1")
+    'workers 0: must be at least 1'
+    >>> form_words("--param size=-3: must be >= 1")
+    'size=-3: must be >= 1'
+    >>> form_words("give --tasks or --duration, not both")
+    'give tasks or duration, not both'
+    """
+    for option, label in FIELD_WORDS:
+        message = message.replace(option, label)
+    return message
+
+
+def could_not_check(exc: BaseException) -> str:
+    """One line for an unexpected failure while checking the form: what failed, not a traceback.
+
+    >>> could_not_check(OSError(2, "No such file or directory"))
+    'could not check this run: No such file or directory'
+    >>> could_not_check(RuntimeError())
+    'could not check this run (RuntimeError)'
+    """
+    words = getattr(exc, "strerror", None) or str(exc).strip().splitlines()[0:1]
+    words = words if isinstance(words, str) else (words[0] if words else "")
+    if not words:
+        return "could not check this run (%s)" % type(exc).__name__
+    return "could not check this run: %s" % (words if len(words) <= 120 else words[:119] + "…")
+
+
 def _catalog():
     from execscope.workloads import catalog
 
@@ -76,6 +112,7 @@ class PickerScreen(Screen):
                 yield self._field("duration", "duration s", "or seconds", cfg.duration if cfg else None, "number")
                 yield Vertical(id="params")
                 yield Static(id="picker-error", markup=False)
+                yield Static(id="picker-note", markup=False)
                 yield Static("Enter start · Ctrl+O compare · Tab next field · ←/→ change · Esc back",
                              classes="hint")
                 yield Static(id="about", markup=False)
@@ -107,7 +144,8 @@ class PickerScreen(Screen):
         name = event.option.id
         if name and name != self.workload_name:
             self.workload_name = name
-            self._show_workload(name, keep_params=False)
+            # back on the run's own workload, its own values; any other starts from its defaults
+            self._show_workload(name, keep_params=self.current is not None and name == self.current.workload)
 
     @on(OptionList.OptionSelected, "#workload-list")
     def _selected(self, event: OptionList.OptionSelected) -> None:
@@ -142,10 +180,30 @@ class PickerScreen(Screen):
         about.append(w.expect)
         self.query_one("#about", Static).update(about)
         executor = self.query_one("#executor", Cycler)
+        before = executor.value
         executor.set_choices(w.executors)
         self._sync_start_method()
         tasks = self.query_one("#field-tasks", Input)
         tasks.placeholder = "default %d" % w.default_tasks
+        notes = []
+        # the run's own workload keeps the run's sizes; another starts from its own
+        # defaults (io's 8 workers and 240 tasks mean nothing for 8 MiB tasks), and says so
+        current = self.current
+        cleared = []
+        for key in ("workers", "tasks", "duration"):
+            value = getattr(current, key) if current is not None else None
+            if key == "tasks" and current is not None and current.duration:
+                value = None
+            if not keep_params and value is not None:
+                cleared.append(key)
+                value = None
+            field = self.query_one("#field-" + key, Input)
+            field.value = "" if value is None else ("%g" % value if isinstance(value, float) else str(value))
+        if cleared:
+            notes.append("%s: %s's defaults, not %s's" % (" and ".join(cleared), w.name, current.workload))
+        if executor.value != before:
+            notes.append("executor set to %s: %s runs under %s only"
+                         % (executor.value, w.name, " or ".join(w.executors)))
         params = self.query_one("#params", Vertical)
         params.remove_children()
         given: Dict[str, str] = dict(self.current.params) if (keep_params and self.current) else {}
@@ -154,10 +212,13 @@ class PickerScreen(Screen):
             value = given.get(p.name, p.default)
             kind = "integer" if p.type is int else ("number" if p.type is float else "text")
             hint = p.help + (" (%s)" % "/".join(str(c) for c in p.choices) if p.choices else "")
-            fields.append(self._field("param-" + p.name, p.name, str(p.default), value, kind, hint))
+            fields.append(self._field("param-" + p.name, p.name, str(p.default), value, kind))
+            fields.append(Static(hint, classes="param-help", markup=False))
         if fields:
             params.mount(*fields)
         self.query_one("#picker-error", Static).update("")
+        self.query_one("#picker-note", Static).update(Text("· " + "; ".join(notes), style="yellow")
+                                                      if notes else "")
 
     # -- building the config -----------------------------------------------------
 
@@ -204,7 +265,7 @@ class PickerScreen(Screen):
         try:
             config = self.form_config()
         except UsageError as exc:
-            self._error(str(exc))
+            self._error(form_words(str(exc)))
             return
         self._validate(what, config)
 
@@ -219,10 +280,10 @@ class PickerScreen(Screen):
             else:
                 validate(config)
         except UsageError as exc:
-            self.app.call_from_thread(self._error, str(exc))
+            self.app.call_from_thread(self._error, form_words(str(exc)))
             return
         except Exception as exc:
-            self.app.call_from_thread(self._error, "cannot check this run: %s" % exc)
+            self.app.call_from_thread(self._error, could_not_check(exc))
             return
         self.app.call_from_thread(self.dismiss, (what, config))
 
