@@ -150,3 +150,16 @@ async def test_small_terminal_keeps_one_line_of_output():
         text = screen_text(app)
         assert "Program output" in text and "batch" in text
         assert "worker" in text and "Where the time goes" in text and "Alerts" in text
+
+
+@aio
+async def test_a_finished_executors_note_wraps_instead_of_being_cut():
+    app = make_app(PROGRAM, pause_at=None)
+    async with app.run_test(size=(80, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("e", "e")  # all -> #1 -> #2, both shut down by the end
+        await settle(pilot)
+        box = app.screen.query_one("#workers").region
+        text = " ".join(" ".join(line[box.x + 1:box.right - 1] for line in lines(app)[box.y:box.bottom]).split())
+        assert "this executor has shut down: its workers are gone (its totals stay in the other panels)" \
+            in text

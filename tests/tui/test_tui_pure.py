@@ -238,3 +238,16 @@ def test_small_terminals_give_up_cores_then_alerts_never_the_fixed_lines():
     assert small.note == "Cores, Time split, Alerts (1 active) hidden (needs 80x24)"
     assert plan(20, 60, 17, 4).hidden == ("cores", "bottom", "middle")
     assert plan(40, 120, 13, 4).hidden == ()
+
+
+def test_gil_note_says_what_py_spy_did_and_did_not_measure():
+    from execscope.model import GilView
+    from execscope.tui.widgets.workers import gil_note
+
+    snap = script(RunConfig("cpu", "process", workers=2, tasks=40))[-1]
+    sampled = replace(snap, gil=GilView(source="py-spy", reason="py-spy 0.4.0, whole run: 676 samples over 2.8 s"))
+    note = gil_note(sampled)
+    assert "not measured" not in note  # py-spy did measure: just not these workers' threads
+    assert "none of its samples is from these workers" in note and "676 samples over 2.8 s" in note
+    missing = replace(snap, gil=GilView(source="unavailable", reason="py-spy cannot attach here"))
+    assert gil_note(missing) == "GIL held/wait: not measured — py-spy cannot attach here"

@@ -134,7 +134,8 @@ class WorkersPanel(Panel):
         text.append(pool_line(snap, width) + "\n", style="dim")
         workers = sorted(snap.workers, key=lambda w: natural_key(w.label))
         if not workers:
-            text.append(_no_workers(snap), style="dim")
+            wrap(text, _no_workers(snap), width, style="dim")
+            text.rstrip()
             return text
         has_gil = any(w.gil_held is not None for w in workers)
         name_w = min(12, max(6, max(len(w.label) for w in workers)))
@@ -198,6 +199,9 @@ def gil_note(snap: Snapshot) -> str:
         lat = gil.probe_latency_ms
         return "GIL: latency probe only%s — %s" % (
             (" (wake-ups %.2f ms late)" % lat) if lat is not None else "", gil.reason or "")
+    if gil.source == "py-spy":
+        # py-spy did sample, just not these workers' threads (e.g. processes it could not follow)
+        return "GIL held/wait: py-spy sampled, but none of its samples is from these workers (%s)" % gil.reason
     return "GIL held/wait: not measured — %s" % (gil.reason or "no sampler")
 
 
