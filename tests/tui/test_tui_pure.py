@@ -251,3 +251,20 @@ def test_gil_note_says_what_py_spy_did_and_did_not_measure():
     assert "none of its samples is from these workers" in note and "676 samples over 2.8 s" in note
     missing = replace(snap, gil=GilView(source="unavailable", reason="py-spy cannot attach here"))
     assert gil_note(missing) == "GIL held/wait: not measured — py-spy cannot attach here"
+
+
+def test_compare_table_says_why_a_short_runs_cpu_is_a_dash():
+    from execscope.tui.comparison import CompareRow
+    from execscope.tui.widgets.compare_table import CompareTable
+
+    cfg = RunConfig("cpu", "process", workers=2, tasks=10)
+    short = CompareRow("process x2", cfg, status="completed",
+                       snap=replace(script(cfg)[-1], run_elapsed_s=0.3, status="completed"))
+    table = CompareTable()
+    table.rows = [short]
+    plain = table.render().plain
+    assert plain.splitlines()[1].rstrip().endswith("-")  # the CPU cell
+    assert "CPU -: process x2 ran under 0.5s" in " ".join(plain.split())
+    long = replace(short, snap=replace(short.snap, run_elapsed_s=2.0))
+    table.rows = [long]
+    assert "CPU -" not in table.render().plain

@@ -16,7 +16,9 @@ from rich.text import Text
 from textual.widget import Widget
 
 from ..comparison import CompareRow, speedup
-from ..fmt import STATUS, fmt_rate, fmt_s, hbar
+from execscope import compare
+
+from ..fmt import STATUS, fmt_rate, fmt_s, hbar, wrap
 from .resized import Resized
 
 
@@ -85,5 +87,10 @@ class CompareTable(Widget):
             if row.error:
                 text.append("\n  " + row.error, style="red")
             text.append("\n")
+        short = [r.label for r in rows if r.done and r.snap is not None and r.cpu_percent is None]
+        if short:
+            note = ("CPU -: %s ran under %.1fs; CPU is sampled about 10 times a second from outside, "
+                    "too few readings for a mean" % (", ".join(short), compare.MIN_CPU_WALL_S))
+            wrap(text, note, width, style="dim")
         text.rstrip()
         return text
