@@ -68,7 +68,8 @@ class LiveScreen(Screen):
         Binding("n", "next_step", "Next", tooltip="Tour: go to the next step"),
         Binding("b", "prev_step", "Back", show=False, tooltip="Tour: go back one step"),
         Binding("t", "tour", "Tour", show=False, tooltip="Start the guided tour of the claims, or leave it"),
-        Binding("a", "alerts", "Alerts", tooltip="Every alert whole: message, all the evidence, remedy"),
+        # off the footer (80 columns hold no more keys); the Alerts panel's title names it
+        Binding("a", "alerts", "Alerts", show=False, tooltip="Every alert whole: message, all the evidence, remedy"),
         Binding("e", "executor(1)", "Next executor",
                 tooltip="Show the program's next executor on its own (then all of them)"),
         Binding("E", "executor(-1)", "Previous executor", show=False,
