@@ -33,6 +33,16 @@ def test_starvation_alert_80x24(snap_compare):
     assert snap_compare(app, terminal_size=(80, 24), run_before=settle)
 
 
+def test_alert_opened_whole_80x24(snap_compare):
+    async def open_alerts(pilot):
+        await settle(pilot)
+        await pilot.press("a")
+        await pilot.pause()
+
+    app = make_app(RunConfig("recursive_submit", "thread", workers=8), pause_at=None)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=open_alerts)
+
+
 def test_pickle_alert_160x48(snap_compare):
     app = make_app(RunConfig("pickle_heavy", "process", start_method="fork", workers=2, tasks=40))
     assert snap_compare(app, terminal_size=(160, 48), run_before=settle)
