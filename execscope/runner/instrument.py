@@ -33,9 +33,9 @@ from collections import deque, namedtuple
 from concurrent.futures import Future
 from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Tuple
 
-from ..families import uses_processes
+from ..families import is_isolated, uses_processes
 from ..protocol import BREAKDOWN_FIELDS, TOTALS_FIELDS, latency_bucket, worker_row
-from . import probes, slots, worker
+from . import interp_task, probes, slots, worker
 
 IDLE, RUNNING, BLOCKED = "idle", "running", "blocked"
 _FUTURES_FILE = "concurrent" + "/futures/_base.py"
@@ -162,8 +162,11 @@ class Tracker:
         # The runner discards results, so it skips that extra future.
         self.deliver_results = deliver_results
         self.kind = kind  # "serial", "thread", "process" or another family (execscope.families)
-        # Workers are processes: tasks cross a pipe and come back as timed result bytes.
+        # Workers are processes: their rows and exits come from slots and the pool.
         self.remote = uses_processes(kind)
+        # Tasks cross into another interpreter (a process or a subinterpreter)
+        # and come back as timed result bytes.
+        self.isolated = is_isolated(kind)
         self.slots = slot_table
         self.clock = clock
         self.errors: Deque[dict] = deque()
@@ -234,7 +237,7 @@ class Tracker:
                    kwargs: Dict[str, Any]) -> List[Future]:
         """``executor.map`` semantics: process pools send ``chunksize`` items per
         call (as CPython's ``_process_chunk`` does); thread pools one each."""
-        if not self.remote or chunksize <= 1:
+        if not self.isolated or chunksize <= 1:
             return [self._submit(fn, (item,), kwargs, 1, False) for item in items]
         futures = []
         for start in range(0, len(items), chunksize):
@@ -249,9 +252,13 @@ class Tracker:
         row = self._threads.get(threading.get_ident())
         parent = row.task if row is not None else -1  # a task submitting from a worker
         t_submit = self.clock()
-        if self.remote:
-            entry = worker.run_chunk if chunk else worker.run_task
-            inner = self.executor.submit(entry, task_id, fn, args, kwargs)
+        if self.isolated:
+            if self.remote:
+                entry = worker.run_chunk if chunk else worker.run_task
+                inner = self.executor.submit(entry, task_id, fn, args, kwargs)
+            else:  # a worker thread of this process pickles it (interp_pool.timed_run)
+                entry = interp_task.run_chunk if chunk else interp_task.run_task
+                inner = self.executor.submit(entry, self, task_id, fn, args, kwargs)
             outer: Optional[Future] = None
             if self.deliver_results:
                 outer = Future()

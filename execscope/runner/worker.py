@@ -99,13 +99,7 @@ def _finish(task_id: int, t_begin: float, deser_s: float, t_c0: float, t_c1: flo
     if _table is not None:
         _table.state(_slots.SERIALIZING, task_id, t_c1)
     r0 = time.monotonic()
-    if status == "ok":
-        try:
-            out = pickle.dumps(value, PROTOCOL)
-        except Exception as exc:
-            status, out = "error", _describe(exc, "result cannot be pickled: ")
-    else:
-        out = value
+    status, out = pack(status, value)
     r1 = time.monotonic()
     _done += 1
     _busy += t_c1 - t_c0
@@ -115,7 +109,34 @@ def _finish(task_id: int, t_begin: float, deser_s: float, t_c0: float, t_c1: flo
     return status, out, meta
 
 
-def _describe(exc: BaseException, prefix: str = "") -> Tuple[str, str, Optional[bytes]]:
+def pack(status: str, value: Any) -> Tuple[str, Any]:
+    """A task's outcome as it travels back: ``("ok", the pickled value)``, or
+    ``("error", describe(...))`` for a failure or a value that cannot be pickled."""
+    if status != "ok":
+        return status, value
+    try:
+        return status, pickle.dumps(value, PROTOCOL)
+    except Exception as exc:
+        return "error", describe(exc, "result cannot be pickled: ")
+
+
+def call(fn: Any, args: tuple, kwargs: dict) -> Tuple[Any, str]:
+    """``(value, "ok")``, or ``(describe(exc), "error")`` when the task raised."""
+    try:
+        return fn(*args, **kwargs), "ok"
+    except Exception as exc:
+        return describe(exc), "error"
+
+
+def call_chunk(fn: Any, items: tuple, kwargs: dict) -> Tuple[Any, str]:
+    """``map`` with a chunksize: one call carries several items."""
+    try:
+        return [fn(item, **kwargs) for item in items], "ok"
+    except Exception as exc:
+        return describe(exc), "error"
+
+
+def describe(exc: BaseException, prefix: str = "") -> Tuple[str, str, Optional[bytes]]:
     """(message, traceback text, the pickled exception or None).  The exception
     itself travels for callers that hand it back to a program whose own
     ``except`` clauses must still match (see instrument.remote_exception)."""
@@ -132,10 +153,7 @@ def run_task(task_id: int, fn: Any, args: tuple, kwargs: dict) -> Tuple[str, Any
     t_c0 = time.monotonic()
     if _table is not None:
         _table.state(_slots.RUNNING, task_id, t_c0)
-    try:
-        value, status = fn(*args, **kwargs), "ok"
-    except Exception as exc:
-        value, status = _describe(exc), "error"
+    value, status = call(fn, args, kwargs)
     return _finish(task_id, t_c0, _deser_s, t_c0, time.monotonic(), status, value)
 
 
@@ -144,8 +162,5 @@ def run_chunk(task_id: int, fn: Any, items: tuple, kwargs: dict) -> Tuple[str, A
     t_c0 = time.monotonic()
     if _table is not None:
         _table.state(_slots.RUNNING, task_id, t_c0)
-    try:
-        value, status = [fn(item, **kwargs) for item in items], "ok"
-    except Exception as exc:
-        value, status = _describe(exc), "error"
+    value, status = call_chunk(fn, items, kwargs)
     return _finish(task_id, t_c0, _deser_s, t_c0, time.monotonic(), status, value)

@@ -1,0 +1,94 @@
+"""``concurrent.futures.InterpreterPoolExecutor`` (CPython 3.14+) as ``--executor interpreter``.
+
+The executor is a ThreadPoolExecutor whose worker threads each own a
+subinterpreter (with its own GIL): a worker takes a task from the shared
+work queue in the main interpreter, then ``WorkerContext.run`` calls it
+inside its interpreter (``Interpreter.call``), which shares or pickles the
+callable and its arguments across the boundary and the result back.
+
+The Tracker submits ``interp_task.run_task`` (or ``run_chunk``) with itself,
+the task id and the task as arguments; ``timed_run`` replaces the worker
+context's ``run`` for exactly those calls, in the worker thread:
+
+    queue     submit -> the worker thread took the task (main interpreter)
+    ser       the task pickled into bytes, in the worker thread
+    xfer      the bytes and ``run_task`` handed to the worker's interpreter
+    deser     unpickling there (``interp_task``)
+    compute   the task itself, in the worker's interpreter
+    rser      its result pickled there
+    rxfer     the result bytes handed back to the worker thread, up to the
+              future's callback
+    rdeser    unpickling the result (the Tracker's done callback)
+
+Every phase is measured.  Execscope pickles the task itself (CPython's own
+fallback for what is not shareable, which is every module-level function
+using its globals), so the crossing is timed phase by phase instead of
+inside one C call; arguments that CPython would share without pickling
+(ints, strings, bytes) cost a little more here than they would unwatched.
+
+The worker rows are the worker threads (``Tracker`` thread rows), labelled
+with the interpreter each one runs its tasks in.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import sys
+import time
+from typing import Any, Callable, Dict
+
+from . import interp_task
+from .instrument import IDLE, RUNNING
+from .worker import PROTOCOL, describe
+
+ENTRIES = {interp_task.run_task: False, interp_task.run_chunk: True}
+
+
+def timed_run(ctx: Any, base_run: Callable[[Any, Any], Any], task: Any) -> Any:
+    """``WorkerContext.run`` for a task the Tracker sent (else ``base_run`` as is)."""
+    fn, args, kwargs = task
+    if fn not in ENTRIES or len(args) != 5 or kwargs:
+        return base_run(ctx, task)
+    tracker, task_id, user_fn, user_args, user_kwargs = args
+    row = tracker._thread_row()
+    interp = getattr(ctx, "interp", None)
+    if interp is not None and "(interpreter" not in row.name:
+        row.name = "%s (interpreter %s)" % (row.name, interp.id)
+    t_taken = time.monotonic()
+    row.state, row.task, row.since = RUNNING, task_id, t_taken
+    try:
+        try:
+            payload = pickle.dumps((user_fn, user_args, user_kwargs), PROTOCOL)
+        except Exception as exc:
+            t = time.monotonic()
+            tracker.serialized[task_id] = (t - t_taken, 0)
+            return ("error", describe(exc, "the task cannot be pickled into the worker's interpreter: "),
+                    (os.getpid(), t, t, 0.0, t, t, 0.0, t))
+        t_sent = time.monotonic()
+        tracker.serialized[task_id] = (t_sent - t_taken, len(payload))
+        status, out, (deser_s, t_c0, t_c1, rser_s, t_wend) = base_run(ctx, (fn, (payload,), {}))
+        row.busy_s += t_c1 - t_c0
+        # (pid, when the task reached the worker, compute start, deser, compute, rser, result out)
+        return status, out, (os.getpid(), t_sent, t_c0, deser_s, t_c0, t_c1, rser_s, t_wend)
+    finally:
+        row.done += 1
+        row.state, row.task, row.since = IDLE, -1, time.monotonic()
+
+
+def build(config: Dict[str, Any], run_dir: str) -> Any:
+    """The runner's ``--executor interpreter``: the executor with timed worker contexts."""
+    from concurrent.futures import InterpreterPoolExecutor  # 3.14+: validate refused older ones
+    from concurrent.futures.interpreter import WorkerContext
+
+    class TimedContext(WorkerContext):
+        def run(self, task: Any) -> Any:
+            return timed_run(self, WorkerContext.run, task)
+
+    class TimedInterpreterPool(InterpreterPoolExecutor):
+        @classmethod
+        def prepare_context(cls, initializer: Any, initargs: Any) -> Any:
+            return TimedContext.prepare(initializer, initargs)
+
+    return TimedInterpreterPool(max_workers=config.get("workers"), thread_name_prefix="interp",
+                                initializer=interp_task.init, initargs=(tuple(sys.path),))
