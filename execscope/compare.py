@@ -52,7 +52,7 @@ EXECUTOR_KINDS = ("serial", "thread", "process")  # the default matrix; any fami
 START_METHODS = ("fork", "spawn", "forkserver")
 # Two throughputs closer than this are a tie: the simpler executor is named.
 TIE_MARGIN = 0.05
-SIMPLICITY = {"serial": 0, "thread": 1, "process": 2, "pool": 2, "loky": 3, "dask": 4}
+SIMPLICITY = {"serial": 0, "thread": 1, "interpreter": 2, "process": 2, "pool": 2, "loky": 3, "dask": 4}
 
 # CPU is sampled at ~10 Hz from outside the run, and psutil's first reading of
 # a new process is always 0: below this wall time a CPU mean means nothing.
@@ -173,7 +173,7 @@ def plan(request: CompareRequest) -> List[RunConfig]:
         choices = default_executors(probe(request.python)["start_methods"], supported)
     else:
         choices = list(request.executors)
-    choices.sort(key=lambda c: SIMPLICITY[c.executor])  # serial first: speedups need it
+    choices.sort(key=lambda c: SIMPLICITY.get(c.executor, 9))  # serial first: speedups need it
     configs: List[RunConfig] = []
     for choice in choices:
         counts: Sequence[Optional[int]] = (None,) if choice.executor == "serial" else request.workers
