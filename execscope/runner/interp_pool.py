@@ -45,18 +45,17 @@ from .worker import PROTOCOL, describe
 ENTRIES = {interp_task.run_task: False, interp_task.run_chunk: True}
 
 
-def timed_run(ctx: Any, base_run: Callable[[Any, Any], Any], task: Any) -> Any:
-    """``WorkerContext.run`` for a task the Tracker sent (else ``base_run`` as is)."""
+def timed_run(ctx: Any, base_run: Callable[[Any, Any], Any], task: Any, pickled: bool = True) -> Any:
+    """``WorkerContext.run`` for a task the Tracker sent (else ``base_run`` as is).
+    ``pickled``: the task crosses as bytes pickled here; else the executor's
+    own way (a program's tasks), and the crossing is filed whole as transfer."""
     fn, args, kwargs = task
     if fn not in ENTRIES or len(args) != 5 or kwargs:
         return base_run(ctx, task)
     tracker, task_id, user_fn, user_args, user_kwargs = args
-    row = tracker._thread_row()
-    interp = getattr(ctx, "interp", None)
-    if interp is not None and "(interpreter" not in row.name:
-        row.name = "%s (interpreter %s)" % (row.name, interp.id)
-    t_taken = time.monotonic()
-    row.state, row.task, row.since = RUNNING, task_id, t_taken
+    if not pickled:
+        return _native_run(ctx, base_run, tracker, task_id, (user_fn, user_args, user_kwargs))
+    row, t_taken = _started(ctx, tracker, task_id)
     try:
         try:
             payload = pickle.dumps((user_fn, user_args, user_kwargs), PROTOCOL)
@@ -71,6 +70,30 @@ def timed_run(ctx: Any, base_run: Callable[[Any, Any], Any], task: Any) -> Any:
         row.busy_s += t_c1 - t_c0
         # (pid, when the task reached the worker, compute start, deser, compute, rser, result out)
         return status, out, (os.getpid(), t_sent, t_c0, deser_s, t_c0, t_c1, rser_s, t_wend)
+    finally:
+        row.done += 1
+        row.state, row.task, row.since = IDLE, -1, time.monotonic()
+
+
+def _started(ctx: Any, tracker: Any, task_id: int) -> Any:
+    """The worker thread's row, marked running ``task_id``; and when."""
+    row = tracker._thread_row()
+    interp = getattr(ctx, "interp", None)
+    if interp is not None and "(interpreter" not in row.name:
+        row.name = "%s (interpreter %s)" % (row.name, interp.id)
+    t_taken = time.monotonic()
+    row.state, row.task, row.since = RUNNING, task_id, t_taken
+    return row, t_taken
+
+
+def _native_run(ctx: Any, base_run: Callable[[Any, Any], Any], tracker: Any, task_id: int,
+                call: tuple) -> Any:
+    row, t_taken = _started(ctx, tracker, task_id)
+    try:
+        status, out, (_, t_c0, t_c1, rser_s, t_wend) = base_run(ctx, (interp_task.run_native, call, {}))
+        row.busy_s += t_c1 - t_c0
+        # pickling, if any, happened inside the executor's crossing: all transfer
+        return status, out, (os.getpid(), t_taken, t_c0, 0.0, t_c0, t_c1, rser_s, t_wend)
     finally:
         row.done += 1
         row.state, row.task, row.since = IDLE, -1, time.monotonic()
