@@ -91,6 +91,35 @@ def test_a_program_on_314_keeps_working_and_its_interpreter_pool_is_watched(tmp_
     assert "ValueError: 13 is unlucky" in json.dumps(doc["errors"])
 
 
+WORKLOAD_FILE = """
+import threading
+
+
+def square(i):
+    return i * i
+
+
+def lock(i):
+    return threading.Lock()
+"""
+
+
+def test_a_file_workload_runs_in_the_subinterpreters_and_what_cannot_cross_says_so(tmp_path) -> None:
+    python = python_or_skip("3.14")
+    (tmp_path / "interp_work.py").write_text(WORKLOAD_FILE)
+    results = {}
+    for name in ("square", "lock"):
+        out_path = tmp_path / ("%s.json" % name)
+        out = cli("run", "%s:%s" % (tmp_path / "interp_work.py", name), "--python", python, "--executor",
+                  "interpreter", "--workers", "2", "--tasks", "6", "--headless", "--json", str(out_path), timeout=120)
+        results[name] = (out.returncode, json.loads(out_path.read_text()))
+    code, doc = results["square"]
+    assert code == 0 and doc["status"] == "completed" and doc["tasks"]["completed"] == 6, doc["reason"]
+    code, doc = results["lock"]
+    assert code == 1 and doc["status"] == "failed" and doc["tasks"]["failed"] == 6
+    assert doc["errors"][0]["message"] == "result cannot be pickled: TypeError: cannot pickle '_thread.lock' object"
+
+
 def test_the_family_crosses_interpreters_without_processes() -> None:
     assert is_isolated("interpreter") and not uses_processes("interpreter")
     assert supports("interpreter", ("serial", "thread", "process"))

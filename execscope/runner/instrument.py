@@ -19,6 +19,12 @@ and its pickling of the result, and returns the result as bytes with the
 timings; the done callback (in the executor's manager thread, where CPython
 unpickles results too) times the result's transfer and unpickling and, when
 asked, resolves a future holding the caller's real result.
+
+Interpreter pools (``InterpreterPoolExecutor``, 3.14+): the rows are the
+worker threads, as for thread pools; each task goes out as an
+``interp_task`` entry that ``interp_pool.timed_run`` turns, in the worker
+thread, into a call in the worker's own interpreter, timed phase by phase
+and recorded as a process-pool task is (``record_remote``).
 """
 
 from __future__ import annotations
