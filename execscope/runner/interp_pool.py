@@ -40,7 +40,7 @@ from typing import Any, Callable, Dict
 
 from . import interp_task
 from .instrument import IDLE, RUNNING
-from .worker import PROTOCOL, describe
+from .outcome import PROTOCOL, describe
 
 ENTRIES = {interp_task.run_task: False, interp_task.run_chunk: True}
 

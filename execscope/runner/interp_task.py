@@ -16,7 +16,8 @@ executor's own way instead (``run_native``): CPython rebuilds a program's
 ``__main__`` functions in the worker's interpreter, which pickling by
 reference would not.
 
-Standard library and ``worker`` only (importable in a subinterpreter),
+Standard library and ``outcome`` only (light to import in each worker
+interpreter),
 Python 3.9 syntax.
 """
 
@@ -25,9 +26,12 @@ from __future__ import annotations
 import pickle
 import sys
 import time
-from typing import Any, Sequence, Tuple
 
-from .worker import call, call_chunk, describe, pack
+from .outcome import call, call_chunk, describe, pack
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Sequence, Tuple
 
 
 def init(path: Sequence[str]) -> None:

@@ -20,14 +20,13 @@ Waiting for work is therefore never counted as transfer.  Likewise the end of
 from __future__ import annotations
 
 import os
-import pickle
 import time
-import traceback
 from typing import Any, Optional, Tuple
 
 from . import gilprobe
 from . import slots as _slots
 from .lifecycle import die_with_parent
+from .outcome import call, call_chunk, pack
 from .probes import call_item_args
 
 _table: Optional[_slots.SlotTable] = None
@@ -37,7 +36,6 @@ _done = 0
 _busy = 0.0
 _user_init: Any = None
 
-PROTOCOL = pickle.HIGHEST_PROTOCOL
 
 
 def _patch_connection() -> None:
@@ -107,45 +105,6 @@ def _finish(task_id: int, t_begin: float, deser_s: float, t_c0: float, t_c1: flo
         _table.finished(r1, _done, _busy)
     meta = (os.getpid(), _header_at or t_begin, t_begin, deser_s, t_c0, t_c1, r1 - r0, r1)
     return status, out, meta
-
-
-def pack(status: str, value: Any) -> Tuple[str, Any]:
-    """A task's outcome as it travels back: ``("ok", the pickled value)``, or
-    ``("error", describe(...))`` for a failure or a value that cannot be pickled."""
-    if status != "ok":
-        return status, value
-    try:
-        return status, pickle.dumps(value, PROTOCOL)
-    except Exception as exc:
-        return "error", describe(exc, "result cannot be pickled: ")
-
-
-def call(fn: Any, args: tuple, kwargs: dict) -> Tuple[Any, str]:
-    """``(value, "ok")``, or ``(describe(exc), "error")`` when the task raised."""
-    try:
-        return fn(*args, **kwargs), "ok"
-    except Exception as exc:
-        return describe(exc), "error"
-
-
-def call_chunk(fn: Any, items: tuple, kwargs: dict) -> Tuple[Any, str]:
-    """``map`` with a chunksize: one call carries several items."""
-    try:
-        return [fn(item, **kwargs) for item in items], "ok"
-    except Exception as exc:
-        return describe(exc), "error"
-
-
-def describe(exc: BaseException, prefix: str = "") -> Tuple[str, str, Optional[bytes]]:
-    """(message, traceback text, the pickled exception or None).  The exception
-    itself travels for callers that hand it back to a program whose own
-    ``except`` clauses must still match (see instrument.remote_exception)."""
-    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    try:
-        data: Optional[bytes] = pickle.dumps(exc, PROTOCOL)
-    except Exception:
-        data = None
-    return (prefix + type(exc).__name__ + ": " + str(exc), text, data)
 
 
 def run_task(task_id: int, fn: Any, args: tuple, kwargs: dict) -> Tuple[str, Any, tuple]:
