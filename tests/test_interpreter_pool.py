@@ -50,6 +50,9 @@ def test_on_314_each_worker_interpreter_is_a_row_and_every_phase_is_measured(tmp
         assert b[phase] > 0, (phase, b)
     assert b["compute"] > b["serialize"] + b["deserialize"], b  # the cpu task is the work
     assert doc["ipc"]["bytes_sent"] > 0 and doc["ipc"]["bytes_received"] > 0
+    # start-up: the pool made -> each worker's interpreter created and initialized
+    assert all(w["startup_s"] and w["startup_s"] > 0 for w in workers), workers
+    assert 0 < doc["worker_startup_s"]["mean"] <= doc["worker_startup_s"]["max"]
 
 
 def test_on_315_each_worker_holds_its_own_interpreters_gil(tmp_path) -> None:

@@ -144,11 +144,12 @@ def combine(parts: List[Totals]) -> Dict[str, Any]:
 class _ThreadRow:
     """A thread-pool worker's live state, written by that worker only."""
 
-    __slots__ = ("state", "task", "since", "done", "busy_s", "native_id", "name", "key", "totals")
+    __slots__ = ("state", "task", "since", "done", "busy_s", "native_id", "name", "key", "totals", "t_started")
 
     def __init__(self, since: float, native_id: int, name: str) -> None:
         self.state, self.task, self.since = IDLE, -1, since
         self.done, self.busy_s = 0, 0.0
+        self.t_started = 0.0  # when the worker became ready, if it has a start-up (an interpreter's)
         self.native_id, self.name, self.key = native_id, name, "t:%d" % native_id
         self.totals = Totals()
 
@@ -477,7 +478,8 @@ class Tracker:
                 else:
                     running += 1
             rows.append(worker_row(key=row.key, label=row.name, tid=row.native_id, state=state, task=task,
-                                   since=since, done=done, busy_s=busy_s, blocked_on=waits_on))
+                                   since=since, done=done, busy_s=busy_s, blocked_on=waits_on,
+                                   t_started=row.t_started))
         source = "executor" if depth is not None else "instrumentation"
         unfinished = max(0, self.submitted - self.finished - running - blocked)
         # shutdown() leaves a None wake-up sentinel in the work queue: it is

@@ -27,7 +27,8 @@ inside one C call; arguments that CPython would share without pickling
 (ints, strings, bytes) cost a little more here than they would unwatched.
 
 The worker rows are the worker threads (``Tracker`` thread rows), labelled
-with the interpreter each one runs its tasks in.
+with the interpreter each one runs its tasks in; a worker's start-up ends
+when its interpreter is created and initialized (``timed_initialize``).
 """
 
 from __future__ import annotations
@@ -43,6 +44,15 @@ from .instrument import IDLE, RUNNING
 from .outcome import PROTOCOL, describe
 
 ENTRIES = {interp_task.run_task: False, interp_task.run_chunk: True}
+ATTR_READY = "_execscope_ready"  # on a worker context: when its interpreter was ready
+
+
+def timed_initialize(ctx: Any, base_initialize: Callable[[Any], Any]) -> Any:
+    """``WorkerContext.initialize`` (the worker's interpreter created, the
+    initializer run), noting when the worker was ready: its start-up."""
+    result = base_initialize(ctx)
+    setattr(ctx, ATTR_READY, time.monotonic())
+    return result
 
 
 def timed_run(ctx: Any, base_run: Callable[[Any, Any], Any], task: Any, pickled: bool = True) -> Any:
@@ -81,6 +91,7 @@ def _started(ctx: Any, tracker: Any, task_id: int) -> Any:
     interp = getattr(ctx, "interp", None)
     if interp is not None and "(interpreter" not in row.name:
         row.name = "%s (interpreter %s)" % (row.name, interp.id)
+        row.t_started = getattr(ctx, ATTR_READY, 0.0)
     t_taken = time.monotonic()
     row.state, row.task, row.since = RUNNING, task_id, t_taken
     return row, t_taken
@@ -105,6 +116,9 @@ def build(config: Dict[str, Any], run_dir: str) -> Any:
     from concurrent.futures.interpreter import WorkerContext
 
     class TimedContext(WorkerContext):
+        def initialize(self) -> None:
+            timed_initialize(self, WorkerContext.initialize)
+
         def run(self, task: Any) -> Any:
             return timed_run(self, WorkerContext.run, task)
 
