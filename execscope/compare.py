@@ -42,7 +42,7 @@ import threading
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
-from .families import KINDS, missing_requirement, takes_start_method, uses_processes
+from .families import KINDS, is_isolated, missing_requirement, takes_start_method
 from .errors import UsageError
 from .fmt import fmt_num as _rate, fmt_x as _x
 from .model import RunConfig, Snapshot
@@ -52,7 +52,7 @@ EXECUTOR_KINDS = ("serial", "thread", "process")  # the default matrix; any fami
 START_METHODS = ("fork", "spawn", "forkserver")
 # Two throughputs closer than this are a tie: the simpler executor is named.
 TIE_MARGIN = 0.05
-SIMPLICITY = {"serial": 0, "thread": 1, "process": 2, "pool": 2, "loky": 3, "dask": 4}
+SIMPLICITY = {"serial": 0, "thread": 1, "interpreter": 2, "process": 2, "pool": 2, "loky": 3, "dask": 4}
 
 # CPU is sampled at ~10 Hz from outside the run, and psutil's first reading of
 # a new process is always 0: below this wall time a CPU mean means nothing.
@@ -173,7 +173,7 @@ def plan(request: CompareRequest) -> List[RunConfig]:
         choices = default_executors(probe(request.python)["start_methods"], supported)
     else:
         choices = list(request.executors)
-    choices.sort(key=lambda c: SIMPLICITY[c.executor])  # serial first: speedups need it
+    choices.sort(key=lambda c: SIMPLICITY.get(c.executor, 9))  # serial first: speedups need it
     configs: List[RunConfig] = []
     for choice in choices:
         counts: Sequence[Optional[int]] = (None,) if choice.executor == "serial" else request.workers
@@ -292,7 +292,7 @@ class Row:
     ipc_share: float  # of task service time
     cpu_percent: Optional[float]  # process tree mean, % of one core (200 = two cores)
     other_cpus: Optional[float]  # CPUs busy with other processes while it ran
-    startup_s: Optional[float]  # mean process-worker start-up
+    startup_s: Optional[float]  # mean worker start-up (a process, a subinterpreter)
     first_task_s: Optional[float]  # first submit -> first task began
     peak_rss_bytes: Optional[int]  # sum over the process tree
     peak_uss_bytes: Optional[int]  # unique memory of the tree, where readable
@@ -362,7 +362,7 @@ def row_from_run(run: Mapping[str, Any], serial_throughput: Optional[float] = No
         ipc_share=float((run.get("ipc") or {}).get("share_of_task_time") or 0.0),
         cpu_percent=cpu.get("process_tree_mean_percent") if cpu_trusted(run) else None,
         other_cpus=other_cpus(run),
-        startup_s=startup if uses_processes(ex.get("kind")) else None,
+        startup_s=startup if is_isolated(ex.get("kind")) else None,
         first_task_s=run.get("first_task_start_s"),
         peak_rss_bytes=cpu.get("peak_rss_bytes"),
         peak_uss_bytes=cpu.get("peak_uss_bytes"),
@@ -408,7 +408,7 @@ def row_from_snapshot(snap: Snapshot, serial_throughput: Optional[float] = None,
         ipc_share=float(snap.breakdown.ipc_share or 0.0),
         cpu_percent=cpu_percent if trusted else None,
         other_cpus=others,
-        startup_s=sum(startups) / len(startups) if startups and uses_processes(cfg.executor) else None,
+        startup_s=sum(startups) / len(startups) if startups and is_isolated(cfg.executor) else None,
         first_task_s=snap.first_task_start_s,
         peak_rss_bytes=None,
         peak_uss_bytes=None,

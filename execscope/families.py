@@ -5,6 +5,10 @@ what the rest of execscope needs to know about it:
 
     processes      its workers are processes: tasks cross a pipe (pickling,
                    transfer), workers can crash, fork copies threads
+    isolated       tasks cross into another interpreter (a process or a
+                   subinterpreter): pickled there and back, timed in the worker
+                   (every process family is, without saying so)
+    min_python     the oldest CPython that has it
     start_methods  ``--start-method`` applies (multiprocessing contexts)
     requires       third-party modules the runner imports, only when chosen
     extra          the ``pip install execscope[EXTRA]`` that brings them
@@ -23,6 +27,8 @@ from typing import Dict, NamedTuple, Optional, Sequence, Tuple
 class Family(NamedTuple):
     name: str
     processes: bool = False
+    isolated: bool = False
+    min_python: Tuple[int, int] = (3, 9)
     start_methods: bool = False
     requires: Tuple[str, ...] = ()
     extra: Optional[str] = None
@@ -38,6 +44,10 @@ FAMILIES: Dict[str, Family] = {
                    adapter="execscope.runner.loky_pool"),
     "dask": Family("dask", processes=True, requires=("distributed",), extra="dask",
                    adapter="execscope.runner.dask_pool"),
+    # concurrent.futures.InterpreterPoolExecutor: worker threads, each running
+    # its tasks in a subinterpreter of its own (one GIL per interpreter)
+    "interpreter": Family("interpreter", isolated=True, min_python=(3, 14),
+                          adapter="execscope.runner.interp_pool"),
 }
 KINDS = tuple(FAMILIES)
 
@@ -51,6 +61,12 @@ def uses_processes(kind: Optional[str]) -> bool:
     return family(kind).processes
 
 
+def is_isolated(kind: Optional[str]) -> bool:
+    """Tasks cross into another interpreter: pickled, transferred, timed in the worker."""
+    fam = family(kind)
+    return fam.isolated or fam.processes
+
+
 def takes_start_method(kind: Optional[str]) -> bool:
     return family(kind).start_methods
 
@@ -58,7 +74,7 @@ def takes_start_method(kind: Optional[str]) -> bool:
 def supports(kind: str, executors: Sequence[str]) -> bool:
     """A workload written for ``executors`` runs under ``kind``: every process
     family runs what ProcessPoolExecutor runs (picklable module-level tasks)."""
-    return kind in executors or (uses_processes(kind) and "process" in executors)
+    return kind in executors or (is_isolated(kind) and "process" in executors)
 
 
 def missing_requirement(kind: str) -> Optional[str]:
@@ -71,3 +87,12 @@ def missing_requirement(kind: str) -> Optional[str]:
             return ("--executor %s needs the %s package: pip install 'execscope[%s]'"
                     % (kind, module, fam.extra or kind))
     return None
+
+
+def python_problem(kind: str, version: Sequence[int], executable: str) -> Optional[str]:
+    """One line when the run's interpreter (``version``) is too old for ``kind``, else None."""
+    need = family(kind).min_python
+    if tuple(version[:2]) >= tuple(need):
+        return None
+    return ("--executor %s needs CPython %d.%d or newer; %s is %s"
+            % (kind, need[0], need[1], executable, ".".join(str(v) for v in version[:3])))

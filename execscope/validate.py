@@ -59,6 +59,9 @@ def validate(config: RunConfig) -> Tuple[RunConfig, Optional[Any], Dict]:
     if config.on_deadlock not in ("stop", "wait"):
         raise UsageError("--on-deadlock %s: choose stop or wait" % config.on_deadlock)
     info = probe(config.python)
+    too_old = families.python_problem(config.executor, info["version"], info["path"])
+    if too_old:
+        raise UsageError(too_old)
     if families.takes_start_method(config.executor):
         method = config.start_method or info["default_start_method"]
         if method not in ("fork", "spawn", "forkserver"):

@@ -30,7 +30,7 @@ ROOT_NAME = "root"  # holds the pid of the program (the first process to boot)
 
 def boot() -> None:
     run_dir = os.environ.get(ENV)
-    if not run_dir or not os.path.isdir(run_dir):
+    if not run_dir or not os.path.isdir(run_dir) or _in_subinterpreter():
         return
     from . import hooks
 
@@ -39,6 +39,17 @@ def boot() -> None:
         from . import agent
 
         agent.start(run_dir, root=True)
+
+
+def _in_subinterpreter() -> bool:
+    """An InterpreterPoolExecutor worker's interpreter (3.14+) imports site too:
+    it shares the program's pid and may not start threads of its own, and
+    its tasks are timed from the main interpreter, so nothing starts there."""
+    try:
+        import _interpreters  # type: ignore[import-not-found]
+    except ImportError:
+        return False
+    return _interpreters.get_current()[0] != _interpreters.get_main()[0]
 
 
 def _claim_root(run_dir: str) -> bool:

@@ -37,6 +37,7 @@ FAMILY_TARGETS = {
     "distributed.client": "execscope.inject.dask_hooks",
     "loky.process_executor": "execscope.inject.loky_hooks",
     "joblib.externals.loky.process_executor": "execscope.inject.loky_hooks",
+    "concurrent.futures.interpreter": "execscope.inject.interp_hooks",
 }
 # Engines whose own thread pools (Dask's offload and task-running pools) are
 # the engine's, not the program's: they are seen as the engine's executor.
@@ -133,7 +134,9 @@ def _patch_class(cls: type, kind: str) -> None:
             from . import agent
 
             if not made_by_an_engine():
-                agent.register(self, kind, original_submit, creation_site(self), None)
+                # a subclass that is a family of its own (InterpreterPoolExecutor: interp_hooks)
+                family = getattr(type(self), "_execscope_kind", kind)
+                agent.register(self, family, original_submit, creation_site(self), None)
 
     cls.__init__ = __init__
     patch_methods(cls)

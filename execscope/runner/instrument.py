@@ -19,6 +19,12 @@ and its pickling of the result, and returns the result as bytes with the
 timings; the done callback (in the executor's manager thread, where CPython
 unpickles results too) times the result's transfer and unpickling and, when
 asked, resolves a future holding the caller's real result.
+
+Interpreter pools (``InterpreterPoolExecutor``, 3.14+): the rows are the
+worker threads, as for thread pools; each task goes out as an
+``interp_task`` entry that ``interp_pool.timed_run`` turns, in the worker
+thread, into a call in the worker's own interpreter, timed phase by phase
+and recorded as a process-pool task is (``record_remote``).
 """
 
 from __future__ import annotations
@@ -33,9 +39,9 @@ from collections import deque, namedtuple
 from concurrent.futures import Future
 from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Tuple
 
-from ..families import uses_processes
+from ..families import is_isolated, uses_processes
 from ..protocol import BREAKDOWN_FIELDS, TOTALS_FIELDS, latency_bucket, worker_row
-from . import probes, slots, worker
+from . import interp_task, probes, slots, worker
 
 IDLE, RUNNING, BLOCKED = "idle", "running", "blocked"
 _FUTURES_FILE = "concurrent" + "/futures/_base.py"
@@ -138,11 +144,12 @@ def combine(parts: List[Totals]) -> Dict[str, Any]:
 class _ThreadRow:
     """A thread-pool worker's live state, written by that worker only."""
 
-    __slots__ = ("state", "task", "since", "done", "busy_s", "native_id", "name", "key", "totals")
+    __slots__ = ("state", "task", "since", "done", "busy_s", "native_id", "name", "key", "totals", "t_started")
 
     def __init__(self, since: float, native_id: int, name: str) -> None:
         self.state, self.task, self.since = IDLE, -1, since
         self.done, self.busy_s = 0, 0.0
+        self.t_started = 0.0  # when the worker became ready, if it has a start-up (an interpreter's)
         self.native_id, self.name, self.key = native_id, name, "t:%d" % native_id
         self.totals = Totals()
 
@@ -162,8 +169,11 @@ class Tracker:
         # The runner discards results, so it skips that extra future.
         self.deliver_results = deliver_results
         self.kind = kind  # "serial", "thread", "process" or another family (execscope.families)
-        # Workers are processes: tasks cross a pipe and come back as timed result bytes.
+        # Workers are processes: their rows and exits come from slots and the pool.
         self.remote = uses_processes(kind)
+        # Tasks cross into another interpreter (a process or a subinterpreter)
+        # and come back as timed result bytes.
+        self.isolated = is_isolated(kind)
         self.slots = slot_table
         self.clock = clock
         self.errors: Deque[dict] = deque()
@@ -234,7 +244,7 @@ class Tracker:
                    kwargs: Dict[str, Any]) -> List[Future]:
         """``executor.map`` semantics: process pools send ``chunksize`` items per
         call (as CPython's ``_process_chunk`` does); thread pools one each."""
-        if not self.remote or chunksize <= 1:
+        if not self.isolated or chunksize <= 1:
             return [self._submit(fn, (item,), kwargs, 1, False) for item in items]
         futures = []
         for start in range(0, len(items), chunksize):
@@ -249,9 +259,13 @@ class Tracker:
         row = self._threads.get(threading.get_ident())
         parent = row.task if row is not None else -1  # a task submitting from a worker
         t_submit = self.clock()
-        if self.remote:
-            entry = worker.run_chunk if chunk else worker.run_task
-            inner = self.executor.submit(entry, task_id, fn, args, kwargs)
+        if self.isolated:
+            if self.remote:
+                entry = worker.run_chunk if chunk else worker.run_task
+                inner = self.executor.submit(entry, task_id, fn, args, kwargs)
+            else:  # a worker thread of this process pickles it (interp_pool.timed_run)
+                entry = interp_task.run_chunk if chunk else interp_task.run_task
+                inner = self.executor.submit(entry, self, task_id, fn, args, kwargs)
             outer: Optional[Future] = None
             if self.deliver_results:
                 outer = Future()
@@ -464,7 +478,8 @@ class Tracker:
                 else:
                     running += 1
             rows.append(worker_row(key=row.key, label=row.name, tid=row.native_id, state=state, task=task,
-                                   since=since, done=done, busy_s=busy_s, blocked_on=waits_on))
+                                   since=since, done=done, busy_s=busy_s, blocked_on=waits_on,
+                                   t_started=row.t_started))
         source = "executor" if depth is not None else "instrumentation"
         unfinished = max(0, self.submitted - self.finished - running - blocked)
         # shutdown() leaves a None wake-up sentinel in the work queue: it is

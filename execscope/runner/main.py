@@ -28,7 +28,7 @@ import time
 import warnings
 from typing import Any, Dict, Optional
 
-from ..families import family, missing_requirement, supports, uses_processes
+from ..families import family, is_isolated, missing_requirement, python_problem, supports, uses_processes
 from ..machine import cpu_info
 from . import gilprobe, instrument, lifecycle, probes, resolve, slots, worker
 from .channel import Channel, ParentGone, interpreter_info  # noqa: F401 (re-exported)
@@ -69,7 +69,7 @@ def _check_picklable(fn: Any) -> Optional[str]:
     try:
         pickle.dumps(fn)
     except Exception as exc:
-        return ("%s cannot be pickled for a process pool (%s): define it at module level"
+        return ("%s cannot be pickled for a process or interpreter pool (%s): define it at module level"
                 % (getattr(fn, "__qualname__", repr(fn)), type(exc).__name__))
     return None
 
@@ -98,7 +98,11 @@ def run(config: Dict[str, Any], channel: Channel) -> str:
         channel.send("fatal", kind="usage", message="workload %s cannot run under --executor %s (supported: %s)"
                      % (workload.name, kind, ", ".join(workload.executors)))
         return "fatal"
-    if uses_processes(kind):
+    problem = python_problem(kind, sys.version_info, sys.executable)
+    if problem:
+        channel.send("fatal", kind="usage", message=problem)
+        return "fatal"
+    if is_isolated(kind):
         problem = _check_picklable(workload.task)
         if problem:
             channel.send("fatal", kind="usage", message=problem)
@@ -128,6 +132,7 @@ def _execute(config: Dict[str, Any], channel: Channel, workload: Any, params: Di
 
     kind = config["executor"]
     remote = uses_processes(kind)
+    isolated = is_isolated(kind)
     table = None
     if remote:
         slots.create(run_dir)
@@ -142,7 +147,7 @@ def _execute(config: Dict[str, Any], channel: Channel, workload: Any, params: Di
         executor.tracker = tracker
         driver = executor
     marks = []
-    _runtime.install(tracker if not remote else None,
+    _runtime.install(tracker if not isolated else None,
                      lambda name, t, data: marks.append({"name": name, "t": t, "data": data}))
     channel.send(
         "pool",
@@ -152,8 +157,9 @@ def _execute(config: Dict[str, Any], channel: Channel, workload: Any, params: Di
         threads=[t.name for t in threading.enumerate()],
     )
     # GIL ground truth (see gilprobe): thread and serial executors only, so
-    # the probe is never a thread that a process pool's fork would copy.
-    probe = gilprobe.GilProbe().start() if not remote and gilprobe.enabled() else None
+    # the probe is never a thread that a process pool's fork would copy (and
+    # it reads the main interpreter's GIL, which interpreter workers do not hold).
+    probe = gilprobe.GilProbe().start() if not isolated and gilprobe.enabled() else None
 
     n_tasks = config.get("tasks")
     duration = config.get("duration")

@@ -20,14 +20,13 @@ Waiting for work is therefore never counted as transfer.  Likewise the end of
 from __future__ import annotations
 
 import os
-import pickle
 import time
-import traceback
 from typing import Any, Optional, Tuple
 
 from . import gilprobe
 from . import slots as _slots
 from .lifecycle import die_with_parent
+from .outcome import call, call_chunk, pack
 from .probes import call_item_args
 
 _table: Optional[_slots.SlotTable] = None
@@ -37,7 +36,6 @@ _done = 0
 _busy = 0.0
 _user_init: Any = None
 
-PROTOCOL = pickle.HIGHEST_PROTOCOL
 
 
 def _patch_connection() -> None:
@@ -99,13 +97,7 @@ def _finish(task_id: int, t_begin: float, deser_s: float, t_c0: float, t_c1: flo
     if _table is not None:
         _table.state(_slots.SERIALIZING, task_id, t_c1)
     r0 = time.monotonic()
-    if status == "ok":
-        try:
-            out = pickle.dumps(value, PROTOCOL)
-        except Exception as exc:
-            status, out = "error", _describe(exc, "result cannot be pickled: ")
-    else:
-        out = value
+    status, out = pack(status, value)
     r1 = time.monotonic()
     _done += 1
     _busy += t_c1 - t_c0
@@ -115,27 +107,12 @@ def _finish(task_id: int, t_begin: float, deser_s: float, t_c0: float, t_c1: flo
     return status, out, meta
 
 
-def _describe(exc: BaseException, prefix: str = "") -> Tuple[str, str, Optional[bytes]]:
-    """(message, traceback text, the pickled exception or None).  The exception
-    itself travels for callers that hand it back to a program whose own
-    ``except`` clauses must still match (see instrument.remote_exception)."""
-    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    try:
-        data: Optional[bytes] = pickle.dumps(exc, PROTOCOL)
-    except Exception:
-        data = None
-    return (prefix + type(exc).__name__ + ": " + str(exc), text, data)
-
-
 def run_task(task_id: int, fn: Any, args: tuple, kwargs: dict) -> Tuple[str, Any, tuple]:
     """Call the task (already unpickled by the executor, timed), pickle the result."""
     t_c0 = time.monotonic()
     if _table is not None:
         _table.state(_slots.RUNNING, task_id, t_c0)
-    try:
-        value, status = fn(*args, **kwargs), "ok"
-    except Exception as exc:
-        value, status = _describe(exc), "error"
+    value, status = call(fn, args, kwargs)
     return _finish(task_id, t_c0, _deser_s, t_c0, time.monotonic(), status, value)
 
 
@@ -144,8 +121,5 @@ def run_chunk(task_id: int, fn: Any, items: tuple, kwargs: dict) -> Tuple[str, A
     t_c0 = time.monotonic()
     if _table is not None:
         _table.state(_slots.RUNNING, task_id, t_c0)
-    try:
-        value, status = [fn(item, **kwargs) for item in items], "ok"
-    except Exception as exc:
-        value, status = _describe(exc), "error"
+    value, status = call_chunk(fn, items, kwargs)
     return _finish(task_id, t_c0, _deser_s, t_c0, time.monotonic(), status, value)

@@ -60,6 +60,9 @@ def main(argv):
         if now >= t0 + every:
             emit(t0, now, samples, errors, counts)
             counts, samples, errors, t0 = {}, 0, 0, now
+            # An unwinder reads the interpreters that exist when it is made:
+            # a new one each round sees subinterpreters created since (0.3 ms).
+            unwinder = renew(rd, pid, unwinder)
         try:
             interpreters = unwinder.get_stack_trace()
         except ProcessLookupError:
@@ -70,13 +73,8 @@ def main(argv):
             errors += 1
         else:
             samples += 1
-            for interp in interpreters:
-                for thread in interp.threads:
-                    status = thread.status
-                    state = "held" if status & has_gil else "wait" if status & requested else "other"
-                    frames = tuple("%s (%s)" % (f.funcname, f.filename) for f in thread.frame_info[:FRAMES])
-                    key = (interp.interpreter_id, thread.thread_id, state, frames)
-                    counts[key] = counts.get(key, 0) + 1
+            for key in sample_keys(interpreters, has_gil, requested):
+                counts[key] = counts.get(key, 0) + 1
         next_at += period
         delay = next_at - time.monotonic()
         if delay > 0:
@@ -85,6 +83,37 @@ def main(argv):
             next_at = time.monotonic()
     emit(t0, time.monotonic(), samples, errors, counts)
     return 0
+
+
+def sample_keys(interpreters, has_gil, requested):
+    """One ``(interpreter id, thread id, state, frames)`` per OS thread of a sample.
+
+    A thread that entered another interpreter (an InterpreterPoolExecutor
+    worker inside ``Interpreter.call``) has a thread state in each: the one
+    it left is parked without any GIL, the one it runs in holds or asks for
+    that interpreter's GIL.  The thread is where it runs: the state holding
+    or asking for a GIL, else the innermost (most recently entered, highest
+    id) interpreter's, never both."""
+    best = {}
+    for interp in interpreters:
+        for thread in interp.threads:
+            status = thread.status
+            state = "held" if status & has_gil else "wait" if status & requested else "other"
+            rank = (state != "other", interp.interpreter_id)
+            tid = thread.thread_id
+            if tid in best and best[tid][0] >= rank:
+                continue
+            frames = tuple("%s (%s)" % (f.funcname, f.filename) for f in thread.frame_info[:FRAMES])
+            best[tid] = (rank, (interp.interpreter_id, tid, state, frames))
+    return [key for _, key in best.values()]
+
+
+def renew(rd, pid, unwinder):
+    """A fresh unwinder over the process's interpreters now, else the old one."""
+    try:
+        return rd.RemoteUnwinder(pid, all_threads=True, skip_non_matching_threads=False, cache_frames=True)
+    except (RuntimeError, OSError):
+        return unwinder
 
 
 def connect(rd, pid):

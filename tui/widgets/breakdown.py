@@ -14,6 +14,8 @@ from typing import List, Tuple
 
 from rich.text import Text
 
+from execscope.families import is_isolated
+
 from ..fmt import fmt_bytes, fmt_s, wrap
 from ..sources import kinds
 from .panel import Panel
@@ -105,7 +107,7 @@ class BreakdownPanel(Panel):
                 legend.append(item)
         pack(text, legend, width)
         pools = kinds(snap)
-        if "process" in pools:
+        if any(is_isolated(k) for k in pools):  # tasks are pickled across to the workers
             share = b.ipc_share
             line = Text()
             line.append("IPC ", style="dim")
@@ -115,7 +117,8 @@ class BreakdownPanel(Panel):
             pack(text, [line, Text("→ %s ← %s a task" % (fmt_bytes(b.bytes_out), fmt_bytes(b.bytes_in)))],
                  width, gap=1)
             if len(pools) > 1:
-                wrap(text, "summed over thread and process pools: e shows one at a time", width, style="dim")
+                wrap(text, "summed over %s pools: e shows one at a time" % " and ".join(reversed(pools)),
+                     width, style="dim")
         elif pools:
             wrap(text, "%s: shared memory, nothing is pickled" %
                  ("serial" if pools == ("serial",) else "threads"), width, style="dim")

@@ -75,7 +75,8 @@ def pool_line(snap: Snapshot, width: int = 80) -> str:
         return text[:width]
     if cfg.executor == "serial":
         return "serial baseline: one task after another"[:width]
-    kind = "thread pool" if cfg.executor == "thread" else "%s pool" % (cfg.start_method or "process")
+    kind = ("%s pool" % cfg.executor if cfg.executor in ("thread", "interpreter")
+            else "%s pool" % (cfg.start_method or "process"))
     size = "max_workers %s" % (snap.max_workers if snap.max_workers else "?")
     if cfg.workers is None and snap.max_workers:
         size += " (default)"
