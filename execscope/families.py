@@ -89,6 +89,31 @@ def missing_requirement(kind: str) -> Optional[str]:
     return None
 
 
+def installed(kind: str) -> bool:
+    """Are the modules ``kind`` needs importable here?  Looked up, not
+    imported (``distributed`` takes a second to import)."""
+    import importlib.util
+
+    return all(importlib.util.find_spec(module) is not None for module in family(kind).requires)
+
+
+def offered(executors: Sequence[str], version: Sequence[int]) -> Tuple[str, ...]:
+    """The kinds a picker offers for a workload written for ``executors``, on
+    an interpreter of ``version``: those that run it, are installed and are
+    not too new for the interpreter, in the table's order.
+
+    >>> offered(("serial", "thread", "process"), (3, 11))[:4]
+    ('serial', 'thread', 'process', 'pool')
+    >>> "interpreter" in offered(("serial", "thread", "process"), (3, 11))
+    False
+    >>> offered(("thread",), (3, 14))
+    ('thread',)
+    """
+    return tuple(kind for kind in KINDS
+                 if supports(kind, executors) and installed(kind)
+                 and tuple(version[:2]) >= family(kind).min_python)
+
+
 def python_problem(kind: str, version: Sequence[int], executable: str) -> Optional[str]:
     """One line when the run's interpreter (``version``) is too old for ``kind``, else None."""
     need = family(kind).min_python

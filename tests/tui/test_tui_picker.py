@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+
+from execscope import families
 from execscope.model import RunConfig
 from execscope.tui.screens.picker import PickerScreen
 
@@ -64,4 +67,24 @@ async def test_parameter_hints_are_whole_at_80_columns():
         w = picker.workloads["pickle_heavy"]
         for p in w.params:
             assert " ".join(p.help.split()) in text, p.name
-        assert "…" not in text
+        # nothing is cut short, but the executor row, which scrolls its choices
+        assert not [line for line in screen_text(app).splitlines() if "…" in line and "executor" not in line]
+
+
+@aio
+async def test_the_executor_choices_come_from_the_families_this_workload_and_interpreter_allow():
+    app = make_app(RunConfig("cpu", "thread", workers=2))
+    async with app.run_test(size=(80, 24)) as pilot:
+        picker = await _open_picker(pilot, app)
+        executor = picker.query_one("#executor")
+        assert list(executor.choices) == list(families.offered(("serial", "thread", "process"), sys.version_info))
+        assert "pool" in executor.choices and "interpreter" not in executor.choices  # 3.11 has none
+        while executor.value != "pool":
+            executor.action_move(1)
+            await pilot.pause()
+        method = picker.query_one("#start-method")
+        assert not method.has_class("-disabled")  # a Pool takes a start method
+        config = picker.form_config()
+        assert (config.executor, config.start_method) == ("pool", method.value)
+        print(screen_text(app))
+        assert "pool" in screen_text(app)

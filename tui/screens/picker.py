@@ -9,6 +9,7 @@ value is shown here, next to the field, and never reaches a run.
 from __future__ import annotations
 
 import multiprocessing
+import sys
 from typing import Dict, Optional
 
 from rich.text import Text
@@ -20,7 +21,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from execscope import families
 from execscope.errors import UsageError
+from execscope.interpreters import probe
 from execscope.model import RunConfig
 
 from execscope.tour import claim_lines
@@ -161,9 +164,19 @@ class PickerScreen(Screen):
 
     def _sync_start_method(self) -> None:
         method = self.query_one("#start-method", Cycler)
-        method.set_class(self.query_one("#executor", Cycler).value != "process", "-disabled")
+        method.set_class(not families.takes_start_method(self.query_one("#executor", Cycler).value), "-disabled")
         method.can_focus = not method.has_class("-disabled")
         method.refresh()
+
+    def _python_version(self) -> tuple:
+        """The version of the interpreter the runs will use (the executors it has)."""
+        python = self.current.python if self.current is not None else None
+        if python is None:
+            return tuple(sys.version_info[:2])
+        try:
+            return tuple(probe(python)["version"][:2])
+        except UsageError:
+            return tuple(sys.version_info[:2])  # the run itself will say what is wrong with it
 
     def _show_workload(self, name: str, keep_params: bool) -> None:
         w = self.workloads[name]
@@ -181,7 +194,7 @@ class PickerScreen(Screen):
         self.query_one("#about", Static).update(about)
         executor = self.query_one("#executor", Cycler)
         before = executor.value
-        executor.set_choices(w.executors)
+        executor.set_choices(families.offered(w.executors, self._python_version()))
         self._sync_start_method()
         tasks = self.query_one("#field-tasks", Input)
         tasks.placeholder = "default %d" % w.default_tasks
@@ -244,7 +257,7 @@ class PickerScreen(Screen):
         return RunConfig(
             workload=w.name,
             executor=executor,
-            start_method=self.query_one("#start-method", Cycler).value if executor == "process" else None,
+            start_method=self.query_one("#start-method", Cycler).value if families.takes_start_method(executor) else None,
             workers=None if executor == "serial" else number("workers", int),
             tasks=number("tasks", int),
             duration=number("duration", float),

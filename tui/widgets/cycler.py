@@ -5,7 +5,7 @@ Compact enough for an 80x24 form, and all keyboard.  Posts ``Cycler.Changed``.
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Tuple
 
 from rich.text import Text
 from textual.binding import Binding
@@ -68,12 +68,49 @@ class Cycler(Widget, can_focus=True):
             text.append("  —  " + self.note, style="dim")
             return text
         text.append("◀ ", style="dim")
-        for i, choice in enumerate(self.choices):
-            if i:
+        first, last = visible_window([len(c) + 3 for c in self.choices], self.index,
+                                     (self.size.width or 80) - 13 - 4)
+        if first:
+            text.append("… ", style="dim")
+        for i in range(first, last):
+            if i > first:
                 text.append(" ")
+            choice = self.choices[i]
             if i == self.index:
                 text.append("[%s]" % choice, style="bold reverse")
             else:
                 text.append(" %s " % choice, style="dim")
+        if last < len(self.choices):
+            text.append(" …", style="dim")
         text.append(" ▶", style="dim")
         return text
+
+
+def visible_window(widths: Sequence[int], index: int, room: int) -> Tuple[int, int]:
+    """The choices ``[first, last)`` drawn in ``room`` columns: all when they
+    fit, else a run around the chosen one (each cut side costs 2 columns for
+    its "…").
+
+    >>> visible_window([9, 9, 10, 7], 2, 80)
+    (0, 4)
+    >>> visible_window([9, 9, 10, 7, 7, 7, 14], 3, 30)
+    (2, 5)
+    >>> visible_window([9, 9, 10, 7, 7, 7, 14], 0, 30)
+    (0, 3)
+    """
+    n = len(widths)
+
+    def cost(first: int, last: int) -> int:
+        return sum(widths[first:last]) + (2 if first > 0 else 0) + (2 if last < n else 0)
+
+    if cost(0, n) <= room:
+        return 0, n
+    first, last = index, index + 1
+    grown = True
+    while grown:
+        grown = False
+        if last < n and cost(first, last + 1) <= room:
+            last, grown = last + 1, True
+        if first > 0 and cost(first - 1, last) <= room:
+            first, grown = first - 1, True
+    return first, last
