@@ -50,6 +50,7 @@ from .interpreters import probe
 from .model import ProgramView, RunConfig, Snapshot
 from .sampling.pyspy import dump, find_pyspy
 from .source import SourceContext
+from .attach_agent import AgentLink
 
 DUMP_EVERY_S = 0.5  # py-spy dump pauses the target for a moment: twice a second is enough for states
 MAX_CHILDREN = 16  # child processes dumped per round
@@ -185,6 +186,13 @@ class StackStates:
         return tick
 
 
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
 def _ppid(pid: int) -> Optional[int]:
     try:
         return psutil.Process(pid).ppid()
@@ -296,11 +304,13 @@ class AttachSource:
         self.pid = int(config.attach_pid)
         self.pyspy = find_pyspy()[0] or "py-spy"
         self.alerts = ExecutorAlerts(DETECTORS, history_len)
+        self.history_len = history_len
         self.meter = BoundMeter()
         self.states = StackStates()
         self.problem = ""
         self.failures = 0
-        self.exit_code: Optional[int] = None
+        self.exited = False
+        self.agent: Optional[AgentLink] = None
         self._stop = threading.Event()
         try:
             self.cmdline = tuple(psutil.Process(self.pid).cmdline())
@@ -311,6 +321,7 @@ class AttachSource:
         from .machine import cpu_info
 
         self.ctx = ctx
+        self.agent = AgentLink(self.pid, ctx, self.history_len)
         info = ctx.interpreter
         version = info.get("version") or [0, 0, 0]
         ctx.state.apply({
@@ -329,18 +340,29 @@ class AttachSource:
         ctx = self.ctx
         duration = ctx.config.duration
         end = ctx.t_launch + duration if duration else None
+        if self.config.instrument:
+            self.agent.start(self._environ(), self.cmdline)
         while not self._stop.is_set():
             t0 = time.monotonic()
             if end is not None and t0 >= end:
                 ctx.finish("completed", "watched for %gs" % duration)
                 return
-            if not psutil.pid_exists(self.pid):
+            if not _alive(self.pid):
+                self.exited = True
+                self.agent.drain()  # its last tick and "bye" are on their way
                 ctx.finish("completed", "the process exited")
                 return
-            dumps = self._dump_tree()
-            if dumps:
-                ctx.state.apply(self.states.tick(dumps, time.monotonic()))
+            if not self.agent.reported():
+                dumps = self._dump_tree()
+                if dumps and not self.agent.reported():
+                    ctx.state.apply(self.states.tick(dumps, time.monotonic()))
             self._stop.wait(max(0.05, DUMP_EVERY_S - (time.monotonic() - t0)))
+
+    def _environ(self) -> Optional[Dict[str, str]]:
+        try:
+            return psutil.Process(self.pid).environ()
+        except psutil.Error:
+            return None
 
     def _dump_tree(self) -> Dict[int, List[Dict[str, Any]]]:
         dumps: Dict[int, List[Dict[str, Any]]] = {}
@@ -361,6 +383,12 @@ class AttachSource:
         return dumps
 
     def decorate(self, snap: Snapshot, tick: Dict[str, Any], worker_views: Any, now: float) -> Snapshot:
+        if self.agent.reported():
+            snap = self.agent.telemetry.decorate(snap, tick, worker_views, now)
+            program = ProgramView(argv=self.cmdline, pid=self.pid, exited=self.exited,
+                                  instrumented=True, processes=snap.program.processes if snap.program else 0,
+                                  mode=self.agent.mode())
+            return replace(snap, source=self.name, program=program, unavailable=self.agent.unavailable(snap))
         views = []
         for entry in tick.get("executors", ()):
             view = executor_view(entry, worker_views, self.ctx.t_launch, now, (), "live")
@@ -370,12 +398,14 @@ class AttachSource:
             unavailable.append(("gil", snap.gil.reason))
         if self.problem:
             unavailable.append(("workers", self.problem))
-        program = ProgramView(argv=self.cmdline, pid=self.pid, exit_code=None)
+        program = ProgramView(argv=self.cmdline, pid=self.pid, exited=self.exited, mode=self.agent.mode())
         return replace(snap, source=self.name, executors=tuple(views), program=program,
                        unavailable=tuple(unavailable), max_workers=tick.get("max_workers"),
                        expected_tasks=None)
 
     def evaluate(self, snap: Snapshot, history: Sequence[Snapshot]) -> Snapshot:
+        if self.agent.reported():
+            return self.agent.telemetry.evaluate(snap, history)  # the instrumented detectors
         return self.alerts.evaluate(snap)  # each pool against its own history
 
     def poll(self) -> None:
@@ -386,3 +416,5 @@ class AttachSource:
 
     def close(self) -> None:
         self._stop.set()
+        if self.agent is not None:
+            self.agent.close()  # the agent sees its socket close and detaches

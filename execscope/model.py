@@ -38,6 +38,7 @@ class RunConfig:
     argv: Tuple[str, ...] = ()
     # An attached process (``execscope attach PID``, attach.AttachSource): watched from outside.
     attach_pid: Optional[int] = None
+    instrument: bool = True  # attach: load the agent with sys.remote_exec where the target allows it
 
     @property
     def label(self) -> str:
@@ -242,6 +243,8 @@ class ProgramView:
     instrumented: bool = False  # its process said hello (a program run)
     processes: int = 0  # its processes reporting telemetry (a program run)
     output_tail: Tuple[str, ...] = ()  # its last lines of stdout and stderr (a program run)
+    exited: bool = False  # it has ended (attach: its exit code is its parent's to read, not ours)
+    mode: str = ""  # attach: "instrumented since HH:MM:SS" or "stacks only: <why>"
 
 
 @dataclass(frozen=True)

@@ -229,7 +229,7 @@ def program_json(snap: Snapshot) -> Optional[Dict[str, Any]]:
     if p is None:
         return None
     return {"argv": list(p.argv), "pid": p.pid, "exit_code": p.exit_code, "instrumented": p.instrumented,
-            "processes_reporting": p.processes}
+            "processes_reporting": p.processes, "exited": p.exited or p.exit_code is not None, "mode": p.mode}
 
 
 def write_json_atomic(path: str, obj: Any) -> None:
@@ -313,9 +313,11 @@ def _executor_rows(snap: Snapshot) -> List[tuple]:
         rows.append(("executor %d" % i, text + ("; %s" % ex.bound if ex.bound else "")))
     p = snap.program
     if p is not None:
-        code = "running" if p.exit_code is None else ("exit code %d" % p.exit_code if p.exit_code >= 0
-                                                      else "killed by signal %d" % -p.exit_code)
-        rows.append(("program", "pid %d, %s" % (p.pid, code)))
+        if p.exit_code is not None:
+            code = "exit code %d" % p.exit_code if p.exit_code >= 0 else "killed by signal %d" % -p.exit_code
+        else:
+            code = "exited (its exit code goes to its parent)" if p.exited else "running"
+        rows.append(("program", "pid %d, %s%s" % (p.pid, code, "; " + p.mode if p.mode else "")))
     return rows + _unavailable_rows(snap)
 
 

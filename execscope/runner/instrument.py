@@ -179,6 +179,9 @@ class Tracker:
         self.errors: Deque[dict] = deque()
         self.serialized: Dict[int, Tuple[float, int]] = {}
         self._remote_totals = Totals()  # process pools, under self._lock
+        # What a process worker is sent to call (run_task, run_chunk): an
+        # attached agent sends stand-ins its workers can import (inject/remote.py).
+        self.remote_calls: Tuple[Callable[..., Any], Callable[..., Any]] = (worker.run_task, worker.run_chunk)
         if self.remote:
             probes.time_queue_pickling(on_dumps=self._call_pickled)
         # No lock on the thread-pool hot path: a Python lock shared by the
@@ -261,7 +264,7 @@ class Tracker:
         t_submit = self.clock()
         if self.isolated:
             if self.remote:
-                entry = worker.run_chunk if chunk else worker.run_task
+                entry = self.remote_calls[chunk]
                 inner = self.executor.submit(entry, task_id, fn, args, kwargs)
             else:  # a worker thread of this process pickles it (interp_pool.timed_run)
                 entry = interp_task.run_chunk if chunk else interp_task.run_task
