@@ -1,0 +1,254 @@
+"""``execscope attach PID`` with the agent loaded by ``sys.remote_exec`` (CPython 3.14+).
+
+The target is tests/programs/feeder_pools.py, unmodified: a thread pool whose
+tasks each submit a CPU-bound piece to a process pool.  After execscope has
+gone, a second ``sys.remote_exec`` (``PROBE``) asks the target what it holds
+now: the executor classes' own methods, multiprocessing's own pickler, no
+execscope thread or marker.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+
+from execscope.remote import eligible
+from execscope.sampling.pyspy import find_pyspy
+from helpers import ROOT, load
+from pythons import python_or_skip
+
+PROGRAM = os.path.join(ROOT, "tests", "programs", "feeder_pools.py")
+needs_pyspy = pytest.mark.skipif(find_pyspy()[0] is None, reason="py-spy is not installed")
+
+PROBE = r'''
+import concurrent.futures as cf, json, threading, sys
+from concurrent.futures import process, thread
+from multiprocessing import connection, queues, reduction
+out = {
+    "submit": [cf.ThreadPoolExecutor.submit.__module__, cf.ProcessPoolExecutor.submit.__module__,
+               cf.ProcessPoolExecutor.map.__module__, cf.ThreadPoolExecutor.__init__.__module__],
+    "pickler": queues._ForkingPickler is reduction.ForkingPickler and connection._ForkingPickler is reduction.ForkingPickler,
+    "threads": sorted(t.name for t in threading.enumerate()),
+    "marker": hasattr(cf, "_execscope_attached") or "_execscope_attach_originals" in thread.ThreadPoolExecutor.__dict__,
+}
+with open(%r, "w") as fh:
+    json.dump(out, fh)
+'''
+
+
+def _cli(*args, timeout=90.0, **kwargs):
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    return subprocess.Popen([sys.executable, "-m", "execscope", *args], cwd=ROOT, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs)
+
+
+def _target(python, seconds, tmp_path, env=None, args=()):
+    out = str(tmp_path / "result.txt")
+    proc = subprocess.Popen([python, *args, PROGRAM, str(seconds), out], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env, cwd=str(tmp_path))
+    assert proc.stdout.readline().strip() == "ready"
+    return proc, out
+
+
+def _finish(proc):
+    try:
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return out, err
+
+
+def _probe(python, pid, tmp_path):
+    """What the target holds now (see PROBE), asked with sys.remote_exec."""
+    result = str(tmp_path / "probe.json")
+    script = tmp_path / "probe.py"
+    script.write_text(PROBE % result)
+    subprocess.run([python, "-I", "-c", "import sys; sys.remote_exec(%d, %r)" % (pid, str(script))], check=True,
+                   timeout=30)
+    deadline = time.monotonic() + 10
+    while not os.path.exists(result) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with open(result) as fh:
+        return json.load(fh)
+
+
+def _assert_left_as_it_was(probe):
+    assert probe["submit"] == ["concurrent.futures.thread", "concurrent.futures.process",
+                               "concurrent.futures.process", "concurrent.futures.thread"], probe
+    assert probe["pickler"] is True and probe["marker"] is False, probe
+    assert not [t for t in probe["threads"] if t.startswith("execscope")], probe
+
+
+def _expected(n_results):
+    """The checksum feeder_pools.py prints for its first ``n_results`` results."""
+    def crunch(n):
+        return sum(i * i % 7 for i in range(n))
+    values = {k: crunch(20000 + k) for k in range(50)}
+    total, i = 0, 0
+    while i < n_results:
+        total += sum(values[(i + k) % 50] for k in range(10))
+        i += 10
+    return total
+
+
+def _check_instrumented(data):
+    assert data["source"] == "attach"
+    assert data["program"]["instrumented"] is True, data["program"]
+    assert data["program"]["mode"].startswith("instrumented since "), data["program"]
+    kinds = {e["kind"]: e for e in data["executors"]}
+    assert set(kinds) == {"thread", "process"}, list(kinds)
+    for entry in kinds.values():
+        assert entry["tasks"]["completed"] > 20, entry["tasks"]
+    process = kinds["process"]
+    assert process["breakdown_s"]["compute"] > 0 and process["ipc"]["bytes_sent"] > 0, process
+    assert kinds["thread"]["breakdown_s"]["compute"] > 0
+
+
+@needs_pyspy
+@pytest.mark.parametrize("version", ["3.14", "3.15"])
+def test_attach_instruments_a_running_thread_and_process_pool(version, tmp_path):
+    python = python_or_skip(version)
+    proc, out = _target(python, 12, tmp_path)
+    try:
+        cli = _cli("attach", str(proc.pid), "--headless", "--duration", "4", "--json", str(tmp_path / "a.json"))
+        _, err = cli.communicate(timeout=90)
+        assert cli.returncode == 0, err
+        probe = _probe(python, proc.pid, tmp_path)  # execscope has gone; the program still runs
+        stdout, stderr = _finish(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0 and stderr == "", stderr
+    count, checksum = map(int, open(out).read().split())
+    assert stdout.split() == ["done", str(count), str(checksum)] and checksum == _expected(count)
+    _assert_left_as_it_was(probe)
+    data = load(str(tmp_path / "a.json"))
+    _check_instrumented(data)
+    # queue depth over time, and tasks completing within a couple of seconds of attaching
+    assert max(p["queue_depth"] for p in data["timeline"]) > 0
+    assert min(p["t_s"] for p in data["timeline"] if p["completed"] > 0) < 3.0
+
+
+@needs_pyspy
+def test_the_agent_detaches_when_execscope_is_killed(tmp_path):
+    python = python_or_skip("3.14")
+    proc, out = _target(python, 12, tmp_path)
+    try:
+        cli = _cli("attach", str(proc.pid), "--headless")
+        deadline = time.monotonic() + 30
+        line = ""
+        while time.monotonic() < deadline and "running" not in line:
+            line = cli.stderr.readline()
+        time.sleep(1.0)
+        cli.kill()  # SIGKILL: no goodbye; the agent must see its socket close
+        cli.communicate(timeout=30)
+        time.sleep(0.5)
+        probe = _probe(python, proc.pid, tmp_path)
+        stdout, stderr = _finish(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    _assert_left_as_it_was(probe)
+    assert proc.returncode == 0 and stderr == "", stderr
+    count, checksum = map(int, open(out).read().split())
+    assert checksum == _expected(count)
+
+
+@needs_pyspy
+def test_attaching_twice_and_to_the_end_of_the_program(tmp_path):
+    """A second attach after the first detached; it watches the program to its
+    exit: the executors stay in the record and the program is "exited"."""
+    python = python_or_skip("3.14")
+    proc, out = _target(python, 6, tmp_path)
+    try:
+        first = _cli("attach", str(proc.pid), "--headless", "--duration", "1.5")
+        assert first.wait(timeout=60) == 0, first.communicate()[1]
+        first.communicate()
+        second = _cli("attach", str(proc.pid), "--headless", "--json", str(tmp_path / "b.json"))
+        _, err = second.communicate(timeout=90)
+        assert second.returncode == 0, err
+        _finish(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0
+    data = load(str(tmp_path / "b.json"))
+    _check_instrumented(data)
+    assert data["status"] == "completed" and data["program"]["exited"] is True, data["program"]
+    assert "exited (its exit code goes to its parent)" in err and "executors  2 seen" in err, err
+
+
+@needs_pyspy
+@pytest.mark.parametrize("how", ["env", "option"])
+def test_remote_debugging_disabled_falls_back_with_the_reason(how, tmp_path):
+    python = python_or_skip("3.14")
+    env = dict(os.environ, PYTHON_DISABLE_REMOTE_DEBUG="1") if how == "env" else None
+    args = ("-X", "disable_remote_debug") if how == "option" else ()
+    proc, _ = _target(python, 4, tmp_path, env=env, args=args)
+    try:
+        cli = _cli("attach", str(proc.pid), "--headless", "--duration", "1.5", "--json", str(tmp_path / "c.json"))
+        _, err = cli.communicate(timeout=60)
+        assert cli.returncode == 0, err
+    finally:
+        _finish(proc)  # to its end: killing it would leave its pool's processes
+    data = load(str(tmp_path / "c.json"))
+    assert data["program"]["mode"].startswith("stacks only: remote debugging is disabled"), data["program"]
+    assert data["program"]["instrumented"] is False
+
+
+@needs_pyspy
+def test_a_python_older_than_3_14_falls_back_with_the_reason(tmp_path):
+    python = _older_python()
+    if python is None:
+        pytest.skip("no CPython 3.11-3.13 that runs on PATH")
+    proc, _ = _target(python, 4, tmp_path)
+    try:
+        cli = _cli("attach", str(proc.pid), "--headless", "--duration", "1.5", "--json", str(tmp_path / "d.json"))
+        _, err = cli.communicate(timeout=60)
+        assert cli.returncode == 0, err
+    finally:
+        _finish(proc)
+    data = load(str(tmp_path / "d.json"))
+    assert "stacks only: the target runs Python 3.1" in data["program"]["mode"], data["program"]
+    assert "needs CPython 3.14+" in data["program"]["mode"] and "stacks only" in err
+
+
+def _older_python():
+    """A CPython 3.11-3.13 that really runs (a pyenv shim may name one it cannot start)."""
+    for name in ("python3.13", "python3.12", "python3.11"):
+        path = shutil.which(name)
+        if path is None:
+            continue
+        try:
+            done = subprocess.run([path, "-c", "import sys; print(sys.version_info < (3, 14))"], capture_output=True,
+                                  text=True, timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if done.returncode == 0 and done.stdout.strip() == "True":
+            return path
+    return None
+
+
+def test_eligibility_reasons():
+    info = {"version": [3, 14, 0], "implementation": "cpython", "gil_enabled": True}
+    assert eligible(info, {}, ["python3.14", "prog.py"]) == ""
+    assert "3.13" in eligible(dict(info, version=[3, 13, 5]), {}, ["python3"])
+    assert "free-threaded" in eligible(dict(info, free_threaded_build=True, gil_enabled=False), {}, ["python3"])
+    assert "PYTHON_DISABLE_REMOTE_DEBUG" in eligible(info, {"PYTHON_DISABLE_REMOTE_DEBUG": "1"}, ["python3"])
+    assert "-X disable_remote_debug" in eligible(info, {}, ["python3", "-X", "disable_remote_debug", "p.py"])
+    assert eligible(info, {}, ["python3", "p.py", "-X", "disable_remote_debug"]) == ""  # the program's own args
