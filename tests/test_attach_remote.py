@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-import pwd
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -25,6 +23,7 @@ from execscope.remote import eligible
 from execscope.sampling.pyspy import find_pyspy
 from helpers import ROOT, load
 from pythons import python_or_skip
+from test_gil_calibration import _run_as_nobody, as_root_with_setpriv
 
 PROGRAM = os.path.join(ROOT, "tests", "programs", "feeder_pools.py")
 needs_pyspy = pytest.mark.skipif(find_pyspy()[0] is None, reason="py-spy is not installed")
@@ -64,10 +63,27 @@ def _finish(proc):
     try:
         out, err = proc.communicate(timeout=60)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        _kill_tree(proc)
     return out, err
+
+
+def _kill_tree(proc):
+    """A target that did not end by itself (a failed test): it and its pool's processes."""
+    if proc.poll() is not None:
+        return
+    import psutil
+
+    try:
+        children = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.Error:
+        children = []
+    for child in children:
+        try:
+            child.kill()
+        except psutil.Error:
+            pass
+    proc.kill()
+    proc.wait()
 
 
 def _probe(python, pid, tmp_path):
@@ -128,9 +144,7 @@ def test_attach_instruments_a_running_thread_and_process_pool(version, tmp_path)
         probe = _probe(python, proc.pid, tmp_path)  # execscope has gone; the program still runs
         stdout, stderr = _finish(proc)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        _kill_tree(proc)
     assert proc.returncode == 0 and stderr == "", stderr
     count, checksum = map(int, open(out).read().split())
     assert stdout.split() == ["done", str(count), str(checksum)] and checksum == _expected(count)
@@ -159,9 +173,7 @@ def test_the_agent_detaches_when_execscope_is_killed(tmp_path):
         probe = _probe(python, proc.pid, tmp_path)
         stdout, stderr = _finish(proc)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        _kill_tree(proc)
     _assert_left_as_it_was(probe)
     assert proc.returncode == 0 and stderr == "", stderr
     count, checksum = map(int, open(out).read().split())
@@ -183,9 +195,7 @@ def test_attaching_twice_and_to_the_end_of_the_program(tmp_path):
         assert second.returncode == 0, err
         _finish(proc)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        _kill_tree(proc)
     assert proc.returncode == 0
     data = load(str(tmp_path / "b.json"))
     _check_instrumented(data)
@@ -252,3 +262,80 @@ def test_eligibility_reasons():
     assert "PYTHON_DISABLE_REMOTE_DEBUG" in eligible(info, {"PYTHON_DISABLE_REMOTE_DEBUG": "1"}, ["python3"])
     assert "-X disable_remote_debug" in eligible(info, {}, ["python3", "-X", "disable_remote_debug", "p.py"])
     assert eligible(info, {}, ["python3", "p.py", "-X", "disable_remote_debug"]) == ""  # the program's own args
+
+
+def _python_for_nobody(python, tmp):
+    """The cached interpreter, copied where user nobody can run it: its loader
+    and libraries are named by absolute paths inside the cache (pythons.py),
+    which sits in root's home, so the copy is pointed at its own."""
+    from execscope.interpreters import pythons_cache
+    from execscope.pythons import LIBDIR, find_patchelf
+
+    debian = os.path.dirname(os.path.dirname(os.path.dirname(python)))  # .../debian
+    copy = os.path.join(tmp, "debian")
+    _linked_tree(debian, copy)
+    binary = os.path.join(copy, os.path.relpath(python, debian))
+    os.unlink(binary)  # a hard link: patch a copy of its own, never the cache's
+    shutil.copy2(python, binary)
+    libdir = os.path.join(copy, LIBDIR)
+    subprocess.run([find_patchelf(pythons_cache()), "--set-interpreter", os.path.join(libdir, "ld-linux-x86-64.so.2"),
+                    "--force-rpath", "--set-rpath", libdir, binary], check=True, timeout=60)
+    return binary
+
+
+def _linked_tree(src, dst):
+    """A copy of ``src`` another user can read: hard links where possible (fast), else copies."""
+    def link(a, b):
+        try:
+            os.link(a, b)
+        except OSError:
+            shutil.copy2(a, b)
+    shutil.copytree(src, dst, symlinks=True, copy_function=link)
+    for base, dirs, _ in os.walk(dst):
+        for entry in dirs:
+            os.chmod(os.path.join(base, entry), 0o755)
+
+
+@needs_pyspy
+@as_root_with_setpriv
+def test_an_ordinary_user_instruments_its_own_process_and_is_refused_anothers(tmp_path):
+    python = python_or_skip("3.14")
+    tmp = tempfile.mkdtemp(prefix="execscope-nobody-")
+    pytmp = tempfile.mkdtemp(prefix="execscope-nobody-python-")  # apart: _run_as_nobody chmods all of tmp
+    theirs = None
+    mine = None
+    try:
+        os.chmod(tmp, 0o777)
+        os.chmod(pytmp, 0o755)
+        their_python = _python_for_nobody(python, pytmp)
+        shutil.copy(PROGRAM, os.path.join(pytmp, "feeder_pools.py"))
+        os.chmod(os.path.join(pytmp, "feeder_pools.py"), 0o644)
+        env = {"PATH": "/usr/bin:/bin", "HOME": tmp, "EXECSCOPE_TEST_MARK": os.environ.get("EXECSCOPE_TEST_MARK", "")}
+        theirs = subprocess.Popen(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", their_python,
+                                   os.path.join(pytmp, "feeder_pools.py"), "8"], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True, cwd=tmp, env=env)
+        assert theirs.stdout.readline().strip() == "ready"
+        mine = subprocess.Popen([python, PROGRAM, "8"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert mine.stdout.readline().strip() == "ready"
+        own = _run_as_nobody(tmp, ["attach", str(theirs.pid), "--headless", "--duration", "2.5",
+                                   "--json", os.path.join(tmp, "own.json")])
+        assert own.returncode == 0, own.stdout + own.stderr
+        with open(os.path.join(tmp, "own.json")) as fh:
+            data = json.load(fh)
+        _check_instrumented(data)
+        other_tmp = os.path.join(tmp, "other")
+        os.mkdir(other_tmp, 0o777)
+        os.chmod(other_tmp, 0o777)
+        other = _run_as_nobody(other_tmp, ["attach", str(mine.pid), "--headless", "--duration", "1"])
+        lines = other.stderr.strip().splitlines()
+        assert other.returncode == 2 and len(lines) == 1, other.stderr
+        assert "not permitted" in lines[0] and "belongs to root" in lines[0], lines
+        for proc in (theirs, mine):
+            _, err = proc.communicate(timeout=60)
+            assert proc.returncode == 0 and err == "", err
+    finally:
+        for proc in (theirs, mine):
+            if proc is not None:
+                _kill_tree(proc)
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(pytmp, ignore_errors=True)
