@@ -269,6 +269,11 @@ def _umask() -> int:
     return mask
 
 
+def stacks_only(snap: Snapshot) -> bool:
+    """An attached process read from outside (no agent in it): no task counts."""
+    return snap.source == "attach" and not (snap.program is not None and snap.program.instrumented)
+
+
 def progress_line(snap: Snapshot) -> str:
     """One line per second in headless mode."""
     c = snap.counts
@@ -279,7 +284,7 @@ def progress_line(snap: Snapshot) -> str:
     if held:
         gil = "  gil-wait %.0f%%" % (100 * sum(held) / len(held))
     alerts = "".join("  !%s" % a.kind for a in snap.active_alerts)
-    if snap.source == "attach":  # no task counts from outside: the workers' states instead
+    if stacks_only(snap):  # no task counts from outside: the workers' states instead
         states = [w.state for w in snap.workers]
         return ("[%6.1fs] %-9s pid %s  workers %d: %d running %d blocked %d idle  cpu %3.0f%%%s%s"
                 % (snap.t_s, snap.status, snap.config.attach_pid, len(states), states.count("running"),
@@ -302,7 +307,7 @@ def _executor_rows(snap: Snapshot) -> List[tuple]:
     for i, ex in enumerate(snap.executors, 1):
         c, b = ex.counts, ex.breakdown
         where = ex.created_at + (" (via %s)" % ex.via if ex.via else "")
-        if snap.source == "attach":
+        if stacks_only(snap):
             states = [w.state for w in ex.workers]
             text = "%s, %s: %s" % (where, "%d workers" % len(states), ", ".join(
                 "%d %s" % (states.count(s), s) for s in ("running", "blocked", "idle") if s in states))

@@ -8,6 +8,11 @@ directory and calls ``attach``.  From then on::
     executors that exist   found through the garbage collector; each gets an
                            agent Entry (a runner Tracker), as in program mode
     executors made later   the classes' ``__init__`` registers them
+    not watched            InterpreterPoolExecutor (a ThreadPoolExecutor whose
+                           tasks are shared with subinterpreters: the timing
+                           wrapper cannot travel with them), multiprocessing.Pool
+                           and loky (left as they are; attach shows them from
+                           outside in stacks-only mode only)
     submit / map           class-level wrappers, through the executor's Tracker
                            (thread pools: every task timed in its worker;
                            process pools: see below)
@@ -151,6 +156,8 @@ class Attached(Agent):
 
         if executor.__dict__.get(ATTR) is not None and executor.__dict__[ATTR].current():
             return None
+        if any(c.__module__ == "concurrent.futures.interpreter" for c in type(executor).__mro__):
+            return None  # its tasks go to subinterpreters as they are: a timing wrapper cannot go with them
         original = self._original(type(executor), "submit")
         entry = self.add(executor, kind, original, site or _site_of(executor, kind), None, AttachedEntry)
         if kind == "process":

@@ -133,6 +133,17 @@ async def test_attach_says_which_panels_it_cannot_fill_and_why():
         assert " done" not in text.split("Workers")[1].split("\n")[2]  # no task counts per worker
 
 
+def test_attach_header_says_which_way_it_watches():
+    from execscope.tui.widgets.run_header import RunHeader
+    from tui_fake_program import attach_script
+
+    for mode in ("instrumented since 12:03:41", "stacks only: the target runs Python 3.13; loading the "
+                                                "instrumentation into a running process needs CPython 3.14+"):
+        snap = attach_script(ATTACH, seconds=0.2, mode=mode)[-1]
+        assert "attached to pid 4242 · " + mode in RunHeader._left(snap.config, snap, 0).plain
+        assert mode.split(":")[0] in RunHeader._left(snap.config, snap, 3).plain
+
+
 @aio
 async def test_attach_end_reason_is_shown():
     app = make_app(ATTACH, pause_at=None)

@@ -131,7 +131,7 @@ def program_script(config: RunConfig, cores: int = 2, *, seconds: float = 5.0,
 
 
 def attach_script(config: RunConfig, cores: int = 2, *, seconds: float = 4.0,
-                  finish: bool = True) -> List[Snapshot]:
+                  finish: bool = True, mode: str = "") -> List[Snapshot]:
     """``execscope attach 4242`` on a spinning 3-thread pool, then the process exits."""
     argv = ("/usr/bin/python3", "spin_pool.py", "3")
     cfg = config.with_(executor="attach", workload=" ".join(argv), argv=(), attach_pid=PID,
@@ -154,6 +154,6 @@ def attach_script(config: RunConfig, cores: int = 2, *, seconds: float = 4.0,
             interpreter=dict(INTERPRETER, switch_interval_s=None), machine=machine(cores), max_workers=3,
             run_elapsed_s=t, counts=Counts(running=3), queue_source="unavailable", workers=workers,
             cpu=_cpu(cores, 1.0, k), gil=GIL_OFF, source="attach", executors=(pool,),
-            program=ProgramView(argv=argv, pid=PID),
+            program=ProgramView(argv=argv, pid=PID, mode=mode),
             unavailable=UNAVAILABLE_ATTACH + (("gil", GIL_OFF.reason),)))
     return snaps

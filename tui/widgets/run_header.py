@@ -90,7 +90,7 @@ class RunHeader(Widget):
             right.append("%.1fs" % snap.t_s)
             c = snap.counts
             total = snap.expected_tasks
-            if source == "attach":
+            if source == "attach" and not (snap.program is not None and snap.program.instrumented):
                 right.append("  %d running%s " % (c.running, " ‖%d blocked" % c.blocked if c.blocked else ""))
             else:
                 right.append("  %d%s " % (c.finished, "/%d" % total if total else " done"))
@@ -121,6 +121,10 @@ class RunHeader(Widget):
             if source == "attach":
                 pid = program.pid if program is not None else cfg.attach_pid
                 left.append(" attached to pid %s" % pid)
+                mode = program.mode if program is not None else ""
+                if mode:  # "instrumented since 12:03:41" / "stacks only: <why>"
+                    short = mode.split(":", 1)[0] if variant >= 2 and mode.startswith("stacks") else mode
+                    left.append(" · " + short, style="green" if mode.startswith("instrumented") else "yellow")
                 argv = program.argv if program is not None and program.argv else ()
                 if argv:
                     left.append(" " + command_text(argv, short=variant >= 2), style="bold")
