@@ -47,7 +47,7 @@ from .detect.starvation import KIND as STARVATION, REMEDY as STARVATION_REMEDY
 from .errors import UsageError
 from .executors import BoundMeter, ExecutorAlerts, executor_view, merge_ticks
 from .interpreters import probe
-from .model import ProgramView, RunConfig, Snapshot
+from .model import ProgramView, RunConfig, Snapshot, WorkerView
 from .sampling.pyspy import dump, find_pyspy
 from .source import SourceContext
 from .attach_agent import AgentLink
@@ -55,6 +55,7 @@ from .attach_agent import AgentLink
 DUMP_EVERY_S = 0.5  # py-spy dump pauses the target for a moment: twice a second is enough for states
 MAX_CHILDREN = 16  # child processes dumped per round
 FAILURES_SHOWN = 3  # consecutive failed dumps of the process before the workers panel says why
+MIN_RUNNING_DUMPS = 3  # dumps that found a process worker running before its CPU while running is told
 BLOCKED_HOLD_S = 1.0  # every worker blocked this long: starvation (from stacks)
 IDLE, RUNNING, BLOCKED = "idle", "running", "blocked"
 _WAIT_FUNCTIONS = {"result", "exception", "wait", "as_completed", "_result_or_cancel"}
@@ -134,12 +135,26 @@ def pool_name(thread_name: Optional[str], pid: int) -> str:
 
 
 class StackStates:
-    """Worker states across dumps: how long each has been in its state."""
+    """Worker states across dumps: how long each has been in its state.
 
-    def __init__(self, parent_of: Optional[Callable[[int], Optional[int]]] = None) -> None:
+    Pools seen once stay in every later tick, retired, with the workers they
+    last had: a process that exits takes its pools out of its stacks first.
+
+    A process worker's CPU while it runs cannot be read at one dump: its state
+    holds until the next dump (half a second) while its tasks may last
+    milliseconds.  ``busy_cpu`` estimates it over the worker's life instead:
+    the CPU time it used divided by the time it ran, that time being its
+    share of dumps that found it running."""
+
+    def __init__(self, parent_of: Optional[Callable[[int], Optional[int]]] = None,
+                 cpu_time_of: Optional[Callable[[int], Optional[float]]] = None) -> None:
         self._since: Dict[str, Tuple[str, str, float]] = {}  # key -> (state, doing, since)
         self._done: Dict[str, int] = {}
         self._parent_of = parent_of or _ppid
+        self._cpu_time_of = cpu_time_of or _cpu_time
+        self._busy: Dict[int, List[float]] = {}  # process worker pid -> [t0, cpu0, t, cpu, dumps, running]
+        self.retired: Dict[str, Dict[str, Any]] = {}  # pool id -> its last entry
+        self._live: Dict[str, Dict[str, Any]] = {}
 
     def tick(self, dumps: Dict[int, List[Dict[str, Any]]], now: float) -> Dict[str, Any]:
         """A runner-style tick (workers rows, one executor entry per pool) from
@@ -166,8 +181,8 @@ class StackStates:
                 since = self._since[key][2]
                 owner = pid
                 if kind == "process":
-                    parent = self._parent_of(pid)
-                    owner = parent if parent in dumps else pid  # the pool's process, when dumped
+                    owner = self._owner(pid, dumps)
+                    self._count_busy(pid, state, now)
                     pool_id, label, row_pid, row_tid = "%d:processes" % owner, "pid %d" % pid, pid, 0
                 else:
                     pool_id = "%d:%s" % (pid, pool_name(thread.get("thread_name"), pid))
@@ -181,9 +196,53 @@ class StackStates:
         for key in list(self._since):
             if key not in seen:
                 del self._since[key]
-        tick = merge_ticks([{"t": now, "threads": threads, "executors": list(pools.values())}])
+        for pool_id, entry in self._live.items():
+            if pool_id not in pools:
+                self.retired[pool_id] = dict(entry, running=0, blocked=0)
+        for pool_id in pools:
+            self.retired.pop(pool_id, None)  # seen again (a pool's workers all gone for a dump)
+        self._live = pools
+        tick = merge_ticks([{"t": now, "threads": threads, "executors": list(pools.values())}],
+                           list(self.retired.values()))
         tick["k"] = "tick"
         return tick
+
+    def _owner(self, pid: int, dumps: Dict[int, List[Dict[str, Any]]]) -> int:
+        """The process a pool worker belongs to: the nearest dumped ancestor
+        running an executor's manager thread (3.14's default start method
+        forks workers from a fork server, not from the pool's process); else
+        its parent, else itself."""
+        parent = self._parent_of(pid)
+        ancestor = parent
+        for _ in range(3):
+            if ancestor not in dumps:
+                break
+            if any(_frame_file(f).endswith(_FUTURES + "process.py")
+                   for thread in dumps[ancestor] for f in thread.get("frames") or ()):
+                return ancestor
+            ancestor = self._parent_of(ancestor)
+        return parent if parent is not None else pid  # its parent's dump may have failed this round
+
+    def _count_busy(self, pid: int, state: str, now: float) -> None:
+        cpu = self._cpu_time_of(pid)
+        if cpu is None:
+            return
+        busy = self._busy.get(pid)
+        if busy is None:
+            self._busy[pid] = [now, cpu, now, cpu, 0, 0]
+            return  # the first dump starts the span
+        busy[2], busy[3] = now, cpu
+        busy[4] += 1
+        busy[5] += state != IDLE
+
+    def busy_cpu(self, pid: int) -> Optional[float]:
+        """CPU percent of a process worker while it runs (see the class); None
+        until a few dumps found it running."""
+        busy = self._busy.get(pid)
+        if busy is None or busy[5] < MIN_RUNNING_DUMPS or busy[2] <= busy[0]:
+            return None
+        share = (busy[3] - busy[1]) / (busy[2] - busy[0])
+        return min(100.0, 100.0 * share / (busy[5] / busy[4]))
 
 
 def _alive(pid: int) -> bool:
@@ -191,6 +250,14 @@ def _alive(pid: int) -> bool:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.Error:
         return False
+
+
+def _cpu_time(pid: int) -> Optional[float]:
+    try:
+        times = psutil.Process(pid).cpu_times()
+    except psutil.Error:
+        return None
+    return times.user + times.system
 
 
 def _ppid(pid: int) -> Optional[int]:
@@ -342,6 +409,8 @@ class AttachSource:
         end = ctx.t_launch + duration if duration else None
         if self.config.instrument:
             self.agent.start(self._environ(), self.cmdline)
+        else:
+            self.agent.reason = "asked for with --stacks-only"
         while not self._stop.is_set():
             t0 = time.monotonic()
             if end is not None and t0 >= end:
@@ -390,8 +459,11 @@ class AttachSource:
                                   mode=self.agent.mode())
             return replace(snap, source=self.name, program=program, unavailable=self.agent.unavailable(snap))
         views = []
+        busy = {}
         for entry in tick.get("executors", ()):
-            view = executor_view(entry, worker_views, self.ctx.t_launch, now, (), "live")
+            state = "retired" if entry.get("id") in self.states.retired else "live"
+            view = executor_view(entry, worker_views, self.ctx.t_launch, now, (), state)
+            view = replace(view, workers=tuple(self._busy_cpu(w, busy) for w in view.workers))
             views.append(self.meter.update(view))
         unavailable = list(UNAVAILABLE)
         if snap.gil.source == "unavailable":
@@ -399,9 +471,19 @@ class AttachSource:
         if self.problem:
             unavailable.append(("workers", self.problem))
         program = ProgramView(argv=self.cmdline, pid=self.pid, exited=self.exited, mode=self.agent.mode())
-        return replace(snap, source=self.name, executors=tuple(views), program=program,
+        workers = tuple(self._busy_cpu(w, busy) for w in snap.workers)
+        return replace(snap, source=self.name, executors=tuple(views), program=program, workers=workers,
                        unavailable=tuple(unavailable), max_workers=tick.get("max_workers"),
                        expected_tasks=None)
+
+    def _busy_cpu(self, worker: WorkerView, memo: Dict[int, Optional[float]]) -> WorkerView:
+        """A running process worker's CPU: while it runs (StackStates.busy_cpu),
+        not over the last tick, which its stale "running" mostly spent idle."""
+        if worker.kind != "process" or worker.state != RUNNING:
+            return worker
+        if worker.pid not in memo:
+            memo[worker.pid] = self.states.busy_cpu(worker.pid)
+        return replace(worker, cpu_percent=memo[worker.pid])
 
     def evaluate(self, snap: Snapshot, history: Sequence[Snapshot]) -> Snapshot:
         if self.agent.reported():

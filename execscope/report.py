@@ -309,8 +309,11 @@ def _executor_rows(snap: Snapshot) -> List[tuple]:
         where = ex.created_at + (" (via %s)" % ex.via if ex.via else "")
         if stacks_only(snap):
             states = [w.state for w in ex.workers]
-            text = "%s, %s: %s" % (where, "%d workers" % len(states), ", ".join(
-                "%d %s" % (states.count(s), s) for s in ("running", "blocked", "idle") if s in states))
+            if ex.state == "retired":  # gone from the stacks (the process ended, or the pool)
+                text = "%s, %d workers when last seen, gone since" % (where, ex.max_workers or 0)
+            else:
+                text = "%s, %s: %s" % (where, "%d workers" % len(states), ", ".join(
+                    "%d %s" % (states.count(s), s) for s in ("running", "blocked", "idle") if s in states))
         else:
             text = "%s at %s: %d completed, %d failed of %d; queue %s, compute %s%s" % (
                 executor_label(ex), where, c.completed, c.failed, c.submitted, fmt_s(b.queue), fmt_s(b.compute),

@@ -211,3 +211,104 @@ def test_attach_uses_the_py_spy_named_by_execscope_pyspy(tmp_path):
     assert result.returncode == 2, (result.stdout, result.stderr)
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "EXECSCOPE_PYSPY=%s" % missing in lines[0], result.stderr
+
+
+def _frames(*files):
+    return [{"name": "f", "filename": f, "short_filename": f, "line": 1} for f in files]
+
+
+def _pool_dumps():
+    """A program (100) whose fork server (101) forked two process workers (102, 103)."""
+    worker = [{"os_thread_id": 1, "thread_name": "MainThread",
+               "frames": [{"name": "_process_worker", "short_filename": "concurrent/futures/process.py", "line": 1}]}]
+    program = [{"os_thread_id": 9, "thread_name": "manager",
+                "frames": _frames("threading.py", "concurrent/futures/process.py")}]
+    server = [{"os_thread_id": 5, "thread_name": "MainThread", "frames": _frames("multiprocessing/forkserver.py")}]
+    return {100: program, 101: server, 102: worker, 103: worker}
+
+
+def test_process_workers_forked_by_a_fork_server_belong_to_the_pools_process():
+    parents = {101: 100, 102: 101, 103: 101}
+    tick = StackStates(parent_of=parents.get, cpu_time_of=lambda pid: 0.0).tick(_pool_dumps(), now=1.0)
+    (pool,) = tick["executors"]
+    assert pool["id"] == "100:processes" and pool["max_workers"] == 2
+
+
+def test_a_pool_gone_from_the_stacks_stays_retired():
+    parents = {101: 100, 102: 101, 103: 101}
+    states = StackStates(parent_of=parents.get, cpu_time_of=lambda pid: 0.0)
+    states.tick(_pool_dumps(), now=1.0)
+    tick = states.tick({100: _pool_dumps()[100][:0]}, now=1.5)  # the program, its pools gone
+    assert [e["id"] for e in tick["executors"]] == ["100:processes"]
+    assert set(states.retired) == {"100:processes"} and tick["running"] == 0
+
+
+def test_cpu_while_running_is_told_from_the_share_of_dumps_that_saw_it_running():
+    """A worker running 10% of the time (1 dump in 10) and using 0.1 s of CPU a
+    second runs at a full core while it runs: not the 0% of a stale state."""
+    cpu = {"t": 0.0}
+    states = StackStates(parent_of=lambda pid: None, cpu_time_of=lambda pid: cpu["t"])
+    idle = [{"os_thread_id": 1, "frames": [{"name": "_process_worker", "short_filename": "concurrent/futures/process.py"}]}]
+    running = [{"os_thread_id": 1, "frames": [{"name": "crunch", "short_filename": "prog.py"},
+                                              {"name": "_process_worker", "short_filename": "concurrent/futures/process.py"}]}]
+    for k in range(40):
+        cpu["t"] = 0.05 * k  # 0.5 s apart: 0.05 s of CPU each, 10% of a core
+        states.tick({7: running if k % 10 == 5 else idle}, now=0.5 * k)
+    assert states.busy_cpu(7) == pytest.approx(100.0, abs=10)
+    fresh = StackStates(parent_of=lambda pid: None, cpu_time_of=lambda pid: 0.0)
+    fresh.tick({7: running}, now=0.0)
+    assert fresh.busy_cpu(7) is None  # too few dumps to say
+
+
+@needs_pyspy
+def test_attached_to_its_end_a_process_keeps_its_pools_and_is_said_to_have_exited(tmp_path):
+    """From outside (this interpreter is older than 3.14, or --stacks-only): the
+    pools stay in the record once the process has exited, the process pool is
+    the program's (not its fork server's), and the program is not "running"."""
+    proc = subprocess.Popen([sys.executable, os.path.join(PROGRAMS, "feeder_pools.py"), "3"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        out = tmp_path / "attach.json"
+        result = cli("attach", str(proc.pid), "--headless", "--stacks-only", "--json", str(out), timeout=60)
+        assert result.returncode == 0, result.stderr
+        proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+    data = load(str(out))
+    assert data["status"] == "completed" and data["reason"] == "the process exited"
+    assert data["program"]["exited"] is True and data["program"]["exit_code"] is None
+    assert data["program"]["mode"] == "stacks only: asked for with --stacks-only"
+    pools = {e["kind"]: e for e in data["executors"]}
+    assert set(pools) == {"thread", "process"}, data["executors"]
+    assert pools["process"]["id"] == "%d:processes" % proc.pid
+    assert "exited (its exit code goes to its parent)" in result.stderr and "running" not in \
+        [l for l in result.stderr.splitlines() if l.strip().startswith("program")][0]
+
+
+@pytest.mark.slow
+@needs_pyspy
+def test_busy_process_workers_are_not_called_idle_or_io_bound(tmp_path):
+    """Short CPU-bound tasks in a process pool (feeder_pools.py): their workers
+    use a full core while they run.  Read from the stale stack state over each
+    tick, that was ~0% and the pool came out "io-bound"."""
+    proc = subprocess.Popen([sys.executable, os.path.join(PROGRAMS, "feeder_pools.py"), "16"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        out = tmp_path / "attach.json"
+        result = cli("attach", str(proc.pid), "--headless", "--stacks-only", "--duration", "14", "--json", str(out),
+                     timeout=90)
+        assert result.returncode == 0, result.stderr
+        proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+    (pool,) = [e for e in load(str(out))["executors"] if e["kind"] == "process"]
+    assert pool["cpu_per_running_worker"] is not None and pool["cpu_per_running_worker"] >= 0.4, pool
+    assert pool["bound"] in ("cpu-bound", "mixed"), pool
