@@ -54,6 +54,7 @@ from .attach_agent import AgentLink
 
 DUMP_EVERY_S = 0.5  # py-spy dump pauses the target for a moment: twice a second is enough for states
 MAX_CHILDREN = 16  # child processes dumped per round
+VALIDATE_DUMPS = 3  # tries before attach says the process cannot be read
 FAILURES_SHOWN = 3  # consecutive failed dumps of the process before the workers panel says why
 MIN_RUNNING_DUMPS = 3  # dumps that found a process worker running before its CPU while running is told
 BLOCKED_HOLD_S = 1.0  # every worker blocked this long: starvation (from stacks)
@@ -347,7 +348,10 @@ def validate(config: RunConfig) -> Tuple[RunConfig, None, Dict[str, Any]]:
     pyspy, why = find_pyspy()
     if pyspy is None:
         raise UsageError("attach needs py-spy to read the process's stacks: %s" % why)
-    threads, problem = dump(pyspy, pid)
+    for _ in range(VALIDATE_DUMPS):  # a dump can fail while the process changes (threads starting)
+        threads, problem = dump(pyspy, pid)
+        if threads is not None or not psutil.pid_exists(pid):
+            break
     if threads is None:
         raise UsageError("attach %d: %s" % (pid, problem))
     try:

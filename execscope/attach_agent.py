@@ -25,6 +25,9 @@ from .inject import SOCKET_NAME
 from .model import Snapshot
 from .source import SourceContext
 
+BLOCKED = ("workers", "a thread worker waiting on a future counts as running: telling them apart reads every "
+                      "thread's frames, which can make CPython 3.14+ print a BufferError into the program's "
+                      "stderr (multiprocessing's pickler caught mid-call)")
 SAFE_POINT_S = 5.0  # how long the target may take to reach a safe point and say hello
 DRAIN_S = 1.0  # the target exited: how long its last tick may take to arrive
 PARTIAL = ("breakdown", "process pools found running: a call item's transfer to its worker and its unpickling "
@@ -40,6 +43,7 @@ class AgentLink:
         self.reason = ""
         self.since: Optional[float] = None  # time.time() when the agent said hello
         self.latency_s: Optional[float] = None  # helper started -> agent's hello
+        self.t_inject: Optional[float] = None  # time.monotonic() when the helper was started
         self.telemetry: Any = None  # a ProgramSource reading the agent
 
     def start(self, environ: Optional[Mapping[str, str]], cmdline: Tuple[str, ...] = ()) -> bool:
@@ -65,7 +69,7 @@ class AgentLink:
         ctx.spawn(telemetry._accept, "execscope-accept")
         ctx.python_env()  # makes run_dir/py holding only execscope
         script, n = remote.boot_script(ctx.run_dir)
-        t0 = time.monotonic()
+        t0 = self.t_inject = time.monotonic()
         why = remote.inject(info["path"], self.pid, script)
         if why:
             return self._fail(why)
@@ -102,7 +106,7 @@ class AgentLink:
         return "stacks only: %s" % self.reason if self.reason else ""
 
     def unavailable(self, snap: Snapshot) -> List[Tuple[str, str]]:
-        out = list(snap.unavailable)
+        out = list(snap.unavailable) + [BLOCKED]
         if any(ex.kind == "process" for ex in snap.executors):
             out.append(PARTIAL)
         if snap.gil.source == "unavailable":

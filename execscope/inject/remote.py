@@ -160,9 +160,13 @@ class Attached(Agent):
             return None  # its tasks go to subinterpreters as they are: a timing wrapper cannot go with them
         original = self._original(type(executor), "submit")
         entry = self.add(executor, kind, original, site or _site_of(executor, kind), None, AttachedEntry)
+        # sys._current_frames() in the telemetry thread can make CPython 3.14+
+        # print "Exception ignored while finalizing file <_io.BytesIO>" into the
+        # program's stderr (a frame of multiprocessing's pickler caught mid-call):
+        # an attach must leave the program's output as it was.
+        entry.tracker.read_frames = False
         if kind == "process":
             entry.tracker.remote_calls = (WorkerCall("run_task", self.py_dir), WorkerCall("run_chunk", self.py_dir))
-            _restore_pickler(queues=False)  # see _restore_pickler
         return entry
 
     def _original(self, cls: type, name: str) -> Callable[..., Any]:
@@ -289,22 +293,15 @@ def _site_of(executor: Any, kind: str) -> dict:
     return {"at": "%s (alive at attach)" % name.strip(), "function": "?", "via": None}
 
 
-def _restore_pickler(queues: bool = True) -> None:
-    """Put back multiprocessing's own pickler (probes.time_queue_pickling
-    replaced it).  ``queues=False``: only ``multiprocessing.connection``'s,
-    used by the results a pool's manager thread receives (and by
-    ``multiprocessing.Pool``, not watched here): a Python frame of the timer
-    holding a received buffer's memoryview, caught by the telemetry thread's
-    ``sys._current_frames``, makes CPython 3.14 print "Exception ignored while
-    finalizing file <_io.BytesIO>" into the program's stderr."""
-    from multiprocessing import connection, queues as queues_module
+def _restore_pickler() -> None:
+    """Put back multiprocessing's own pickler (probes.time_queue_pickling replaced it)."""
+    from multiprocessing import connection, queues
 
-    for module in ((queues_module, connection) if queues else (connection,)):
+    for module in (queues, connection):
         current = getattr(module, "_ForkingPickler", None)
         if current is not None and getattr(current, "_execscope_timed", False):
             module._ForkingPickler = current.__mro__[1]
-    if queues:
-        probes._pickle_hooks["dumps"] = probes._pickle_hooks["loads"] = None
+    probes._pickle_hooks["dumps"] = probes._pickle_hooks["loads"] = None
 
 
 def attach(run_dir: str) -> None:

@@ -182,6 +182,9 @@ class Tracker:
         # What a process worker is sent to call (run_task, run_chunk): an
         # attached agent sends stand-ins its workers can import (inject/remote.py).
         self.remote_calls: Tuple[Callable[..., Any], Callable[..., Any]] = (worker.run_task, worker.run_chunk)
+        # Thread pools: tell blocked workers from running ones by their frames
+        # (see _poll_threads); an attached agent cannot (inject/remote.py).
+        self.read_frames = True
         if self.remote:
             probes.time_queue_pickling(on_dumps=self._call_pickled)
         # No lock on the thread-pool hot path: a Python lock shared by the
@@ -461,7 +464,7 @@ class Tracker:
 
     def _poll_threads(self) -> Dict[str, Any]:
         depth = probes.thread_queue_depth(self.executor)
-        frames = sys._current_frames()
+        frames = sys._current_frames() if self.read_frames else {}
         rows, running, blocked = [], 0, 0
         for thread in probes.pool_threads(self.executor):
             ident = thread.ident
