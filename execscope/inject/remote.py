@@ -67,16 +67,33 @@ class WorkerCall:
     run's ``py`` directory (only that directory, then removed from sys.path)."""
 
     def __init__(self, name: str, py_dir: str) -> None:
+        import marshal
+
         self.name = name
-        self.py_dir = py_dir
         self.__name__ = name  # probes.call_item_args knows the timed calls by name
         self._fn = getattr(worker, name)
+        # compiled once here: compiling the expression in the worker for every
+        # task would cost ~40 µs a task, unmarshalling it costs ~2
+        self._code = _Marshalled(marshal.dumps(compile(_WORKER_EXPR % (py_dir, name), "<execscope>", "eval")))
 
     def __call__(self, *args: Any) -> Any:
         return self._fn(*args)
 
     def __reduce__(self) -> Any:
-        return eval, (_WORKER_EXPR % (self.py_dir, self.name), {})
+        return eval, (self._code, {})
+
+
+class _Marshalled:
+    """A code object as it travels: unpickled with ``marshal.loads`` (the
+    workers run the parent's interpreter, so its marshal format)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def __reduce__(self) -> Any:
+        import marshal
+
+        return marshal.loads, (self.data,)
 
 
 def _proc_state(pid: int) -> str:
