@@ -45,6 +45,7 @@ class AgentLink:
         self.latency_s: Optional[float] = None  # helper started -> agent's hello
         self.t_inject: Optional[float] = None  # time.monotonic() when the helper was started
         self.telemetry: Any = None  # a ProgramSource reading the agent
+        self._boot_dir: Optional[str] = None
 
     def start(self, environ: Optional[Mapping[str, str]], cmdline: Tuple[str, ...] = ()) -> bool:
         """Try to instrument the target; True once its agent reports."""
@@ -68,21 +69,27 @@ class AgentLink:
         self.telemetry = telemetry
         ctx.spawn(telemetry._accept, "execscope-accept")
         ctx.python_env()  # makes run_dir/py holding only execscope
-        script, n = remote.boot_script(ctx.run_dir)
+        script, boot_dir = remote.boot_script(ctx.run_dir)
         t0 = self.t_inject = time.monotonic()
         why = remote.inject(info["path"], self.pid, script)
         if why:
+            remote.remove_boot(boot_dir)  # the target was never told of it
             return self._fail(why)
         deadline = t0 + SAFE_POINT_S
+        status = None
         while not telemetry.instrumented and time.monotonic() < deadline:
-            status = remote.boot_status(ctx.run_dir, n)
+            status = remote.boot_status(boot_dir)
             if status is not None and status != "ok":
+                remote.remove_boot(boot_dir)
                 return self._fail("the agent could not start in the target: %s" % status)
             time.sleep(0.01)
         if not telemetry.instrumented:
+            # The target may still run the script later: it is left for it,
+            # and removes itself then (remote.BOOT).
             return self._fail("the target reached no safe point within %gs (blocked in C code?)" % SAFE_POINT_S)
         self.latency_s = time.monotonic() - t0
         self.since = time.time()
+        self._boot_dir = boot_dir
         return True
 
     def _fail(self, why: str) -> bool:
@@ -116,3 +123,5 @@ class AgentLink:
     def close(self) -> None:
         if self.telemetry is not None:
             self.telemetry.close()
+        if self._boot_dir is not None:
+            remote.remove_boot(self._boot_dir)  # the script has run: only its status is left

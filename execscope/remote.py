@@ -3,10 +3,10 @@
     execscope (attach.py)                       target process (3.14+)
     ─────────────────────                       ──────────────────────
     run_dir (0700): py/execscope ─► the package
-                    boot-N.py (0600, O_EXCL)    at its next safe point, runs
-                    telemetry.sock ◄─────────── boot-N.py: imports
+                    telemetry.sock ◄─────────── at its next safe point, runs
+    boot dir (0700): boot.py (0600, O_EXCL)     boot.py: imports
     helper: TARGET_PYTHON -I -c HELPER PID      execscope.inject.remote from
-            boot-N.py  (sys.remote_exec)        run_dir/py, stdlib from its own
+            boot.py  (sys.remote_exec)          run_dir/py, stdlib from its own
                                                 stdlib only; attach(run_dir)
 
 The helper runs under the target's own interpreter (remote_exec needs the
@@ -25,14 +25,14 @@ point in time).
 
 from __future__ import annotations
 
-import itertools
 import os
+import shutil
 import subprocess
+import tempfile
 from typing import Any, Mapping, Optional, Sequence, Tuple
 
 MIN_VERSION = (3, 14)
 HELPER_TIMEOUT_S = 10.0
-_boot_ids = itertools.count(1)
 
 HELPER = r"""import sys
 try:
@@ -42,7 +42,7 @@ except BaseException as exc:
     sys.exit(1)
 """
 
-BOOT = r'''def _execscope_boot(run_dir):
+BOOT = r'''def _execscope_boot(run_dir, boot_dir):
     import os, sys, threading
     from importlib.machinery import PathFinder
 
@@ -71,14 +71,18 @@ BOOT = r'''def _execscope_boot(run_dir):
     finally:
         sys.meta_path.remove(finder)
     try:
-        fd = os.open(os.path.join(run_dir, "boot-%(n)d.status"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.unlink(os.path.join(boot_dir, "boot.py"))
+        if not os.path.isdir(run_dir):  # too late: execscope has gone, nobody reads the status
+            os.rmdir(boot_dir)
+            return
+        fd = os.open(os.path.join(boot_dir, "status"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         os.write(fd, status.encode("utf-8", "replace"))
         os.close(fd)
     except OSError:
         pass
 
 
-_execscope_boot(%(run_dir)r)
+_execscope_boot(%(run_dir)r, %(boot_dir)r)
 del _execscope_boot
 '''
 
@@ -104,24 +108,31 @@ def eligible(info: Mapping[str, Any], environ: Optional[Mapping[str, str]], cmdl
     return ""
 
 
-def boot_script(run_dir: str) -> Tuple[str, int]:
-    """Write the boot script into ``run_dir`` (0600, never over an existing
-    file); (its path, its number)."""
-    n = next(_boot_ids)
-    path = os.path.join(run_dir, "boot-%d.py" % n)
+def boot_script(run_dir: str) -> Tuple[str, str]:
+    """Write the boot script into a directory of its own (0700): (its path, the
+    directory).  Not in the run directory: a target that reaches its safe point
+    only after execscope has gone (blocked in C until then) still reads the
+    script, which then removes itself and its directory without a word."""
+    boot_dir = tempfile.mkdtemp(prefix="execscope-boot-")
+    path = os.path.join(boot_dir, "boot.py")
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as out:
-        out.write(BOOT % {"run_dir": run_dir, "n": n})
-    return path, n
+        out.write(BOOT % {"run_dir": run_dir, "boot_dir": boot_dir})
+    return path, boot_dir
 
 
-def boot_status(run_dir: str, n: int) -> Optional[str]:
+def boot_status(boot_dir: str) -> Optional[str]:
     """What the boot script said once it ran ("ok" or the error), None before."""
     try:
-        with open(os.path.join(run_dir, "boot-%d.status" % n), "rb") as fh:
+        with open(os.path.join(boot_dir, "status"), "rb") as fh:
             return fh.read().decode("utf-8", "replace")
     except OSError:
         return None
+
+
+def remove_boot(boot_dir: str) -> None:
+    """The boot directory, once its script has run or can no longer be run."""
+    shutil.rmtree(boot_dir, ignore_errors=True)
 
 
 def inject(python: str, pid: int, script: str) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -157,7 +158,8 @@ def test_attach_instruments_a_running_thread_and_process_pool(version, tmp_path)
 
 
 @needs_pyspy
-def test_the_agent_detaches_when_execscope_is_killed(tmp_path):
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM", "SIGINT"])
+def test_the_agent_detaches_when_execscope_ends(how, tmp_path):
     python = python_or_skip("3.14")
     proc, out = _target(python, 12, tmp_path)
     try:
@@ -167,7 +169,9 @@ def test_the_agent_detaches_when_execscope_is_killed(tmp_path):
         while time.monotonic() < deadline and "running" not in line:
             line = cli.stderr.readline()
         time.sleep(1.0)
-        cli.kill()  # SIGKILL: no goodbye; the agent must see its socket close
+        # SIGKILL: no goodbye, the agent must see its socket close; SIGTERM and
+        # SIGINT (Ctrl-C): execscope ends the run and closes the socket itself
+        cli.send_signal(getattr(signal, how))
         cli.communicate(timeout=30)
         time.sleep(0.5)
         probe = _probe(python, proc.pid, tmp_path)
@@ -193,10 +197,12 @@ def test_attaching_twice_and_to_the_end_of_the_program(tmp_path):
         second = _cli("attach", str(proc.pid), "--headless", "--json", str(tmp_path / "b.json"))
         _, err = second.communicate(timeout=90)
         assert second.returncode == 0, err
-        _finish(proc)
+        stdout, stderr = _finish(proc)
     finally:
         _kill_tree(proc)
-    assert proc.returncode == 0
+    assert proc.returncode == 0 and stderr == "" and stdout.startswith("done "), stderr
+    count, checksum = map(int, open(out).read().split())
+    assert checksum == _expected(count)
     data = load(str(tmp_path / "b.json"))
     _check_instrumented(data)
     assert data["status"] == "completed" and data["program"]["exited"] is True, data["program"]
@@ -339,3 +345,28 @@ def test_an_ordinary_user_instruments_its_own_process_and_is_refused_anothers(tm
                 _kill_tree(proc)
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.rmtree(pytmp, ignore_errors=True)
+
+
+@needs_pyspy
+def test_a_target_blocked_in_c_falls_back_and_later_runs_the_script_silently(tmp_path):
+    """The only thread sleeps in C: no safe point within the wait, so attach
+    reads stacks only.  When the target wakes, after execscope has gone, it
+    runs the boot script it was given: that must print nothing and remove
+    itself."""
+    python = python_or_skip("3.14")
+    before = {n for n in os.listdir(tempfile.gettempdir()) if n.startswith("execscope-boot-")}
+    proc = subprocess.Popen([python, "-c", "import time; print('ready', flush=True); time.sleep(9); print('woke')"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        cli = _cli("attach", str(proc.pid), "--headless", "--duration", "6", "--json", str(tmp_path / "e.json"))
+        _, err = cli.communicate(timeout=60)
+        assert cli.returncode == 0, err
+        stdout, stderr = _finish(proc)
+    finally:
+        _kill_tree(proc)
+    assert stdout.strip() == "woke" and stderr == "", stderr
+    data = load(str(tmp_path / "e.json"))
+    assert data["program"]["mode"].startswith("stacks only: the target reached no safe point"), data["program"]
+    left = {n for n in os.listdir(tempfile.gettempdir()) if n.startswith("execscope-boot-")} - before
+    assert not left, left
