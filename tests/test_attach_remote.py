@@ -137,9 +137,9 @@ def _check_instrumented(data):
 @pytest.mark.parametrize("version", ["3.14", "3.15"])
 def test_attach_instruments_a_running_thread_and_process_pool(version, tmp_path):
     python = python_or_skip(version)
-    proc, out = _target(python, 12, tmp_path)
+    proc, out = _target(python, 6, tmp_path)
     try:
-        cli = _cli("attach", str(proc.pid), "--headless", "--duration", "4", "--json", str(tmp_path / "a.json"))
+        cli = _cli("attach", str(proc.pid), "--headless", "--duration", "3", "--json", str(tmp_path / "a.json"))
         _, err = cli.communicate(timeout=90)
         assert cli.returncode == 0, err
         probe = _probe(python, proc.pid, tmp_path)  # execscope has gone; the program still runs
@@ -158,10 +158,11 @@ def test_attach_instruments_a_running_thread_and_process_pool(version, tmp_path)
 
 
 @needs_pyspy
-@pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM", "SIGINT"])
+@pytest.mark.parametrize("how", ["SIGKILL", pytest.param("SIGTERM", marks=pytest.mark.slow),
+                                 pytest.param("SIGINT", marks=pytest.mark.slow)])
 def test_the_agent_detaches_when_execscope_ends(how, tmp_path):
     python = python_or_skip("3.14")
-    proc, out = _target(python, 12, tmp_path)
+    proc, out = _target(python, 6, tmp_path)
     try:
         cli = _cli("attach", str(proc.pid), "--headless")
         deadline = time.monotonic() + 30
@@ -210,7 +211,7 @@ def test_attaching_twice_and_to_the_end_of_the_program(tmp_path):
 
 
 @needs_pyspy
-@pytest.mark.parametrize("how", ["env", "option"])
+@pytest.mark.parametrize("how", ["env", pytest.param("option", marks=pytest.mark.slow)])
 def test_remote_debugging_disabled_falls_back_with_the_reason(how, tmp_path):
     python = python_or_skip("3.14")
     env = dict(os.environ, PYTHON_DISABLE_REMOTE_DEBUG="1") if how == "env" else None
@@ -355,11 +356,11 @@ def test_a_target_blocked_in_c_falls_back_and_later_runs_the_script_silently(tmp
     itself."""
     python = python_or_skip("3.14")
     before = {n for n in os.listdir(tempfile.gettempdir()) if n.startswith("execscope-boot-")}
-    proc = subprocess.Popen([python, "-c", "import time; print('ready', flush=True); time.sleep(9); print('woke')"],
+    proc = subprocess.Popen([python, "-c", "import time; print('ready', flush=True); time.sleep(7); print('woke')"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdout.readline().strip() == "ready"
-        cli = _cli("attach", str(proc.pid), "--headless", "--duration", "6", "--json", str(tmp_path / "e.json"))
+        cli = _cli("attach", str(proc.pid), "--headless", "--duration", "5.5", "--json", str(tmp_path / "e.json"))
         _, err = cli.communicate(timeout=60)
         assert cli.returncode == 0, err
         stdout, stderr = _finish(proc)
