@@ -5,8 +5,10 @@ safe point; that script (``BOOT``, written by ``execscope/remote.py`` into the
 run's 0700 directory) imports this module from the run's own ``py/``
 directory and calls ``attach``.  From then on::
 
-    executors that exist   found through the garbage collector; each gets an
-                           agent Entry (a runner Tracker), as in program mode
+    executors that exist   found through their workers, in the modules' own
+                           registries (``live_executors``), or at their first
+                           submit; each gets an agent Entry (a runner
+                           Tracker), as in program mode
     executors made later   the classes' ``__init__`` registers them
     not watched            InterpreterPoolExecutor (a ThreadPoolExecutor whose
                            tasks are shared with subinterpreters: the timing
@@ -43,7 +45,6 @@ from __future__ import annotations
 
 import atexit
 import functools
-import gc
 import os
 import sys
 import threading
@@ -148,42 +149,53 @@ class Attached(Agent):
         self.py_dir = os.path.join(run_dir, "py")
         self.originals: List[tuple] = []  # (owner, name, original)
         self._detached = threading.Event()
+        self._adopt_lock = threading.Lock()
         super().__init__(run_dir, root=True)
 
     # -- finding and wrapping executors -------------------------------------------
 
     def instrument(self) -> int:
-        """Wrap the executor classes, then adopt every live executor. Returns how many."""
+        """Wrap the executor classes, then adopt every executor with live workers. Returns how many."""
         from concurrent.futures import process, thread
 
         self._patch(thread.ThreadPoolExecutor, "thread")
         self._patch(process.ProcessPoolExecutor, "process")
         found = 0
-        for obj in gc.get_objects():
-            kind = ("thread" if isinstance(obj, thread.ThreadPoolExecutor) else
-                    "process" if isinstance(obj, process.ProcessPoolExecutor) else None)
-            if kind is None or getattr(obj, "_shutdown_thread", False) or getattr(obj, "_shutdown", False):
-                continue
-            self.adopt(obj, kind, None)
-            found += 1
+        for executor, kind in live_executors():
+            if self.adopt(executor, kind, None) is not None:
+                found += 1
         return found
 
     def adopt(self, executor: Any, kind: str, site: Optional[dict]) -> Optional[Entry]:
-        from .hooks import ATTR
+        """Watch ``executor`` from now on (None: already watched, or not ours to)."""
+        with self._adopt_lock:
+            if self.gone or _current_entry(executor) is not None:
+                return None
+            if any(c.__module__ == "concurrent.futures.interpreter" for c in type(executor).__mro__):
+                return None  # its tasks go to subinterpreters as they are: a timing wrapper cannot go with them
+            if getattr(executor, "_shutdown_thread", False) or getattr(executor, "_shutdown", False):
+                return None
+            original = self._original(type(executor), "submit")
+            entry = self.add(executor, kind, original, site or _site_of(executor, kind), None, AttachedEntry)
+            # sys._current_frames() in the telemetry thread can make CPython 3.14+
+            # print "Exception ignored while finalizing file <_io.BytesIO>" into the
+            # program's stderr (a frame of multiprocessing's pickler caught mid-call):
+            # an attach must leave the program's output as it was.
+            entry.tracker.read_frames = False
+            if kind == "process":
+                entry.tracker.remote_calls = (WorkerCall("run_task", self.py_dir),
+                                              WorkerCall("run_chunk", self.py_dir))
+            return entry
 
-        if executor.__dict__.get(ATTR) is not None and executor.__dict__[ATTR].current():
-            return None
-        if any(c.__module__ == "concurrent.futures.interpreter" for c in type(executor).__mro__):
-            return None  # its tasks go to subinterpreters as they are: a timing wrapper cannot go with them
-        original = self._original(type(executor), "submit")
-        entry = self.add(executor, kind, original, site or _site_of(executor, kind), None, AttachedEntry)
-        # sys._current_frames() in the telemetry thread can make CPython 3.14+
-        # print "Exception ignored while finalizing file <_io.BytesIO>" into the
-        # program's stderr (a frame of multiprocessing's pickler caught mid-call):
-        # an attach must leave the program's output as it was.
-        entry.tracker.read_frames = False
-        if kind == "process":
-            entry.tracker.remote_calls = (WorkerCall("run_task", self.py_dir), WorkerCall("run_chunk", self.py_dir))
+    def entry_of(self, executor: Any, kind: str) -> Optional[Entry]:
+        """The executor's entry; one made now for an executor that had no
+        workers at attach time (nothing found it then)."""
+        entry = _current_entry(executor)
+        if entry is None and not self.gone:
+            try:
+                entry = self.adopt(executor, kind, None) or _current_entry(executor)
+            except Exception:
+                return None  # the executor works unwatched
         return entry
 
     def _original(self, cls: type, name: str) -> Callable[..., Any]:
@@ -213,7 +225,7 @@ class Attached(Agent):
 
         @functools.wraps(original_submit)
         def submit(self: Any, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-            entry = _current_entry(self)
+            entry = agent.entry_of(self, kind)
             if entry is None:
                 return original_submit(self, fn, *args, **kwargs)
             return entry.submit(fn, args, kwargs)
@@ -236,7 +248,7 @@ class Attached(Agent):
             @functools.wraps(original_map)
             def map(self: Any, fn: Callable[..., Any], *iterables: Any, timeout: Optional[float] = None,
                     chunksize: int = 1, **kwargs: Any) -> Any:
-                entry = _current_entry(self)
+                entry = agent.entry_of(self, kind)
                 if entry is None or kwargs:
                     return original_map(self, fn, *iterables, timeout=timeout, chunksize=chunksize, **kwargs)
                 return entry.map(fn, iterables, timeout, chunksize)
@@ -265,7 +277,8 @@ class Attached(Agent):
             else:
                 setattr(cls, name, original)
         for cls in {c for c, _, _ in self.originals}:
-            cls.__dict__.get(_PATCHED) is not None and delattr(cls, _PATCHED)
+            if _PATCHED in cls.__dict__:
+                delattr(cls, _PATCHED)
         self.originals = []
         _restore_pickler()
         try:
@@ -301,6 +314,33 @@ def _current_entry(executor: Any) -> Optional[Entry]:
     if entry is None or not entry.current():
         return None
     return entry
+
+
+def live_executors() -> List[tuple]:
+    """(executor, kind) of every pool with live workers, from the modules' own
+    registries: a thread pool's worker threads (``thread._threads_queues``)
+    hold a weak reference to it as their first argument; a process pool's
+    manager thread (``process._threads_wakeups``) holds one as
+    ``executor_reference``.  A pool with no worker yet is adopted at its first
+    submit instead (``Attached.entry_of``)."""
+    from concurrent.futures import process, thread
+
+    found: Dict[int, tuple] = {}
+    for registry, kind, get in ((thread._threads_queues, "thread", lambda t: (getattr(t, "_args", ()) or (None,))[0]),
+                                (process._threads_wakeups, "process", lambda t: getattr(t, "executor_reference", None))):
+        for _ in range(3):
+            try:
+                threads = list(registry.keys())  # a WeakKeyDictionary: threads may go meanwhile
+                break
+            except RuntimeError:
+                threads = []
+        for t in threads:
+            ref = get(t)
+            executor = ref() if callable(ref) else None
+            cls = thread.ThreadPoolExecutor if kind == "thread" else process.ProcessPoolExecutor
+            if isinstance(executor, cls):
+                found[id(executor)] = (executor, kind)
+    return list(found.values())
 
 
 def _site_of(executor: Any, kind: str) -> dict:
