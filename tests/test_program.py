@@ -136,6 +136,24 @@ def test_recursive_submit_deadlock_is_found_and_stopped(tmp_path):
     assert data["program"]["exit_code"] == -signal.SIGKILL
 
 
+def test_threads_waiting_on_another_pool_are_busy_not_starved(tmp_path):
+    """A thread pool whose tasks each wait on a process pool's future (the
+    usual feeder) is not starving: every worker waits, but on another
+    executor, which keeps completing.  The same program's recursive cousin
+    above is."""
+    out = tmp_path / "run.json"
+    result = cli("run", "--headless", "--json", str(out), "--",
+                 sys.executable, os.path.join(PROGRAMS, "feeder_pools.py"), "3", timeout=90)
+    assert result.returncode == 0, result.stderr
+    data = load(str(out))
+    assert data["status"] == "completed" and data["program"]["exit_code"] == 0
+    assert [a for a in data["alerts"] if a["kind"] == "starvation"] == []
+    kinds = sorted(e["kind"] for e in data["executors"])
+    assert kinds == ["process", "thread"]
+    thread_pool = next(e for e in data["executors"] if e["kind"] == "thread")
+    assert thread_pool["tasks"]["completed"] > 50  # it was busy feeding the process pool
+
+
 def test_several_executors_each_named_by_where_they_were_made():
     session, data = run_program(sys.executable, os.path.join(PROGRAMS, "mixed.py"))
     assert data["status"] == "completed", (data["reason"], data["output"]["tail"])

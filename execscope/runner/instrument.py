@@ -40,10 +40,11 @@ from concurrent.futures import Future
 from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Tuple
 
 from ..families import is_isolated, uses_processes
-from ..protocol import BREAKDOWN_FIELDS, TOTALS_FIELDS, latency_bucket, worker_row
+from ..protocol import BREAKDOWN_FIELDS, ID_SPAN, TOTALS_FIELDS, latency_bucket, worker_row
 from . import interp_task, probes, slots, worker
 
 IDLE, RUNNING, BLOCKED = "idle", "running", "blocked"
+FOREIGN = -3  # waiting on a task of another executor: busy with its task, not blocked on its own pool
 _FUTURES_FILE = "concurrent" + "/futures/_base.py"
 _WAIT_FUNCTIONS = {"result", "exception", "wait", "as_completed", "_result_or_cancel"}
 MAX_REPORTED_ERRORS = 5
@@ -196,6 +197,7 @@ class Tracker:
         self._lock = threading.Lock()  # process-pool callbacks, errors, reads
         # Task ids start at first_id: several trackers in one process (an
         # instrumented program's pools) keep apart whose call item was pickled.
+        self.first_id = first_id
         self._ids = itertools.count(first_id)
         self._submit_counts: Dict[int, List[int]] = {}  # thread ident -> [items]
         self._tickets = itertools.count(1)  # thread-pool tasks finished, ever (a hint)
@@ -278,7 +280,9 @@ class Tracker:
                 outer.set_running_or_notify_cancel()
             inner.add_done_callback(
                 lambda f: self._remote_done(f, outer, task_id, parent, items, t_submit))
-            return outer if outer is not None else inner
+            handed = outer if outer is not None else inner
+            handed._execscope_task = task_id  # type: ignore[attr-defined]  # whose it is (see _waiting_on)
+            return handed
         future = self.executor.submit(self._run_local, task_id, parent, t_submit, fn, args, kwargs)
         # Lets a tick name the task a blocked worker waits for (see _waiting_on).
         future._execscope_task = task_id  # type: ignore[attr-defined]
@@ -478,7 +482,7 @@ class Tracker:
             waits_on = -1
             if state == RUNNING:
                 waits = self._waiting_on(frames.get(ident))
-                if waits is not None:
+                if waits is not None and waits != FOREIGN:
                     state, waits_on = BLOCKED, waits
                     blocked += 1
                 else:
@@ -501,18 +505,24 @@ class Tracker:
         }
 
     def _waiting_on(self, frame: Any) -> Optional[int]:
-        """Task id (or -2 if unknown) a thread waits for in concurrent.futures, else None."""
+        """What a thread waits for in concurrent.futures: a task id of this
+        executor, -2 (a future nobody instrumented), FOREIGN (a task of
+        another executor: the worker is busy, not starved), else None."""
         depth = 0
         while frame is not None and depth < 64:
             code = frame.f_code
             if code.co_name in _WAIT_FUNCTIONS and code.co_filename.endswith(_FUTURES_FILE):
                 try:
-                    target = frame.f_locals.get("self")
+                    local = frame.f_locals
+                    target = local.get("self")
+                    if not isinstance(target, Future):  # wait(fs) / as_completed(fs)
+                        target = next((f for f in (local.get("fs") or ()) if isinstance(f, Future)), None)
                 except Exception:
                     target = None
-                if isinstance(target, Future):
-                    return getattr(target, "_execscope_task", -2)
-                return -2
+                task = getattr(target, "_execscope_task", -2)
+                if task >= 0 and not self.first_id <= task < self.first_id + ID_SPAN:
+                    return FOREIGN
+                return task
             if code is _RUN_LOCAL_CODE:
                 return None
             frame = frame.f_back
