@@ -290,9 +290,11 @@ class Session:
 
     def close(self) -> None:
         """Make sure nothing of this run survives, and remove its private files."""
-        if self.proc is not None and self.proc.poll() is None:
+        if self.proc is not None and self.proc.poll() is None and self.status in ("completed", "failed"):
+            # the runner said done and is leaving by itself; a run that was
+            # stopped (a signal, q, --timeout) is not waited for: it is killed
             try:
-                self.proc.wait(timeout=2.0 if self.status == "completed" else 0.2)
+                self.proc.wait(timeout=2.0)
             except subprocess.TimeoutExpired:
                 pass
         self._kill_tree()
@@ -355,7 +357,7 @@ class Session:
             proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             pass
-        psutil.wait_procs([p for pid, p in victims.items() if pid != proc.pid], timeout=5)
+        wait_dead([p for pid, p in victims.items() if pid != proc.pid], timeout=5)
 
     # -- results -----------------------------------------------------------------
 
@@ -408,6 +410,33 @@ class Session:
         if fatal and fatal.get("kind") == "usage":
             return fatal.get("message")
         return None
+
+
+def wait_dead(procs: List[psutil.Process], timeout: float) -> List[psutil.Process]:
+    """Wait until every process has ended; those still running after ``timeout`` are returned.
+
+    A killed pool worker whose parent (the runner) was killed with it is
+    re-parented to init and stays a zombie until init reaps it, which some
+    container inits do only every second or so: it has ended (nothing runs,
+    nothing is held but its pid), so a zombie counts as ended here, where
+    ``psutil.wait_procs`` would wait for the reaping."""
+    deadline = time.monotonic() + timeout
+    pending = list(procs)
+    delay = 0.002
+    while pending:
+        still = []
+        for p in pending:
+            try:
+                if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
+                    still.append(p)
+            except psutil.Error:
+                pass
+        pending = still
+        if not pending or time.monotonic() >= deadline:
+            break
+        time.sleep(delay)
+        delay = min(0.02, delay * 2)
+    return pending
 
 
 def _return_freed_memory() -> None:
