@@ -276,6 +276,10 @@ def tui_or_error(what: str) -> Any:
 
 
 def cmd_default(args: argparse.Namespace) -> int:
+    if sys.stdout.isatty():
+        from execscope.tui.tour_steps import prefetch
+
+        prefetch()  # the tour's interpreter probes overlap Textual's import
     return tui_or_error("the TUI")(refresh_hz=args.refresh)
 
 

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from functools import lru_cache
 from typing import Dict, List, Optional, Tuple
 
@@ -87,11 +88,87 @@ def probe(python: Optional[str] = None) -> Dict:
 def _probe(path: str) -> Tuple[Optional[Dict], str]:
     """(facts, "") or (None, why not) for an executable's path: a failure is
     remembered too, so that discovery does not ask a non-interpreter again at
-    every call."""
+    every call.  Facts are also kept on disk (``_ProbeCache``): the TUI's
+    first frame waits for the tour's steps, which probe every interpreter
+    found here, and starting each one costs tens of milliseconds of CPU."""
+    key = _ProbeCache.key(path)
+    known = _ProbeCache.get(key)
+    if known is not None:
+        return (None, known["error"]) if "error" in known else (known, "")
     try:
-        return _ask(path), ""
+        info = _ask(path)
     except UsageError as exc:
+        if not isinstance(exc, _CannotRun):  # a timeout may pass: ask again next time
+            _ProbeCache.put(key, {"error": str(exc)})
         return None, str(exc)
+    _ProbeCache.put(key, info)
+    return info, ""
+
+
+class _CannotRun(UsageError):
+    """The executable could not be started or did not answer in time."""
+
+
+class _ProbeCache:
+    """Probe answers on disk (``<cache>/execscope/probes.json``), keyed by the
+    executable's real path and what a reinstall changes (inode, size, mtime):
+    an interpreter replaced in place is asked again.  A refusal is kept as
+    ``{"error": why}``."""
+
+    VERSION = 2
+
+    @staticmethod
+    def path() -> str:
+        return os.path.join(os.path.dirname(pythons_cache()), "probes.json")
+
+    @staticmethod
+    def key(path: str) -> Optional[str]:
+        try:
+            real = os.path.realpath(path)
+            st = os.stat(real)
+        except OSError:
+            return None
+        return "%d|%s|%s|%d|%d|%d" % (_ProbeCache.VERSION, path, real, st.st_ino, st.st_size, st.st_mtime_ns)
+
+    @classmethod
+    def _load(cls) -> Dict[str, Dict]:
+        try:
+            with open(cls.path()) as fh:
+                data = json.load(fh)
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    @classmethod
+    def get(cls, key: Optional[str]) -> Optional[Dict]:
+        if key is None:
+            return None
+        info = cls._load().get(key)
+        return dict(info) if isinstance(info, dict) else None
+
+    @classmethod
+    def put(cls, key: Optional[str], info: Dict) -> None:
+        """Add one answer (best effort: an unwritable cache only costs time)."""
+        if key is None:
+            return
+        with _CACHE_LOCK:
+            data = cls._load()
+            data[key] = info
+            target = cls.path()
+            tmp = "%s.%d.%d.tmp" % (target, os.getpid(), threading.get_ident())
+            try:
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                with open(tmp, "w") as fh:
+                    json.dump(data, fh)
+                os.replace(tmp, target)
+            except OSError:
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+
+
+_CACHE_LOCK = threading.Lock()
 
 
 def _ask(path: str) -> Dict:
@@ -104,7 +181,7 @@ def _ask(path: str) -> Dict:
             stdin=subprocess.DEVNULL,
         )
     except (OSError, subprocess.SubprocessError) as exc:
-        raise UsageError("--python %s: cannot run it (%s)" % (path, exc.__class__.__name__)) from None
+        raise _CannotRun("--python %s: cannot run it (%s)" % (path, exc.__class__.__name__)) from None
     if out.returncode != 0:
         raise UsageError("--python %s is not a Python 3 interpreter execscope can use" % path)
     try:
@@ -120,6 +197,13 @@ def _ask(path: str) -> Dict:
         )
     info["path"] = path
     return info
+
+
+def _probe_or_none(path: str) -> Optional[Dict]:
+    try:
+        return probe(path)
+    except UsageError:
+        return None
 
 
 def _which(python: str) -> Optional[str]:
@@ -165,10 +249,16 @@ def discovered() -> List[Dict]:
                     and not _is_script(path):
                 candidates.add(os.path.realpath(path))
     found = []  # (path, the interpreter it really runs)
-    for path in sorted(candidates, reverse=True):
-        try:
-            info = probe(path)
-        except UsageError:
+    paths = sorted(candidates, reverse=True)
+    # each probe starts an interpreter and waits for it: side by side, the
+    # whole discovery takes about as long as the slowest one
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=max(1, min(8, len(paths))),
+                            thread_name_prefix="execscope-probe") as pool:
+        answers = list(pool.map(_probe_or_none, paths))
+    for path, info in zip(paths, answers):
+        if info is None:
             continue
         found.append((path, os.path.realpath(info.get("executable") or path), info))
     # a launcher that runs an interpreter found already: keep that one

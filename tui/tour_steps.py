@@ -12,8 +12,9 @@ show and is left out of the guided tour.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
-from typing import Optional, Sequence, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 from execscope import tour
 from execscope.model import RunConfig
@@ -48,3 +49,39 @@ def tour_steps(size: str = "default", python: Optional[str] = None, gil: bool = 
     """The steps of ``tour.steps(...)`` that can run here, in order."""
     return tuple(from_claim(s) for s in tour.steps(size=size, python=python, gil=gil, claims=claims)
                  if not s.blocked and s.runs)
+
+
+_early: Dict[str, Any] = {}  # the default tour's steps, worked out while the TUI starts
+
+
+def prefetch() -> None:
+    """Start working out the default tour's steps in a thread.
+
+    Making them probes interpreters (a subprocess each, a few hundred
+    milliseconds): started before the TUI imports Textual, that wait overlaps
+    the import instead of delaying the first frame.  ``default_steps()`` takes
+    the result."""
+    if "thread" in _early:
+        return
+
+    def work() -> None:
+        try:
+            _early["steps"] = tour_steps()
+        except BaseException as exc:  # raised where the steps are wanted
+            _early["error"] = exc
+
+    thread = threading.Thread(target=work, name="execscope-tour-steps", daemon=True)
+    _early["thread"] = thread
+    thread.start()
+
+
+def default_steps() -> Tuple[TourStep, ...]:
+    """``tour_steps()``: the prefetched ones when ``prefetch()`` ran (once)."""
+    thread = _early.pop("thread", None)
+    if thread is None:
+        return tour_steps()
+    thread.join()
+    error = _early.pop("error", None)
+    if error is not None:
+        raise error
+    return _early.pop("steps")

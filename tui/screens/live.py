@@ -30,7 +30,7 @@ from execscope.model import RunConfig
 
 from ..sources import Focus, source_of
 from ..runs import LiveRun
-from ..tour_steps import TourStep, tour_steps
+from ..tour_steps import TourStep, default_steps
 from ..tour_walk import StepWalk
 from ..widgets.alerts import AlertsPanel, has_more
 from ..widgets.breakdown import BreakdownPanel
@@ -88,7 +88,7 @@ class LiveScreen(Screen):
         super().__init__()
         self.initial = config
         self.config: Optional[RunConfig] = config
-        self.steps = list(steps if steps is not None else tour_steps())
+        self.steps = list(steps if steps is not None else default_steps())
         self.step: Optional[int] = 0 if tour else None
         self.auto_s = auto_s
         self.run: Optional[LiveRun] = None
@@ -96,6 +96,7 @@ class LiveScreen(Screen):
         self._last_data = 0.0  # app.clock() when the newest snapshot arrived
         self._last_paint = 0.0  # time.monotonic() of the last repaint
         self._paint_timer = None
+        self._drawn = False  # the first frame is on screen
         self.focus_ex = Focus()  # program/attach runs: which executor the panels show
         self.walk: Optional[StepWalk] = None  # the tour step in progress: its rows and runs
         self._walk_run: Optional[LiveRun] = None  # the run of the walk that is live now
@@ -203,7 +204,13 @@ class LiveScreen(Screen):
             for panel in self.panels:
                 panel.show(None)
                 panel.set_alerts(())
-        run.begin()
+        if self._drawn:
+            run.begin()
+        else:
+            # the first run waits for the first frame: its thread's imports
+            # and launch would otherwise hold the GIL while the screen draws
+            self._drawn = True
+            self.call_after_refresh(run.begin)
 
     @on(RunUpdated)
     def _updated(self, message: RunUpdated) -> None:
