@@ -29,6 +29,7 @@ and recorded as a process-pool task is (``record_remote``).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import pickle
 import sys
@@ -48,6 +49,11 @@ FOREIGN = -3  # waiting on a task of another executor: busy with its task, not b
 _FUTURES_FILE = "concurrent" + "/futures/_base.py"
 _WAIT_FUNCTIONS = {"result", "exception", "wait", "as_completed", "_result_or_cancel"}
 MAX_REPORTED_ERRORS = 5
+# The tracker times its own work on one task in OWN_EVERY (by task id): the
+# observer block of the run says what instrumentation costs a task, measured,
+# for the price of a few clock reads a hundred tasks.
+OWN_EVERY = 16
+_OWN_MASK = OWN_EVERY - 1
 
 
 class Phases(namedtuple("Phases", BREAKDOWN_FIELDS)):
@@ -145,12 +151,14 @@ def combine(parts: List[Totals]) -> Dict[str, Any]:
 class _ThreadRow:
     """A thread-pool worker's live state, written by that worker only."""
 
-    __slots__ = ("state", "task", "since", "done", "busy_s", "native_id", "name", "key", "totals", "t_started")
+    __slots__ = ("state", "task", "since", "done", "busy_s", "native_id", "name", "key", "totals", "t_started",
+                 "own_s", "own_n")
 
     def __init__(self, since: float, native_id: int, name: str) -> None:
         self.state, self.task, self.since = IDLE, -1, since
         self.done, self.busy_s = 0, 0.0
         self.t_started = 0.0  # when the worker became ready, if it has a start-up (an interpreter's)
+        self.own_s, self.own_n = 0.0, 0  # sampled tasks: the wrapper's own seconds
         self.native_id, self.name, self.key = native_id, name, "t:%d" % native_id
         self.totals = Totals()
 
@@ -199,9 +207,10 @@ class Tracker:
         # instrumented program's pools) keep apart whose call item was pickled.
         self.first_id = first_id
         self._ids = itertools.count(first_id)
-        self._submit_counts: Dict[int, List[int]] = {}  # thread ident -> [items]
+        self._submit_counts: Dict[int, List[Any]] = {}  # thread ident -> [items, own s, own n]
         self._tickets = itertools.count(1)  # thread-pool tasks finished, ever (a hint)
         self._remote_finished = 0  # process pools, under the lock
+        self._done_own = [0.0, 0]  # sampled result handling: seconds, count (under the lock)
         self._errors_reported = 0
         self.all_done = threading.Event()
         self.closed = False  # set when the top-level submission is over
@@ -212,12 +221,13 @@ class Tracker:
 
     # -- submission -----------------------------------------------------------
 
-    def _count_submit(self, items: int) -> None:
+    def _count_submit(self, items: int) -> List[Any]:
         ident = threading.get_ident()
         counter = self._submit_counts.get(ident)
         if counter is None:
-            counter = self._submit_counts[ident] = [0]
+            counter = self._submit_counts[ident] = [0, 0.0, 0]
         counter[0] += items
+        return counter
 
     @property
     def submitted(self) -> int:
@@ -262,8 +272,9 @@ class Tracker:
 
     def _submit(self, fn: Callable[..., Any], args: Any, kwargs: Dict[str, Any],
                 items: int, chunk: bool) -> Future:
+        t_own = self.clock()
         task_id = next(self._ids)
-        self._count_submit(items)
+        counter = self._count_submit(items)
         row = self._threads.get(threading.get_ident())
         parent = row.task if row is not None else -1  # a task submitting from a worker
         t_submit = self.clock()
@@ -274,18 +285,22 @@ class Tracker:
             else:  # a worker thread of this process pickles it (interp_pool.timed_run)
                 entry = interp_task.run_chunk if chunk else interp_task.run_task
                 inner = self.executor.submit(entry, self, task_id, fn, args, kwargs)
+            t_back = self.clock() if not task_id & _OWN_MASK else 0.0
             outer: Optional[Future] = None
             if self.deliver_results:
                 outer = Future()
                 outer.set_running_or_notify_cancel()
-            inner.add_done_callback(
-                lambda f: self._remote_done(f, outer, task_id, parent, items, t_submit))
-            handed = outer if outer is not None else inner
-            handed._execscope_task = task_id  # type: ignore[attr-defined]  # whose it is (see _waiting_on)
-            return handed
-        future = self.executor.submit(self._run_local, task_id, parent, t_submit, fn, args, kwargs)
+            inner.add_done_callback(functools.partial(self._remote_done, outer, task_id, items, t_submit))
+            future = outer if outer is not None else inner
+        else:
+            future = self.executor.submit(self._run_local, task_id, parent, t_submit, fn, args, kwargs)
+            t_back = self.clock() if not task_id & _OWN_MASK else 0.0
         # Lets a tick name the task a blocked worker waits for (see _waiting_on).
         future._execscope_task = task_id  # type: ignore[attr-defined]
+        if t_back:
+            # the tracker's own part of this submit: before and after the executor's
+            counter[1] += (t_submit - t_own) + (self.clock() - t_back)
+            counter[2] += 1
         return future
 
     # -- thread pools -----------------------------------------------------------
@@ -311,6 +326,7 @@ class Tracker:
         clock = self.clock
         t_begin = clock()
         row = self._threads.get(threading.get_ident()) or self._thread_row()
+        t_fn = clock() if not task_id & _OWN_MASK else 0.0
         row.state = RUNNING
         row.task = task_id
         row.since = t_begin
@@ -334,11 +350,15 @@ class Tracker:
             # at once, not at the poll loop's next tick
             if next(self._tickets) >= self._submitted_at_close and self.closed:
                 self.check_done()
+            if t_fn:
+                # the wrapper's own part: before the call and after it
+                row.own_s += (t_fn - t_begin) + (clock() - t_end)
+                row.own_n += 1
 
     # -- process pools ------------------------------------------------------------
 
-    def _remote_done(self, inner: Future, outer: Optional[Future], task_id: int, parent: int,
-                     items: int, t_submit: float) -> None:
+    def _remote_done(self, outer: Optional[Future], task_id: int, items: int, t_submit: float,
+                     inner: Future) -> None:
         t_got = self.clock()
         try:
             result, error = inner.result(), None
@@ -382,12 +402,18 @@ class Tracker:
         else:
             ok = 0
         t_end = self.clock()
-        phases = Phases(queue=max(0.0, t_header - t_submit - ser_s), ser=ser_s,
-                        xfer=max(0.0, t_begin - t_header - deser_s), deser=deser_s, compute=t_c1 - t_c0,
-                        rser=rser_s, rxfer=max(0.0, t_got - t_wend), rdeser=rdeser_s)
+        # positional, in BREAKDOWN_FIELDS order: queue ser xfer deser compute rser rxfer rdeser
+        phases = Phases(max(0.0, t_header - t_submit - ser_s), ser_s, max(0.0, t_begin - t_header - deser_s),
+                        deser_s, t_c1 - t_c0, rser_s, max(0.0, t_got - t_wend), rdeser_s)
         with self._lock:
             self._remote_totals.add(items, ok, t_submit, t_header, t_end, phases, bytes_out, bytes_in)
         self._remote_done_check()
+        if not task_id & _OWN_MASK:
+            # the tracker's own part of taking this result (its unpickling is the task's)
+            own = self.clock() - t_got - rdeser_s
+            with self._lock:
+                self._done_own[0] += own
+                self._done_own[1] += 1
         if ok:
             return True, value
         self._report_error(task_id, None, out[0], out[1])
@@ -436,6 +462,29 @@ class Tracker:
         with self._lock:
             remote = Totals.of(self._remote_totals.as_dict(), self._remote_totals.hist)
         return combine(parts + [remote])
+
+    def own_cost(self) -> Dict[str, Any]:
+        """What the tracker's own work costs a task, timed on one task in
+        ``every`` (by task id): ``submit_s`` per submit, ``finish_s`` per
+        finished task (the thread wrapper around the call, or the handling of
+        a process worker's result), ``per_task_s`` both together; None where
+        nothing was timed yet."""
+        sub_s = sub_n = 0
+        for counter in list(self._submit_counts.values()):
+            sub_s += counter[1]
+            sub_n += counter[2]
+        fin_s = fin_n = 0
+        for row in list(self._threads.values()):
+            fin_s += row.own_s
+            fin_n += row.own_n
+        with self._lock:
+            fin_s += self._done_own[0]
+            fin_n += self._done_own[1]
+        submit = sub_s / sub_n if sub_n else None
+        finish = fin_s / fin_n if fin_n else None
+        per_task = (submit or 0.0) + (finish or 0.0) if submit is not None or finish is not None else None
+        return {"every": OWN_EVERY, "timed": fin_n, "submit_s": submit, "finish_s": finish,
+                "per_task_s": per_task}
 
     def new_exits(self) -> List[Tuple[int, int]]:
         """Process workers that ended since the last call, as (pid, exit code).
