@@ -288,6 +288,7 @@ class Snapshot:
     program: Optional[ProgramView] = None
     # Panels this source cannot fill, with the reason (an attached process).
     unavailable: Tuple[Tuple[str, str], ...] = ()
+    observer: Mapping[str, Any] = field(default_factory=dict)  # what watching costs the run (observer.py)
 
     @property
     def finished(self) -> bool:

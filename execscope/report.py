@@ -145,6 +145,7 @@ def run_json(record: RunRecord) -> Dict[str, Any]:
         "executors": executors_json(snap),
         "program": program_json(snap),
         "unavailable": [{"panel": panel, "reason": reason} for panel, reason in snap.unavailable],
+        "observer": dict(snap.observer) or None,
     }
 
 

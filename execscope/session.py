@@ -39,6 +39,7 @@ from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
 import psutil
 
 from . import detect, protocol
+from .observer import observer_figures
 from .model import FINAL_STATUSES, GilView, RunConfig, RunRecord, Snapshot, WorkerView
 from .sampling import sched
 from .runstate import CpuMeans, RunOutput, RunState, Timeline
@@ -93,6 +94,7 @@ class Session:
         self._lock = threading.Lock()
         self.tick_errors: Deque[str] = deque(maxlen=20)
         self._cpu_means = CpuMeans()
+        self._ticker_cpu_s = 0.0  # CPU the ticker thread used (psutil, /proc, snapshots, detectors)
         # What is watched: the runner, a program (run -- python prog.py) or a
         # running process (attach PID); see source.py.
         self.source: Source = make_source(self.config, self.detectors, self.history.maxlen or 600,
@@ -166,6 +168,7 @@ class Session:
         next_t = time.monotonic()
         while True:
             finishing = self._final.is_set()
+            cpu0 = time.thread_time()
             try:
                 self._tick()
             except Exception as exc:  # never let a tick bug kill the session silently
@@ -173,6 +176,7 @@ class Session:
                 if finishing and self._latest is not None:
                     # the last snapshot must at least carry the final status
                     self._latest = replace(self._latest, status=self.status, reason=self.reason)
+            self._ticker_cpu_s += time.thread_time() - cpu0
             if finishing:
                 break
             next_t += self.refresh_s
@@ -191,6 +195,7 @@ class Session:
                 self._remember(pid)
         states = sched.sample(reading.tree_pids, self._switch_tids())
         snap = self._build(now, reading, states)
+        snap = replace(snap, observer=self._observer(snap))
         self._cpu_means.add(reading.per_core, reading.tree_percent, snap.status == "running")
         snap = self.source.evaluate(snap, self.history)
         self.history.append(snap)
@@ -233,6 +238,25 @@ class Session:
             return worker_views(entry, readings, snap.gil, runner_now, t_created, state.worker_started, config)
 
         return self.source.decorate(snap, dict(state.tick), views, runner_now)
+
+    def _observer(self, snap: Snapshot) -> Dict[str, Any]:
+        """What watching this run costs it so far (observer.py)."""
+        with self.state.lock:
+            own_cost = self.state.tick.get("own_cost")
+        gil = self.gil
+        pyspy_cpu = getattr(gil, "cpu_s", None)
+        rates: Dict[str, Any] = {"refresh_hz": round(1.0 / self.refresh_s, 3)}
+        sampler_rates = getattr(gil, "rates", None)
+        if sampler_rates:
+            rates["gil_holder_hz"] = sampler_rates.get("gil")
+            rates["native_stacks_hz"] = sampler_rates.get("stacks")
+            rates["gil_rounds_s"] = dict(getattr(gil, "rounds_s", {}))
+        if own_cost:
+            rates["instrumentation_timed_every"] = own_cost.get("every")
+        usable = int((snap.machine or {}).get("usable_cpus") or os.cpu_count() or 1)
+        elapsed = max(0.0, snap.t_s)
+        return observer_figures(own_cost, snap.breakdown.service, pyspy_cpu, self._ticker_cpu_s,
+                                elapsed, usable, rates)
 
     def _switch_tids(self) -> Dict[int, List[int]]:
         """Thread-pool worker threads, whose context switches tell GIL waits (sampling/sched.py)."""

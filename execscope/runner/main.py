@@ -186,6 +186,7 @@ def _execute(config: Dict[str, Any], channel: Channel, workload: Any, params: Di
         state["gil_probe"] = probe.report() if probe is not None else None
         if getattr(executor, "unavailable", None):  # what this executor family cannot measure (Dask)
             state["unavailable"] = executor.unavailable
+        state["own_cost"] = tracker.own_cost()
         channel.send("tick", **state)
         last_tick = time.monotonic()
 

@@ -14,6 +14,7 @@ from rich.text import Text
 from textual.widget import Widget
 
 from execscope.model import RunConfig, Snapshot
+from execscope.observer import observer_note
 
 from ..fmt import STATUS
 from ..sources import exit_text, source_of
@@ -87,6 +88,9 @@ class RunHeader(Widget):
             code = exit_text(snap.program.exit_code) if snap.program is not None else ""
             if code:
                 right.append(code + " ", style="bold" if snap.program.exit_code == 0 else "bold red")
+            cost = observer_note(snap.observer)
+            if cost:  # watching costs this run more than a few percent: say so
+                right.append(cost + " ", style="yellow")
             right.append("%.1fs" % snap.t_s)
             c = snap.counts
             total = snap.expected_tasks

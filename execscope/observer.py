@@ -1,0 +1,72 @@
+"""What watching a run costs it: the ``observer`` block of a run (pure functions).
+
+Three figures, each measured by execscope itself while the run goes on:
+
+- **instrumentation**: the tracker times its own work around one task in
+  ``every`` (``runner/instrument.Tracker.own_cost``): seconds per submit and
+  per finished task, in the process that submits.  Its ``share`` is that time
+  over what a task costs once a worker has it (compute and IPC): the part of a
+  task the instrumentation adds.
+- **samplers**: CPU seconds of py-spy (the GIL sampler's processes) and of
+  execscope's own ticker thread (psutil, /proc, snapshots, detectors), as a
+  share of the machine's usable CPUs over the run: what they took from it.
+- **rates**: how often each of them looks.
+
+``share`` is the larger of the two shares; the run header shows it above
+``SHOW_ABOVE``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Mapping, Optional
+
+SHOW_ABOVE = 0.03
+
+
+def observer_figures(own_cost: Optional[Mapping[str, Any]], service_s: float, pyspy_cpu_s: Optional[float],
+                     ticker_cpu_s: float, elapsed_s: float, usable_cpus: int,
+                     rates: Mapping[str, Any]) -> Dict[str, Any]:
+    """The observer block.
+
+    >>> fig = observer_figures({"every": 16, "timed": 10, "submit_s": 2e-6, "finish_s": 3e-6,
+    ...                         "per_task_s": 5e-6}, 250e-6, 0.2, 0.1, 10.0, 2, {"refresh_hz": 10})
+    >>> fig["instrumentation"]["share"], fig["samplers"]["cpu_share"], fig["share"]
+    (0.02, 0.015, 0.02)
+    >>> observer_figures(None, 0.0, None, 0.0, 0.0, 2, {})["instrumentation"]["share"] is None
+    True
+    """
+    per_task = own_cost.get("per_task_s") if own_cost else None
+    instrumentation: Dict[str, Any] = {
+        "per_task_s": per_task,
+        "submit_s": own_cost.get("submit_s") if own_cost else None,
+        "finish_s": own_cost.get("finish_s") if own_cost else None,
+        "timed_tasks": own_cost.get("timed", 0) if own_cost else 0,
+        "timed_every": own_cost.get("every") if own_cost else None,
+        "share": round(per_task / service_s, 4) if per_task is not None and service_s > 0 else None,
+    }
+    if not own_cost:
+        instrumentation["reason"] = "this source does not time its instrumentation"
+    cpu_s = ticker_cpu_s + (pyspy_cpu_s or 0.0)
+    machine_s = elapsed_s * max(1, usable_cpus)
+    samplers = {
+        "pyspy_cpu_s": None if pyspy_cpu_s is None else round(pyspy_cpu_s, 3),
+        "ticker_cpu_s": round(ticker_cpu_s, 3),
+        "cpu_share": round(cpu_s / machine_s, 4) if machine_s > 0 else None,
+    }
+    shares = [s for s in (instrumentation["share"], samplers["cpu_share"]) if s is not None]
+    return {"instrumentation": instrumentation, "samplers": samplers, "rates": dict(rates),
+            "share": max(shares) if shares else None}
+
+
+def observer_note(figures: Optional[Mapping[str, Any]]) -> str:
+    """``observer 4%`` when watching costs the run more than SHOW_ABOVE, else "".
+
+    >>> observer_note({"share": 0.041})
+    'observer 4%'
+    >>> observer_note({"share": 0.01}), observer_note(None)
+    ('', '')
+    """
+    share = (figures or {}).get("share")
+    if share is None or share <= SHOW_ABOVE:
+        return ""
+    return "observer %.0f%%" % (share * 100)
