@@ -51,9 +51,24 @@ _WAIT_FUNCTIONS = {"result", "exception", "wait", "as_completed", "_result_or_ca
 MAX_REPORTED_ERRORS = 5
 # The tracker times its own work on one task in OWN_EVERY (by task id): the
 # observer block of the run says what instrumentation costs a task, measured,
-# for the price of a few clock reads a hundred tasks.
+# for the price of a few clock reads a hundred tasks.  It reads the thread's
+# CPU clock: a wait for the GIL in the middle is another thread's time.
 OWN_EVERY = 16
 _OWN_MASK = OWN_EVERY - 1
+_cpu_clock = time.thread_time
+
+
+def _clock_read_s() -> float:
+    """What one read of the CPU clock costs (a system call): each timed
+    interval holds about one, taken off the figure."""
+    best = 1.0
+    for _ in range(20):
+        a = _cpu_clock()
+        best = min(best, _cpu_clock() - a)
+    return best
+
+
+_CLOCK_READ_S = _clock_read_s()
 
 
 class Phases(namedtuple("Phases", BREAKDOWN_FIELDS)):
@@ -272,20 +287,22 @@ class Tracker:
 
     def _submit(self, fn: Callable[..., Any], args: Any, kwargs: Dict[str, Any],
                 items: int, chunk: bool) -> Future:
-        t_own = self.clock()
         task_id = next(self._ids)
+        own = not task_id & _OWN_MASK
+        c0 = _cpu_clock() if own else 0.0
         counter = self._count_submit(items)
         row = self._threads.get(threading.get_ident())
         parent = row.task if row is not None else -1  # a task submitting from a worker
         t_submit = self.clock()
         if self.isolated:
+            c1 = _cpu_clock() if own else 0.0
             if self.remote:
                 entry = self.remote_calls[chunk]
                 inner = self.executor.submit(entry, task_id, fn, args, kwargs)
             else:  # a worker thread of this process pickles it (interp_pool.timed_run)
                 entry = interp_task.run_chunk if chunk else interp_task.run_task
                 inner = self.executor.submit(entry, self, task_id, fn, args, kwargs)
-            t_back = self.clock() if not task_id & _OWN_MASK else 0.0
+            c2 = _cpu_clock() if own else 0.0
             outer: Optional[Future] = None
             if self.deliver_results:
                 outer = Future()
@@ -293,13 +310,14 @@ class Tracker:
             inner.add_done_callback(functools.partial(self._remote_done, outer, task_id, items, t_submit))
             future = outer if outer is not None else inner
         else:
+            c1 = _cpu_clock() if own else 0.0
             future = self.executor.submit(self._run_local, task_id, parent, t_submit, fn, args, kwargs)
-            t_back = self.clock() if not task_id & _OWN_MASK else 0.0
+            c2 = _cpu_clock() if own else 0.0
         # Lets a tick name the task a blocked worker waits for (see _waiting_on).
         future._execscope_task = task_id  # type: ignore[attr-defined]
-        if t_back:
+        if own:
             # the tracker's own part of this submit: before and after the executor's
-            counter[1] += (t_submit - t_own) + (self.clock() - t_back)
+            counter[1] += max(0.0, (c1 - c0) + (_cpu_clock() - c2) - 2 * _CLOCK_READ_S)
             counter[2] += 1
         return future
 
@@ -324,9 +342,11 @@ class Tracker:
         # The hot path of every thread-pool task: keep it to a few attribute
         # stores and one tuple (see benchmarks/instrumentation_overhead.py).
         clock = self.clock
+        own = not task_id & _OWN_MASK
+        c0 = _cpu_clock() if own else 0.0
         t_begin = clock()
         row = self._threads.get(threading.get_ident()) or self._thread_row()
-        t_fn = clock() if not task_id & _OWN_MASK else 0.0
+        c1 = _cpu_clock() if own else 0.0
         row.state = RUNNING
         row.task = task_id
         row.since = t_begin
@@ -338,6 +358,7 @@ class Tracker:
             self._report_error(task_id, exc)
             raise
         finally:
+            c2 = _cpu_clock() if own else 0.0
             t_end = clock()
             row.state = IDLE
             row.task = -1
@@ -350,9 +371,9 @@ class Tracker:
             # at once, not at the poll loop's next tick
             if next(self._tickets) >= self._submitted_at_close and self.closed:
                 self.check_done()
-            if t_fn:
+            if own:
                 # the wrapper's own part: before the call and after it
-                row.own_s += (t_fn - t_begin) + (clock() - t_end)
+                row.own_s += max(0.0, (c1 - c0) + (_cpu_clock() - c2) - 2 * _CLOCK_READ_S)
                 row.own_n += 1
 
     # -- process pools ------------------------------------------------------------
@@ -377,6 +398,8 @@ class Tracker:
         (or the ``error`` that stopped it) arrived at ``t_got``: add its phases
         to the totals.  Returns ``(True, the task's value)`` or ``(False, the
         exception to hand the caller)``."""
+        own = not task_id & _OWN_MASK
+        c0 = _cpu_clock() if own else 0.0
         ser_s, bytes_out = self.serialized.pop(task_id, (0.0, 0))
         if result is None:
             reason: BaseException = error if error is not None else TaskError("no result")
@@ -393,12 +416,14 @@ class Tracker:
         rdeser_s, bytes_in, value, ok = 0.0, 0, None, 1
         if status == "ok":
             bytes_in = len(out)
+            c1 = _cpu_clock() if own else 0.0
             r0 = self.clock()
             try:
                 value = pickle.loads(out)
             except Exception as load_exc:
                 ok, out = 0, (type(load_exc).__name__ + ": " + str(load_exc), traceback.format_exc())
             rdeser_s = self.clock() - r0
+            c0 -= (_cpu_clock() - c1) if own else 0.0  # unpickling the result is the task's cost
         else:
             ok = 0
         t_end = self.clock()
@@ -408,11 +433,11 @@ class Tracker:
         with self._lock:
             self._remote_totals.add(items, ok, t_submit, t_header, t_end, phases, bytes_out, bytes_in)
         self._remote_done_check()
-        if not task_id & _OWN_MASK:
-            # the tracker's own part of taking this result (its unpickling is the task's)
-            own = self.clock() - t_got - rdeser_s
+        if own:
+            # the tracker's own part of taking this result (not its unpickling)
+            spent = max(0.0, _cpu_clock() - c0 - (3 if status == "ok" else 1) * _CLOCK_READ_S)
             with self._lock:
-                self._done_own[0] += own
+                self._done_own[0] += spent
                 self._done_own[1] += 1
         if ok:
             return True, value

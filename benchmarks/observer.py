@@ -1,0 +1,453 @@
+"""The observer effect: what execscope adds to the runs it watches, target by target.
+
+Every ratio compares runs made side by side, alternating, in this one
+invocation (a shared machine drifts; neighbours in time drift alike): the
+ratio of the medians, and in brackets the spread of the paired ratios (each
+repetition's watched run over the same repetition's plain one).  The figure
+is wall time from pool creation to the last result, two workers.
+
+1. instrumentation: a fresh interpreter runs N tasks through a plain pool,
+   another through execscope's ``Tracker`` with the runner's 10 Hz poll loop
+   (no runner, no samplers): thread and process pools (fork, forkserver,
+   spawn), ``multiprocessing.Pool`` and loky where installed; tasks of a few
+   hundred microseconds (the ``cpu`` workload) and no-ops.
+2. full monitoring: a real run (``Session``: runner, psutil, GIL sampling at
+   the default settings) against the same pool unwatched.
+3. the speedups users read (compare, the tour): thread x2 and process x2
+   against serial, watched and unwatched.
+4. exit: a process-pool run stopped by SIGTERM and SIGINT (headless) and by
+   ``q`` (the TUI in an 80x24 tmux pane), to the process's exit, with the
+   JSON written and no process of the run left.
+5. first frame: ``execscope`` in an 80x24 tmux pane to its first drawn frame
+   (wall, and the CPU the process used until then).
+
+    python -m benchmarks observer
+    EXECSCOPE_BENCH_REPS=3 python -m benchmarks observer
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+import psutil
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+CPU_SIZE = 3000  # cpu_task iterations: a few hundred microseconds a task
+TARGETS = {  # (section, task) -> the most a ratio may be
+    ("instrumentation", "cpu"): 1.05,
+    ("instrumentation", "noop thread"): 1.10,
+    ("instrumentation", "noop process"): 1.15,
+    ("full", "cpu"): 1.08,
+}
+
+_CHILD = r"""
+import json, os, sys, tempfile, threading, time
+from concurrent.futures import ThreadPoolExecutor, ProcessPoolExecutor, wait
+import multiprocessing
+sys.path.insert(0, ROOT)
+from execscope.runner import instrument, slots, worker
+from execscope.workloads.cpu import cpu_task
+from execscope.workloads.noop import noop_task
+
+kind, method, task, watched, n = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1", int(sys.argv[5])
+fn = noop_task if task == "noop" else cpu_task
+kwargs = {} if task == "noop" else {"size": SIZE}
+run_dir = tempfile.mkdtemp()
+table = None
+if watched and kind != "thread":
+    slots.create(run_dir)
+    table = slots.SlotTable(run_dir)
+init = dict(initializer=worker.init_worker, initargs=(run_dir, os.getpid(), method)) if watched else {}
+c0 = os.times()
+t0 = time.monotonic()
+if kind == "thread":
+    ex = ThreadPoolExecutor(2)
+elif kind == "process":
+    ex = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context(method), **init)
+elif kind == "pool":
+    if watched:
+        from execscope.runner import mp_pool
+        ex = mp_pool.build({"start_method": method, "workers": 2}, run_dir)
+    else:
+        ex = multiprocessing.get_context(method).Pool(2)
+else:
+    if watched:
+        from execscope.runner import loky_pool
+        ex = loky_pool.build({"workers": 2}, run_dir)
+    else:
+        from loky import get_reusable_executor
+        ex = get_reusable_executor(max_workers=2, reuse=False)
+if not watched:
+    if kind == "pool":
+        results = [ex.apply_async(fn, (i,), kwargs) for i in range(n)]
+        for r in results:
+            r.wait()
+    else:
+        wait([ex.submit(fn, i, **kwargs) for i in range(n)])
+    elapsed = time.monotonic() - t0
+else:
+    tracker = instrument.Tracker(ex, kind, table, deliver_results=False)
+    driver = tracker
+    if hasattr(ex, "tracker"):
+        ex.tracker = tracker
+        driver = ex
+    for i in range(n):
+        driver.submit(fn, i, **kwargs)
+    tracker.close_submission()
+    sink = open(os.devnull, "w")
+    while not tracker.all_done.wait(0.1):  # as the runner's tick loop does
+        state = tracker.poll()
+        state["totals"] = tracker.totals()
+        state["own_cost"] = tracker.own_cost()
+        sink.write(json.dumps(state, default=str))
+        tracker.check_done()
+    elapsed = time.monotonic() - t0
+if kind == "pool":
+    ex.close() if not watched else ex.shutdown()
+    (ex.join() if not watched else None)
+else:
+    ex.shutdown()
+c1 = os.times()  # the workers have been joined: their CPU is in children_*
+cpu = sum(c1[:4]) - sum(c0[:4])
+print(json.dumps({"elapsed": elapsed, "cpu": cpu}))
+"""
+
+
+def _child_source() -> str:
+    return _CHILD.replace("ROOT", repr(ROOT)).replace("SIZE", str(CPU_SIZE))
+
+
+def instrumented_once(kind: str, method: str, task: str, watched: bool, n: int) -> Tuple[float, float]:
+    """(wall seconds from pool creation to the last result, CPU seconds of the process and its workers)."""
+    out = subprocess.run([sys.executable, "-c", _child_source(), kind, method, task, "1" if watched else "0", str(n)],
+                         capture_output=True, text=True, timeout=600)
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "child failed")
+    data = json.loads(out.stdout.strip().splitlines()[-1])
+    return data["elapsed"], data["cpu"]
+
+
+def ratio_cell(plain: Sequence[float], watched: Sequence[float]) -> Tuple[float, str]:
+    """(ratio of the medians, "1.03 [0.98-1.07]": with the spread of the paired ratios).
+
+    >>> ratio_cell([1.0, 1.0, 2.0], [1.1, 1.05, 2.0])
+    (1.05, '1.050 [1.00-1.10]')
+    """
+    ratio = statistics.median(watched) / statistics.median(plain)
+    pairs = [w / p for p, w in zip(plain, watched)]
+    return round(ratio, 4), "%.3f [%.2f-%.2f]" % (ratio, min(pairs), max(pairs))
+
+
+def verdict(ratio: float, limit: Optional[float]) -> str:
+    if limit is None:
+        return ""
+    return "meets ≤%.2f" % limit if ratio <= limit else "MISSES ≤%.2f" % limit
+
+
+def alternate(reps: int, arms: Sequence[Callable[[], Any]]) -> List[List[Any]]:
+    """Each arm once per repetition, the order rotating so drift hits every arm alike."""
+    out: List[List[Any]] = [[] for _ in arms]
+    for rep in range(reps):
+        order = list(range(len(arms)))
+        order = order[rep % len(arms):] + order[:rep % len(arms)]
+        for i in order:
+            out[i].append(arms[i]())
+    return out
+
+
+def section_instrumentation(reps: int) -> None:
+    import importlib.util
+
+    kinds = [("thread", "-"), ("process", "fork"), ("process", "forkserver"), ("process", "spawn"),
+             ("pool", "fork")]
+    if importlib.util.find_spec("loky") is not None:
+        kinds.append(("loky", "loky"))
+    n_cpu = int(os.environ.get("EXECSCOPE_BENCH_TASKS", "3000"))
+    n_noop = 2 * n_cpu
+    print("\n1. instrumentation alone (Tracker + 10 Hz poll, no runner, no samplers): watched/plain, "
+          "%d cpu tasks (size %d) or %d no-ops, 2 workers, %d alternating repetitions"
+          % (n_cpu, CPU_SIZE, n_noop, reps))
+    print("(cpu: CPU seconds of the process and its workers, watched/plain: less sensitive to a loaded machine)")
+    print("%-20s %-5s %9s %9s   %-22s %-13s %s" % ("executor", "task", "plain s", "watched", "wall ratio [spread]",
+                                                  "target", "cpu ratio [spread]"))
+    for kind, method in kinds:
+        for task in ("cpu", "noop"):
+            n = n_cpu if task == "cpu" else n_noop
+            try:
+                plain_runs, watched_runs = alternate(reps, [
+                    lambda: instrumented_once(kind, method, task, False, n),
+                    lambda: instrumented_once(kind, method, task, True, n)])
+            except (RuntimeError, subprocess.TimeoutExpired) as exc:
+                print("%-20s %-5s unavailable: %s" % (_label(kind, method), task, exc), flush=True)
+                continue
+            plain, watched = [r[0] for r in plain_runs], [r[0] for r in watched_runs]
+            ratio, cell = ratio_cell(plain, watched)
+            _, cpu_cell = ratio_cell([r[1] for r in plain_runs], [r[1] for r in watched_runs])
+            key = ("instrumentation", "cpu" if task == "cpu" else "noop %s" % ("thread" if kind == "thread"
+                                                                               else "process"))
+            print("%-20s %-5s %9.3f %9.3f   %-22s %-13s %s" % (_label(kind, method), task, statistics.median(plain),
+                                                              statistics.median(watched), cell,
+                                                              verdict(ratio, TARGETS.get(key)), cpu_cell), flush=True)
+
+
+def _label(kind: str, method: str) -> str:
+    return kind if method in ("-", kind) else "%s %s" % (kind, method)
+
+
+_PLAIN_POOL = r"""
+import json, sys, time, multiprocessing
+from concurrent.futures import ThreadPoolExecutor, ProcessPoolExecutor, wait
+sys.path.insert(0, ROOT)
+from execscope.workloads.cpu import cpu_task
+kind, n = sys.argv[1], int(sys.argv[2])
+t0 = time.monotonic()
+if kind == "serial":
+    ex = ThreadPoolExecutor(1)
+elif kind == "thread":
+    ex = ThreadPoolExecutor(2)
+else:
+    ex = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork"))
+wait([ex.submit(cpu_task, i, size=SIZE) for i in range(n)])
+elapsed = time.monotonic() - t0
+ex.shutdown()
+print(json.dumps({"elapsed": elapsed}))
+"""
+
+
+def plain_pool_once(kind: str, n: int) -> float:
+    code = _PLAIN_POOL.replace("ROOT", repr(ROOT)).replace("SIZE", str(CPU_SIZE))
+    out = subprocess.run([sys.executable, "-c", code, kind, str(n)], capture_output=True, text=True,
+                         check=True, timeout=600)
+    return json.loads(out.stdout.strip().splitlines()[-1])["elapsed"]
+
+
+def monitored_once(kind: str, n: int, shares: List[float]) -> float:
+    """A real run at the default settings: pool creation to the last result, as execscope measured it."""
+    from execscope.model import RunConfig
+    from execscope.sampling import gil_factory
+    from execscope.session import Session
+
+    config = RunConfig(workload="cpu", executor=kind, workers=None if kind == "serial" else 2, tasks=n,
+                       params={"size": str(CPU_SIZE)}, start_method="fork" if kind == "process" else None)
+    session = Session(config, gil_sampler_factory=gil_factory(config))
+    snap = session.run(timeout=600)
+    if snap.status != "completed":
+        raise RuntimeError("%s run ended %s: %s" % (kind, snap.status, snap.reason))
+    if snap.observer.get("share") is not None:
+        shares.append(snap.observer["share"])
+    return snap.run_elapsed_s
+
+
+def section_full(reps: int) -> None:
+    n = int(os.environ.get("EXECSCOPE_BENCH_TASKS", "3000"))
+    print("\n2. full monitoring (runner + psutil + GIL sampling, defaults) and 3. the speedups users read: "
+          "%d cpu tasks (size %d), %d alternating repetitions" % (n, CPU_SIZE, reps))
+    times: Dict[str, Tuple[List[float], List[float]]] = {}
+    shares: Dict[str, List[float]] = {}
+    for kind in ("serial", "thread", "process"):
+        shares[kind] = []
+        plain, watched = alternate(reps, [lambda: plain_pool_once(kind, n),
+                                          lambda: monitored_once(kind, n, shares[kind])])
+        times[kind] = (plain, watched)
+    print("%-12s %10s %10s   %-24s %-14s %s" % ("executor", "plain s", "watched s", "ratio [spread]", "target",
+                                              "observer share (own figure)"))
+    for kind, (plain, watched) in times.items():
+        ratio, cell = ratio_cell(plain, watched)
+        target = TARGETS[("full", "cpu")]
+        own = "%.1f%%" % (100 * statistics.median(shares[kind])) if shares[kind] else "n/a"
+        print("%-12s %10.3f %10.3f   %-24s %-14s %s" % (kind + ("" if kind == "serial" else " x2"),
+                                                      statistics.median(plain), statistics.median(watched),
+                                                      cell, verdict(ratio, target), own), flush=True)
+    print("%-12s %10s %10s   %s" % ("speedup", "plain", "watched", "watched/plain (target within 5%)"))
+    s_plain, s_watched = times["serial"]
+    for kind in ("thread", "process"):
+        plain, watched = times[kind]
+        sp = [a / b for a, b in zip(s_plain, plain)]
+        sw = [a / b for a, b in zip(s_watched, watched)]
+        ratio = statistics.median(sw) / statistics.median(sp)
+        pairs = [w / p for p, w in zip(sp, sw)]
+        ok = "meets" if abs(ratio - 1.0) <= 0.05 else "MISSES"
+        print("%-12s %9.2fx %9.2fx   %.3f [%.2f-%.2f] %s" % (kind + " x2", statistics.median(sp),
+                                                           statistics.median(sw), ratio, min(pairs), max(pairs),
+                                                           ok), flush=True)
+
+
+def _execscope() -> str:
+    here = os.path.join(os.path.dirname(sys.executable), "execscope")
+    return here if os.path.exists(here) else shutil.which("execscope") or "execscope"
+
+
+def _tree_left(pids: Sequence[int]) -> List[int]:
+    left = []
+    for pid in pids:
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                left.append(pid)
+        except psutil.Error:
+            pass
+    return left
+
+
+def exit_headless(sig: int, settle_s: float = 3.0) -> Tuple[float, bool, List[int]]:
+    """(seconds from the signal to exit, JSON written, processes of the run left)."""
+    tmp = tempfile.mkdtemp(prefix="execscope-bench-")
+    path = os.path.join(tmp, "run.json")
+    proc = subprocess.Popen([_execscope(), "run", "cpu", "--executor", "process", "--workers", "2",
+                             "--tasks", "100000", "--headless", "--json", path],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(settle_s)
+        pids = [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
+        t0 = time.monotonic()
+        proc.send_signal(sig)
+        proc.wait(timeout=30)
+        took = time.monotonic() - t0
+        return took, os.path.exists(path), _tree_left(pids)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+class Tmux:
+    """A private tmux server with one 80x24 pane running a shell."""
+
+    def __init__(self) -> None:
+        self.dir = tempfile.mkdtemp(prefix="execscope-bench-")
+        self.sock = os.path.join(self.dir, "tmux")
+        self("new-session", "-d", "-s", "b", "-x", "80", "-y", "24", "sh")
+
+    def __call__(self, *args: str) -> str:
+        return subprocess.run(["tmux", "-S", self.sock] + list(args), capture_output=True, text=True,
+                              timeout=30).stdout
+
+    def lines(self) -> List[str]:
+        return [line for line in self("capture-pane", "-p", "-t", "b").splitlines() if line.strip()]
+
+    def pane_pid(self) -> int:
+        return int(self("display", "-p", "-t", "b", "#{pane_pid}").strip())
+
+    def start(self, command: str) -> float:
+        """Run ``command`` in place of the shell; the time it started."""
+        marker = os.path.join(self.dir, "started")
+        self("send-keys", "-t", "b", "clear; touch %s; exec %s" % (marker, command), "Enter")
+        deadline = time.monotonic() + 10
+        while not os.path.exists(marker) and time.monotonic() < deadline:
+            time.sleep(0.002)
+        return os.stat(marker).st_mtime
+
+    def close(self) -> None:
+        self("kill-server")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _cpu_s(pid: int) -> float:
+    try:
+        times = psutil.Process(pid).cpu_times()
+    except psutil.Error:
+        return float("nan")
+    return times.user + times.system + times.children_user + times.children_system
+
+
+def first_frame() -> Tuple[Optional[float], float]:
+    """(seconds from exec to a drawn frame, CPU seconds the process had used by then)."""
+    tmux = Tmux()
+    try:
+        time.sleep(0.2)
+        t0 = tmux.start(_execscope())
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if len(tmux.lines()) >= 5:  # the shell's line alone is one: the app has drawn
+                took = time.time() - t0
+                return took, _cpu_s(tmux.pane_pid())
+            time.sleep(0.005)
+        return None, float("nan")
+    finally:
+        tmux.close()
+
+
+def exit_tui_q(settle_s: float = 3.0) -> Tuple[float, bool, List[int]]:
+    """``q`` in the TUI watching a process-pool run: to exit, JSON, leftovers."""
+    tmux = Tmux()
+    path = os.path.join(tmux.dir, "run.json")
+    try:
+        time.sleep(0.2)
+        tmux.start("%s run cpu --executor process --workers 2 --tasks 100000 --json %s" % (_execscope(), path))
+        time.sleep(settle_s)
+        pid = tmux.pane_pid()
+        pids = [c.pid for c in psutil.Process(pid).children(recursive=True)]
+        t0 = time.monotonic()
+        tmux("send-keys", "-t", "b", "q")
+        while psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+            if time.monotonic() - t0 > 30:
+                break
+            time.sleep(0.002)
+        took = time.monotonic() - t0
+        return took, os.path.exists(path), _tree_left(pids)
+    finally:
+        tmux.close()
+
+
+def section_exit_and_frame(reps: int) -> None:
+    print("\n4. exit of a process-pool run (cpu, 2 workers), %d times each: seconds to exit "
+          "(median, max); JSON written; processes left" % reps)
+    cases: List[Tuple[str, Callable[[], Tuple[float, bool, List[int]]]]] = [
+        ("SIGTERM (headless)", lambda: exit_headless(signal.SIGTERM)),
+        ("SIGINT (headless)", lambda: exit_headless(signal.SIGINT)),
+    ]
+    if shutil.which("tmux"):
+        cases.append(("q (TUI, 80x24)", exit_tui_q))
+    for name, case in cases:
+        results = [case() for _ in range(reps)]
+        took = [r[0] for r in results]
+        verdict_ = "meets ≤0.50" if statistics.median(took) <= 0.5 else "MISSES ≤0.50"
+        print("%-20s %.3f s, %.3f s   json %d/%d   left %s   %s"
+              % (name, statistics.median(took), max(took), sum(r[1] for r in results), reps,
+                 sum(len(r[2]) for r in results), verdict_), flush=True)
+    if not shutil.which("tmux"):
+        print("\n5. first frame: unavailable (no tmux here)")
+        return
+    first_frame()  # compiles and caches what the next ones read
+    frames = [first_frame() for _ in range(reps)]
+    walls = [f[0] for f in frames if f[0] is not None]
+    if not walls:
+        print("\n5. first frame: no frame drawn within 20 s")
+        return
+    cpus = [f[1] for f in frames if f[0] is not None]
+    print("\n5. first frame of `execscope` at 80x24 (tmux), %d times: %.3f s median [%.2f-%.2f], "
+          "CPU by then %.2f s median   %s"
+          % (len(walls), statistics.median(walls), min(walls), max(walls), statistics.median(cpus),
+             "meets ≤0.80" if statistics.median(walls) <= 0.8 else "MISSES ≤0.80"), flush=True)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    reps = int(os.environ.get("EXECSCOPE_BENCH_REPS", "5"))
+    known = ("instrumentation", "full", "exit")
+    sections = [a for a in args if a in known] or list(known)
+    print("observer effect on %d logical CPUs; load average at start %s" % (
+        os.cpu_count() or 0, " ".join("%.2f" % x for x in os.getloadavg())), flush=True)
+    if "instrumentation" in sections:
+        section_instrumentation(reps)
+    if "full" in sections:
+        section_full(reps)
+    if "exit" in sections:
+        section_exit_and_frame(reps)
+    print("\nload average at the end %s" % " ".join("%.2f" % x for x in os.getloadavg()))
+
+
+if __name__ == "__main__":
+    main()
