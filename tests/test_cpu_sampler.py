@@ -81,3 +81,44 @@ def test_a_child_gone_before_its_first_reading_is_skipped(monkeypatch):
         parent.kill()
         parent.wait()
     assert reading.tree_pids == (parent.pid,)
+
+
+def test_the_tree_is_searched_again_only_when_a_process_was_created(monkeypatch):
+    """Searching the tree reads every process's stat file; with the kernel's
+    last pid unchanged nothing new can be in the tree, so the search is kept,
+    and a new child (a new last pid) is found at the next reading."""
+    from execscope.sampling import cpu
+
+    sampler = CpuSampler()
+    sampler.attach(psutil.Process().pid)
+    searches = []
+    root = sampler.root
+    real_children = root.children
+
+    def children(recursive=False):
+        searches.append(1)
+        return real_children(recursive=recursive)
+
+    root.children = children  # this sampler's searches only (the suite's leftover watch lists children too)
+    monkeypatch.setattr(cpu, "last_pid", lambda: 1000)
+    sampler.sample()
+    sampler.sample()
+    assert len(searches) == 1
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(5)"])
+    try:
+        monkeypatch.setattr(cpu, "last_pid", lambda: 1001)
+        reading = sampler.sample()
+        assert len(searches) == 2 and child.pid in reading.tree_pids
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_last_pid_reads_the_kernel():
+    from execscope.sampling.cpu import last_pid
+
+    before = last_pid()
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    after = last_pid()
+    assert before is not None and after is not None and after != before

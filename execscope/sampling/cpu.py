@@ -71,6 +71,7 @@ class CpuSampler:
         self.clock = clock
         self.root: Optional[psutil.Process] = None
         self._procs: Dict[int, psutil.Process] = {}
+        self._last_pid: Optional[int] = None  # the kernel's last pid at the last tree search
         self._thread_times: Dict[int, float] = {}
         self._thread_t = 0.0
         self._memory_every_s = memory_every_s
@@ -103,14 +104,24 @@ class CpuSampler:
             self.root = None
         self._procs = {}
         self._thread_times = {}
+        self._last_pid = None
 
     def _tree(self) -> Dict[int, psutil.Process]:
         if self.root is None:
             return {}
-        try:
-            members = [self.root] + self.root.children(recursive=True)
-        except psutil.Error:
-            return {}
+        # Finding the tree reads every process's /proc stat (psutil's
+        # children()): most of what a tick costs.  When no process at all was
+        # created since the last search (the kernel's last pid is the same)
+        # the tree can only have lost members: keep it, minus those gone.
+        last = last_pid()
+        if last is not None and last == self._last_pid and self.root.pid in self._procs:
+            members = list(self._procs.values())
+        else:
+            try:
+                members = [self.root] + self.root.children(recursive=True)
+            except psutil.Error:
+                return {}
+            self._last_pid = last
         current = {}
         for proc in members:
             known = self._procs.get(proc.pid)
@@ -183,3 +194,13 @@ class CpuSampler:
             if th.id in previous and elapsed > 0:
                 out[th.id] = max(0.0, (spent - previous[th.id]) / elapsed * 100.0)
         return out
+
+
+def last_pid() -> Optional[int]:
+    """The last process id the kernel handed out (in our pid namespace), from
+    ``/proc/loadavg``; None where there is no such file."""
+    try:
+        with open("/proc/loadavg", "rb") as fh:
+            return int(fh.read().split()[-1])
+    except (OSError, ValueError, IndexError):
+        return None
