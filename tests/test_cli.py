@@ -116,6 +116,11 @@ def test_run_writes_json_with_the_contract_keys(tmp_path):
     point = data["timeline"][-1]
     assert {"t_s", "queue_depth", "running", "completed"} <= set(point)
     assert oct(os.stat(out).st_mode & 0o777) in ("0o644", "0o640", "0o600")
+    # what watching cost the run, as execscope measured it: tasks 0 and 16 of 20 timed
+    observer = data["observer"]
+    assert observer["instrumentation"]["timed_every"] == 16 and observer["instrumentation"]["timed_tasks"] == 2
+    assert 0 < observer["instrumentation"]["per_task_s"] < 0.01
+    assert observer["rates"]["refresh_hz"] == 10 and observer["samplers"]["ticker_cpu_s"] >= 0
     # headless prints progress lines and a summary
     assert "status  completed" in result.stdout
 
