@@ -96,7 +96,6 @@ class LiveScreen(Screen):
         self._last_data = 0.0  # app.clock() when the newest snapshot arrived
         self._last_paint = 0.0  # time.monotonic() of the last repaint
         self._paint_timer = None
-        self._drawn = False  # the first frame is on screen
         self.focus_ex = Focus()  # program/attach runs: which executor the panels show
         self.walk: Optional[StepWalk] = None  # the tour step in progress: its rows and runs
         self._walk_run: Optional[LiveRun] = None  # the run of the walk that is live now
@@ -204,13 +203,7 @@ class LiveScreen(Screen):
             for panel in self.panels:
                 panel.show(None)
                 panel.set_alerts(())
-        if self._drawn:
-            run.begin()
-        else:
-            # the first run waits for the first frame: its thread's imports
-            # and launch would otherwise hold the GIL while the screen draws
-            self._drawn = True
-            self.call_after_refresh(run.begin)
+        run.begin()
 
     @on(RunUpdated)
     def _updated(self, message: RunUpdated) -> None:
