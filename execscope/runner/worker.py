@@ -35,6 +35,7 @@ _deser_s = 0.0
 _done = 0
 _busy = 0.0
 _user_init: Any = None
+_pid = 0  # this worker's pid, read once (getpid is a system call)
 
 
 
@@ -66,13 +67,14 @@ def _patch_connection() -> None:
 
 
 def init_worker(run_dir: str, parent_pid: int, start_method: str, user_init: Any = None) -> None:
-    global _table
+    global _table, _pid
     die_with_parent()
     # Under forkserver our parent is the fork server (which exits when the
     # runner does), not the runner itself.
     if start_method != "forkserver" and os.getppid() != parent_pid:
         os._exit(70)  # parent died before we could register for its death
     gilprobe.allow_tracer_from_env()  # the GIL sampler may attach (Yama ptrace_scope=1)
+    _pid = os.getpid()
     _table = _slots.SlotTable(run_dir)
     _table.claim()
     now = time.monotonic()
@@ -103,7 +105,7 @@ def _finish(task_id: int, t_begin: float, deser_s: float, t_c0: float, t_c1: flo
     _busy += t_c1 - t_c0
     if _table is not None:
         _table.finished(r1, _done, _busy)
-    meta = (os.getpid(), _header_at or t_begin, t_begin, deser_s, t_c0, t_c1, r1 - r0, r1)
+    meta = (_pid or os.getpid(), _header_at or t_begin, t_begin, deser_s, t_c0, t_c1, r1 - r0, r1)
     return status, out, meta
 
 
