@@ -362,3 +362,32 @@ def test_pthread_ids_before_311_are_folded_into_native_ids() -> None:
     assert set(threads) == {100, 101, 102}
     assert threads[101].held == 0.3 and threads[101].wait == 0.5
     assert threads[100].held == 0.2 and threads[102].held == 0.05
+
+
+# -- when native stacks are taken ---------------------------------------------------------
+
+def _held(t1: float, share: float) -> gilstats.ProcChunk:
+    """A GIL-holder round ending at ``t1`` that found the GIL held ``share`` of its 100 intervals."""
+    return gilstats.ProcChunk(100, t1 - gil.GIL_ROUND_S, t1, held={101: round(100 * share)}, held_intervals=100.0)
+
+
+@pytest.mark.parametrize("share,due_at_once", [(0.9, True), (gil.BUSY_GIL, True), (0.05, False)])
+def test_native_stacks_run_while_the_gil_is_busy_and_once_in_a_while_when_it_is_free(share, due_at_once) -> None:
+    """Native stacks pause the process, so they are taken only where a thread
+    can wait for the GIL: back to back while it is held BUSY_GIL of the time or
+    more, otherwise one round every QUIET_STACKS_EVERY_S."""
+    sampler = gil.GilSampler.__new__(gil.GilSampler)  # _stacks_due reads only the window
+    sampler.window_s = gil.WINDOW_S
+    target = gil._Target(pid=100, role="runner", stacks=True)
+    assert sampler._stacks_due(target, now=0.0)  # the first round: wait figures early
+    target.stack_chunks.append(gilstats.ProcChunk(100, 8.0, 10.0))
+    target.held.append(_held(10.5, share))
+    assert sampler._stacks_due(target, now=10.6) == due_at_once
+    later = 10.0 + gil.QUIET_STACKS_EVERY_S
+    target.held.append(_held(later - 0.2, share))  # the GIL as busy as it was
+    assert sampler._stacks_due(target, now=later - 0.1) == due_at_once
+    assert sampler._stacks_due(target, now=later)  # a round now and then
+    target.held.clear()  # no GIL-holder figures in the window: assume it is busy
+    assert sampler._stacks_due(target, now=10.6)
+    single = gil._Target(pid=100, role="worker", stacks=False)  # one Python thread: nobody waits
+    assert not sampler._stacks_due(single, now=0.0)

@@ -137,5 +137,9 @@ def test_four_threads_on_314_wait_by_py_spy(tmp_path) -> None:
     assert len(workers) == 4
     for t in workers:
         assert t["wait"] > t["held"], workers
+    # Of the time they do not hold it the workers want it (the 3.15 flags say
+    # 0.67 of 0.76 not held; py-spy on 3.14 measured 0.86 of it): a classifier
+    # that lost half the waits gives ~0.45 here, though each wait may still beat held.
+    assert sum(t["wait"] for t in workers) / sum(1 - t["held"] for t in workers) >= 0.6, workers
     main = [t for t in g["threads"] if t["name"] == "MainThread"]
     assert main and main[0]["held"] < 0.2

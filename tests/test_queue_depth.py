@@ -50,3 +50,22 @@ def test_process_pool_queue_depth_counts_the_call_queue_as_waiting(python):
     assert run["status"] == "completed", run.get("reason")
     _check_identity(run, lambda p: p["running"])
     assert any(p["dispatched"] >= 1 for p in run["timeline"]), "the call queue was never seen"
+
+
+def _family(executor):
+    """The families whose queue is read through their own adapter (``queue_depths``)
+    or, for interpreter pools, a thread pool's work queue: on the interpreter
+    running the tests, the interpreter pool on the cached 3.14+."""
+    if executor == "interpreter":
+        from pythons import python_or_skip
+
+        return {"python": python_or_skip("3.14")}
+    return {"start_method": "fork"} if executor == "pool" else {}
+
+
+@pytest.mark.parametrize("executor", ["pool", "loky", "interpreter"])
+def test_every_other_family_queue_depth_is_submitted_minus_finished_minus_running(executor):
+    _, run = run_session("io", executor=executor, workers=1, tasks=10, params={"latency_ms": "60"},
+                         **_family(executor))
+    assert run["status"] == "completed", run.get("reason")
+    _check_identity(run, lambda p: p["running"])

@@ -1,17 +1,25 @@
-"""Keeps a thread pool busy with pure-Python loops until it is killed.
+"""Keeps a pool busy with pure-Python loops until it is killed.
 
-    python spin_pool.py [WORKERS]
+    python spin_pool.py [WORKERS] [thread|process]
 
-Prints "ready" once every worker is computing: the threads then take turns
-holding the GIL, which is what a GIL sampler should show.
+Prints "ready" once every worker is computing.  In a thread pool (the
+default) the threads then take turns holding the GIL, which is what a GIL
+sampler should show; in a process pool each worker holds its own.
 """
 
+import multiprocessing
 import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 WORKERS = int(sys.argv[1]) if len(sys.argv) > 1 else 3
-started = threading.Barrier(WORKERS + 1)
+KIND = sys.argv[2] if len(sys.argv) > 2 else "thread"
+started = None
+
+
+def remember(barrier):
+    global started
+    started = barrier
 
 
 def spin(i):
@@ -22,10 +30,17 @@ def spin(i):
 
 
 def main():
-    pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="spin")
+    if KIND == "process":
+        barrier = multiprocessing.get_context("fork").Barrier(WORKERS + 1)
+        pool = ProcessPoolExecutor(max_workers=WORKERS, mp_context=multiprocessing.get_context("fork"),
+                                   initializer=remember, initargs=(barrier,))
+    else:
+        barrier = threading.Barrier(WORKERS + 1)
+        remember(barrier)
+        pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="spin")
     for i in range(WORKERS):
         pool.submit(spin, i)
-    started.wait()
+    barrier.wait()
     print("ready", flush=True)
     threading.Event().wait()
 
