@@ -25,9 +25,6 @@ from .inject import SOCKET_NAME
 from .model import Snapshot
 from .source import SourceContext
 
-BLOCKED = ("workers", "a thread worker waiting on a future counts as running: telling them apart reads every "
-                      "thread's frames, which can make CPython 3.14+ print a BufferError into the program's "
-                      "stderr (multiprocessing's pickler caught mid-call)")
 SAFE_POINT_S = 5.0  # how long the target may take to reach a safe point and say hello
 DRAIN_S = 1.0  # the target exited: how long its last tick may take to arrive
 PARTIAL = ("breakdown", "process pools found running: a call item's transfer to its worker and its unpickling "
@@ -113,7 +110,7 @@ class AgentLink:
         return "stacks only: %s" % self.reason if self.reason else ""
 
     def unavailable(self, snap: Snapshot) -> List[Tuple[str, str]]:
-        out = list(snap.unavailable) + [BLOCKED]
+        out = list(snap.unavailable)
         if any(ex.kind == "process" for ex in snap.executors):
             out.append(PARTIAL)
         if snap.gil.source == "unavailable":

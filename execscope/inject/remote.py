@@ -177,11 +177,6 @@ class Attached(Agent):
                 return None
             original = self._original(type(executor), "submit")
             entry = self.add(executor, kind, original, site or _site_of(executor, kind), None, AttachedEntry)
-            # sys._current_frames() in the telemetry thread can make CPython 3.14+
-            # print "Exception ignored while finalizing file <_io.BytesIO>" into the
-            # program's stderr (a frame of multiprocessing's pickler caught mid-call):
-            # an attach must leave the program's output as it was.
-            entry.tracker.read_frames = False
             if kind == "process":
                 entry.tracker.remote_calls = (WorkerCall("run_task", self.py_dir),
                                               WorkerCall("run_chunk", self.py_dir))

@@ -206,9 +206,6 @@ class Tracker:
         # What a process worker is sent to call (run_task, run_chunk): an
         # attached agent sends stand-ins its workers can import (inject/remote.py).
         self.remote_calls: Tuple[Callable[..., Any], Callable[..., Any]] = (worker.run_task, worker.run_chunk)
-        # Thread pools: tell blocked workers from running ones by their frames
-        # (see _poll_threads); an attached agent cannot (inject/remote.py).
-        self.read_frames = True
         if self.remote:
             probes.time_queue_pickling(on_dumps=self._call_pickled)
         # No lock on the thread-pool hot path: a Python lock shared by the
@@ -542,7 +539,13 @@ class Tracker:
 
     def _poll_threads(self) -> Dict[str, Any]:
         depth = probes.thread_queue_depth(self.executor)
-        frames = sys._current_frames() if self.read_frames else {}
+        frames = sys._current_frames()
+        # This thread's own frame holds ``frames`` among its locals: left in,
+        # the dict and every thread's frame in it become a cycle that only the
+        # GC frees, and its finalizers then run in whatever thread allocates
+        # next (a BytesIO whose buffer a memoryview still exports prints
+        # "Exception ignored ... BufferError" into the program's stderr).
+        frames.pop(threading.get_ident(), None)
         rows, running, blocked = [], 0, 0
         for thread in probes.pool_threads(self.executor):
             ident = thread.ident
