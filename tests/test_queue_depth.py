@@ -11,6 +11,7 @@ import sys
 
 import pytest
 
+from execscope.families import uses_processes
 from execscope.interpreters import discovered, probe
 from helpers import run_session
 
@@ -24,7 +25,11 @@ def _interpreters():
     return [pytest.param(path, id="%d.%d" % version) for version, path in sorted(found.items())]
 
 
-def _check_identity(run, in_worker):
+def _check_identity(run, in_worker, returning=0):
+    """``returning``: how many finished tasks may be on their way back (a
+    process worker is idle again while its result still sits in the result
+    pipe for the parent's management thread, later on a loaded machine):
+    those are neither waiting, nor in a worker, nor counted finished yet."""
     active = [p for p in run["timeline"] if p["submitted"] and p["submitted"] > p["completed"] + p["failed"]]
     assert len(active) >= 4, run["timeline"]
     deep = [p for p in active if p["queue_depth"] >= 3]
@@ -32,7 +37,7 @@ def _check_identity(run, in_worker):
     for p in active:
         waiting = p["submitted"] - p["completed"] - p["failed"] - in_worker(p)
         # one task may change hands between the runner's reads of the executor and of its counters
-        assert abs(p["queue_depth"] - waiting) <= 1, (p, run["timeline"])
+        assert -1 - returning <= p["queue_depth"] - waiting <= 1, (p, run["timeline"])
 
 
 @pytest.mark.parametrize("python", _interpreters())
@@ -48,7 +53,7 @@ def test_process_pool_queue_depth_counts_the_call_queue_as_waiting(python):
     _, run = run_session("io", executor="process", start_method="fork", workers=1, tasks=10,
                          params={"latency_ms": "60"}, python=python)
     assert run["status"] == "completed", run.get("reason")
-    _check_identity(run, lambda p: p["running"])
+    _check_identity(run, lambda p: p["running"], returning=1)
     assert any(p["dispatched"] >= 1 for p in run["timeline"]), "the call queue was never seen"
 
 
@@ -68,4 +73,4 @@ def test_every_other_family_queue_depth_is_submitted_minus_finished_minus_runnin
     _, run = run_session("io", executor=executor, workers=1, tasks=10, params={"latency_ms": "60"},
                          **_family(executor))
     assert run["status"] == "completed", run.get("reason")
-    _check_identity(run, lambda p: p["running"])
+    _check_identity(run, lambda p: p["running"], returning=1 if uses_processes(executor) else 0)
