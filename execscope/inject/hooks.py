@@ -27,7 +27,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Tuple
 
 ATTR = "_execscope_entry"
 # Other executor families are patched by modules of their own, each with a
@@ -157,18 +157,29 @@ def _patch_class(cls: type, kind: str) -> None:
 
 def patch_methods(cls: type) -> None:
     """``submit`` through the executor's Tracker, ``shutdown`` telling the agent (any executor class)."""
-    original_submit, original_shutdown = cls.submit, cls.shutdown  # type: ignore[attr-defined]
+    submit, shutdown = watched_methods(cls.submit, cls.shutdown, _entry, _entry)  # type: ignore[attr-defined]
+    cls.submit = submit  # type: ignore[attr-defined]
+    cls.shutdown = shutdown  # type: ignore[attr-defined]
+
+
+def watched_methods(original_submit: Callable[..., Any], original_shutdown: Callable[..., Any],
+                    entry_to_submit: Callable[[Any], Any],
+                    entry_to_shut: Callable[[Any], Any]) -> Tuple[Callable[..., Any], Callable[..., Any]]:
+    """``submit`` and ``shutdown`` replacements: a submit goes through the
+    entry ``entry_to_submit(executor)`` finds (the original's when none), and
+    ``shutdown`` tells the entry ``entry_to_shut`` finds that it is shutting
+    down, then shut."""
 
     @functools.wraps(original_submit)
     def submit(self: Any, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-        entry = _entry(self)
+        entry = entry_to_submit(self)
         if entry is None:
             return original_submit(self, fn, *args, **kwargs)
         return entry.submit(fn, args, kwargs)
 
     @functools.wraps(original_shutdown)
     def shutdown(self: Any, *args: Any, **kwargs: Any) -> Any:
-        entry = _entry(self)
+        entry = entry_to_shut(self)
         if entry is not None:
             entry.shutting_down = True
         try:
@@ -177,8 +188,7 @@ def patch_methods(cls: type) -> None:
             if entry is not None:
                 entry.shut = True
 
-    cls.submit = submit  # type: ignore[attr-defined]
-    cls.shutdown = shutdown  # type: ignore[attr-defined]
+    return submit, shutdown
 
 
 def _entry(executor: Any) -> Any:

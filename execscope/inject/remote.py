@@ -53,6 +53,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 from . import agent as _agent_module
 from .agent import Agent, Entry
+from .hooks import watched_methods
 from ..runner import instrument, probes, worker  # noqa: F401  (imported now: never later, from elsewhere)
 
 MARK = "_execscope_attached"  # on the concurrent.futures package: the agent attached now
@@ -218,23 +219,8 @@ class Attached(Agent):
                 except Exception:
                     pass  # the executor works unwatched
 
-        @functools.wraps(original_submit)
-        def submit(self: Any, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-            entry = agent.entry_of(self, kind)
-            if entry is None:
-                return original_submit(self, fn, *args, **kwargs)
-            return entry.submit(fn, args, kwargs)
-
-        @functools.wraps(original_shutdown)
-        def shutdown(self: Any, *args: Any, **kwargs: Any) -> Any:
-            entry = _current_entry(self)
-            if entry is not None:
-                entry.shutting_down = True
-            try:
-                return original_shutdown(self, *args, **kwargs)
-            finally:
-                if entry is not None:
-                    entry.shut = True
+        submit, shutdown = watched_methods(original_submit, original_shutdown,
+                                           lambda ex: agent.entry_of(ex, kind), _current_entry)
 
         replaced = {"__init__": __init__, "submit": submit, "shutdown": shutdown}
         if kind == "process":
