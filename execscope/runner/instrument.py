@@ -490,7 +490,8 @@ class Tracker:
         ``every`` (by task id): ``submit_s`` per submit, ``finish_s`` per
         finished task (the thread wrapper around the call, or the handling of
         a process worker's result), ``per_task_s`` both together; None where
-        nothing was timed yet."""
+        nothing was timed yet.  ``timed`` and ``submit_timed`` count the timed
+        finishes and submits (what a merge of several trackers weighs by)."""
         sub_s = sub_n = 0
         for counter in list(self._submit_counts.values()):
             sub_s += counter[1]
@@ -505,8 +506,8 @@ class Tracker:
         submit = sub_s / sub_n if sub_n else None
         finish = fin_s / fin_n if fin_n else None
         per_task = (submit or 0.0) + (finish or 0.0) if submit is not None or finish is not None else None
-        return {"every": OWN_EVERY, "timed": fin_n, "submit_s": submit, "finish_s": finish,
-                "per_task_s": per_task}
+        return {"every": OWN_EVERY, "timed": fin_n, "submit_timed": sub_n, "submit_s": submit,
+                "finish_s": finish, "per_task_s": per_task}
 
     def new_exits(self) -> List[Tuple[int, int]]:
         """Process workers that ended since the last call, as (pid, exit code).
