@@ -26,6 +26,7 @@ from typing import Any, Callable, Deque, Dict, Iterable, List, Mapping, Optional
 from . import detect
 from .metrics import TaskTotals, windowed_rate
 from .model import Alert, Counts, ExecutorView, Snapshot, WorkerView
+from .observer import merge_own_costs
 from .protocol import WORKER_INDEX
 from .runner.instrument import Totals, combine
 
@@ -68,6 +69,7 @@ def merge_ticks(ticks: Iterable[Mapping[str, Any]], retired: Sequence[Mapping[st
     merged["broken"] = any(e.get("broken") for e in live)
     merged["max_workers"] = sum(int(e.get("max_workers") or 0) for e in live) or None
     merged["executors"] = sorted(every, key=lambda e: e.get("t_created", 0.0))
+    merged["own_cost"] = merge_own_costs(e.get("own_cost") for e in every)
     return merged
 
 

@@ -18,7 +18,7 @@ Three figures, each measured by execscope itself while the run goes on:
 
 from __future__ import annotations
 
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, Iterable, Mapping, Optional
 
 SHOW_ABOVE = 0.03
 
@@ -46,6 +46,8 @@ def observer_figures(own_cost: Optional[Mapping[str, Any]], service_s: float, py
     }
     if not own_cost:
         instrumentation["reason"] = "this source does not time its instrumentation"
+    elif per_task is None:
+        instrumentation["reason"] = "no task was timed yet"
     cpu_s = ticker_cpu_s + (pyspy_cpu_s or 0.0)
     machine_s = elapsed_s * max(1, usable_cpus)
     samplers = {
@@ -56,6 +58,32 @@ def observer_figures(own_cost: Optional[Mapping[str, Any]], service_s: float, py
     shares = [s for s in (instrumentation["share"], samplers["cpu_share"]) if s is not None]
     return {"instrumentation": instrumentation, "samplers": samplers, "rates": dict(rates),
             "share": max(shares) if shares else None}
+
+
+def merge_own_costs(costs: Iterable[Optional[Mapping[str, Any]]]) -> Dict[str, Any]:
+    """One ``own_cost`` from several trackers' (a program's executors): each
+    mean weighed by how many tasks it timed (none timed: the means are None).
+
+    >>> merged = merge_own_costs([
+    ...     {"every": 16, "timed": 1, "submit_timed": 1, "submit_s": 4e-6, "finish_s": 2e-6},
+    ...     {"every": 16, "timed": 3, "submit_timed": 3, "submit_s": 8e-6, "finish_s": 6e-6}, None])
+    >>> merged["timed"], merged["submit_s"], merged["finish_s"], round(merged["per_task_s"], 9)
+    (4, 7e-06, 5e-06, 1.2e-05)
+    >>> merge_own_costs([None, {}])["per_task_s"] is None
+    True
+    """
+    costs = [c for c in costs if c]
+
+    def mean(field: str, weight: str) -> Optional[float]:
+        pairs = [(c[field], int(c.get(weight) or 0)) for c in costs if c.get(field) is not None]
+        n = sum(w for _, w in pairs)
+        return sum(v * w for v, w in pairs) / n if n else None
+
+    submit, finish = mean("submit_s", "submit_timed"), mean("finish_s", "timed")
+    per_task = (submit or 0.0) + (finish or 0.0) if submit is not None or finish is not None else None
+    return {"every": costs[0].get("every") if costs else None, "timed": sum(int(c.get("timed") or 0) for c in costs),
+            "submit_timed": sum(int(c.get("submit_timed") or 0) for c in costs),
+            "submit_s": submit, "finish_s": finish, "per_task_s": per_task}
 
 
 def observer_note(figures: Optional[Mapping[str, Any]]) -> str:

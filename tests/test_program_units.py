@@ -52,6 +52,17 @@ def test_merge_sums_executors_of_every_process_and_keeps_the_retired():
     assert merged["t"] == 5.1 and merged["threads"] == 5 and merged["max_workers"] == 4
     assert [e["id"] for e in merged["executors"]] == ["10:2", "10:1", "20:1"]  # by creation
     assert [r[2] for r in merged["workers"]] == [10, 10]  # thread rows name their process
+    assert merged["own_cost"]["per_task_s"] is None  # no agent timed anything
+
+
+def test_merge_weighs_each_trackers_own_cost_by_the_tasks_it_timed():
+    live, old = entry("10:1", 10), entry("10:2", 10)
+    live["own_cost"] = {"every": 16, "timed": 3, "submit_timed": 1, "submit_s": 2e-6, "finish_s": 4e-6}
+    old["own_cost"] = {"every": 16, "timed": 1, "submit_timed": 3, "submit_s": 6e-6, "finish_s": 8e-6}
+    merged = merge_ticks([{"t": 1.0, "executors": [live]}], [old])["own_cost"]
+    assert (merged["timed"], merged["submit_timed"]) == (4, 4)
+    assert merged["submit_s"] == pytest.approx(5e-6) and merged["finish_s"] == pytest.approx(5e-6)
+    assert merged["per_task_s"] == pytest.approx(10e-6)
 
 
 def _view(e: dict, state: str = "live") -> ExecutorView:

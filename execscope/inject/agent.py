@@ -259,6 +259,7 @@ class Entry:
         data["chunksize"] = self.chunksize
         data["map_items"] = self.map_items
         data["threads_at_first_submit"] = self.threads_at_first_submit
+        data["own_cost"] = self.tracker.own_cost()
         return data
 
     def finished(self) -> bool:

@@ -419,17 +419,19 @@ class Tracker:
                 value = pickle.loads(out)
             except Exception as load_exc:
                 ok, out = 0, (type(load_exc).__name__ + ": " + str(load_exc), traceback.format_exc())
-            rdeser_s = self.clock() - r0
+            t_end = self.clock()  # the result is the caller's once unpickled
+            rdeser_s = t_end - r0
             c0 -= (_cpu_clock() - c1) if own else 0.0  # unpickling the result is the task's cost
         else:
             ok = 0
-        t_end = self.clock()
+            t_end = self.clock()
         # positional, in BREAKDOWN_FIELDS order: queue ser xfer deser compute rser rxfer rdeser
         phases = Phases(max(0.0, t_header - t_submit - ser_s), ser_s, max(0.0, t_begin - t_header - deser_s),
                         deser_s, t_c1 - t_c0, rser_s, max(0.0, t_got - t_wend), rdeser_s)
         with self._lock:
             self._remote_totals.add(items, ok, t_submit, t_header, t_end, phases, bytes_out, bytes_in)
-        self._remote_done_check()
+        if self.closed:
+            self._remote_done_check()
         if own:
             # the tracker's own part of taking this result (not its unpickling)
             spent = max(0.0, _cpu_clock() - c0 - (3 if status == "ok" else 1) * _CLOCK_READ_S)
@@ -490,7 +492,8 @@ class Tracker:
         ``every`` (by task id): ``submit_s`` per submit, ``finish_s`` per
         finished task (the thread wrapper around the call, or the handling of
         a process worker's result), ``per_task_s`` both together; None where
-        nothing was timed yet."""
+        nothing was timed yet.  ``timed`` and ``submit_timed`` count the timed
+        finishes and submits (what a merge of several trackers weighs by)."""
         sub_s = sub_n = 0
         for counter in list(self._submit_counts.values()):
             sub_s += counter[1]
@@ -505,8 +508,8 @@ class Tracker:
         submit = sub_s / sub_n if sub_n else None
         finish = fin_s / fin_n if fin_n else None
         per_task = (submit or 0.0) + (finish or 0.0) if submit is not None or finish is not None else None
-        return {"every": OWN_EVERY, "timed": fin_n, "submit_s": submit, "finish_s": finish,
-                "per_task_s": per_task}
+        return {"every": OWN_EVERY, "timed": fin_n, "submit_timed": sub_n, "submit_s": submit,
+                "finish_s": finish, "per_task_s": per_task}
 
     def new_exits(self) -> List[Tuple[int, int]]:
         """Process workers that ended since the last call, as (pid, exit code).

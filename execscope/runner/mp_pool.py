@@ -58,9 +58,14 @@ class WorkerLost(Exception):
     """The worker process running this task died; multiprocessing.Pool would wait for it forever."""
 
 
-def _chunk_items(func: Any, args: tuple) -> int:
+_CHUNK_CALLS = ("mapstar", "starmapstar")
+
+
+def _chunk_items(func: Any, args: tuple, name: Optional[str] = None) -> int:
     """Items a Pool task carries: ``mapstar``/``starmapstar`` chunks hold several."""
-    if getattr(func, "__name__", "") in ("mapstar", "starmapstar") and len(args) == 1:
+    if name is None:
+        name = getattr(func, "__name__", "")
+    if name in _CHUNK_CALLS and len(args) == 1:
         inner = args[0]
         if isinstance(inner, tuple) and len(inner) == 2:
             try:
@@ -172,10 +177,8 @@ class PoolWatch:
             return entry
         taskseq, set_length = entry
         t_call = time.monotonic()
-        if isinstance(taskseq, list):  # apply_async: one task, counted now
-            n = sum(_chunk_items(t[2], t[3]) for t in taskseq)
-            self.tracker._count_submit(n)
-            return ([self._wrap(task, t_call, True) for task in taskseq], set_length)
+        if type(taskseq) is list:  # apply_async: one task, counted now (by _wrap)
+            return ([self._wrap(task, t_call, None) for task in taskseq], set_length)
         job = _job_of(taskseq)
         pool = self.pool
         result = dict.get(pool._cache, job) if (pool is not None and job is not None) else None
@@ -191,22 +194,30 @@ class PoolWatch:
             counted = False
         return ((self._wrap(task, t_call, counted) for task in taskseq), set_length)
 
-    def _wrap(self, task: Any, t_call: float, counted: bool) -> Any:
+    def _wrap(self, task: Any, t_call: float, counted: Optional[bool]) -> Any:
+        """One task as the worker gets it.  ``counted``: True when its map
+        counted it already, False to count it now that the handler takes it
+        (imap), None to count it at its call (apply_async)."""
         job, i, func, args, kwds = task
-        if getattr(func, "__name__", "") == "_helper_reraises_exception":
+        name = getattr(func, "__name__", "")
+        if name == "_helper_reraises_exception":
             return task  # the pool reporting an error of the iterable itself
-        items = _chunk_items(func, args)
-        task_id = next(self.tracker._ids)
+        items = _chunk_items(func, args, name)
+        tracker = self.tracker
+        task_id = next(tracker._ids)
         t_submit = t_call
+        if counted is None:
+            tracker._count_submit(items)
         with self._lock:
             self._taken += items
-            announced = self._announced.get(job)
-            if announced is not None:
-                announced[0] -= items
-                if announced[0] <= 0:
-                    del self._announced[job]
-        if not counted:
-            self.tracker._count_submit(items)
+            if self._announced:
+                announced = self._announced.get(job)
+                if announced is not None:
+                    announced[0] -= items
+                    if announced[0] <= 0:
+                        del self._announced[job]
+        if counted is False:
+            tracker._count_submit(items)
             t_submit = time.monotonic()
         self._pending[(job, i)] = (task_id, t_submit, items)
         return (job, i, worker.run_task, (task_id, func, args, kwds), {})
