@@ -49,7 +49,11 @@ def test_cpu_bound_threads_take_turns_holding_the_gil() -> None:
     pool = workers(doc)
     assert len(pool) == 4
     runner = [t for t in g["threads"] if t["pid"] == session.proc.pid]
-    assert sum(t["held"] for t in runner) >= 0.8, runner  # someone holds it most of the time...
+    # Someone holds it most of the time: 0.91-0.92 at load 2-3 on 2 cores, 0.78
+    # in a full-suite run at load 4-8, where the submitting thread fell behind
+    # and workers sat up to 8% idle with the GIL free.  The comparison with the
+    # probe below is the tighter check...
+    assert sum(t["held"] for t in runner) >= 0.7, runner
     # ...and each thread waits for it longer than it holds it (theory: 0.75
     # against 0.25).  No fixed floor on the wait: a worker also sits in the
     # work queue's get (released) whenever the submitting thread, itself
