@@ -81,7 +81,7 @@ import psutil
 from ..model import GilView
 from ..signals import signal_name
 from . import ptrace, pyspy
-from .gilstats import Accumulator, ProcChunk
+from .gilstats import Accumulator, ProcChunk, margin_note
 from .targets import SamplerTargets
 
 GIL_HZ = 200
@@ -580,6 +580,7 @@ class GilSampler:
         reason = "py-spy %s, GIL holder over %.1f s per process" % (self.version, held_span)
         if stacks_span:
             reason += ", native stacks over %.1f s" % stacks_span
+        reason = ", ".join(filter(None, (reason, margin_note(threads))))
         return GilView(source="py-spy", reason=self._with_notes(reason), threads=threads,
                        window_s=round(held_span, 3))
 
@@ -593,6 +594,7 @@ class GilSampler:
             return self._no_data_view(final=True)
         span = max(self.total.span_s.values(), default=0.0)
         reason = "py-spy %s, whole run: %d samples over %.1f s" % (self.version, self.total.samples, span)
+        reason = ", ".join(filter(None, (reason, margin_note(threads))))
         return GilView(source="py-spy", reason=self._with_notes(reason), threads=threads,
                        window_s=round(span, 3))
 
