@@ -107,6 +107,11 @@ def test_a_program_on_314_keeps_working_and_its_interpreter_pool_is_watched(tmp_
     assert ex["tasks"]["completed"] == 16 and ex["tasks"]["failed"] == 1  # the task that raises
     assert ex["breakdown_s"]["transfer"] > 0 and ex["breakdown_s"]["compute"] > 0
     assert "ValueError: 13 is unlucky" in json.dumps(doc["errors"])
+    # the task's pickling happens inside CPython's own crossing: not a 0, unavailable with why
+    assert ex["breakdown_s"]["serialize"] is None and ex["breakdown_s"]["deserialize"] is None
+    assert ex["breakdown_s"]["result_serialize"] > 0  # the result's is timed (in the subinterpreter)
+    why = {u["panel"]: u["reason"] for u in doc["unavailable"]}
+    assert "inside CPython's own call" in why["serialize"] and "ipc" in why, why
 
 
 WORKLOAD_FILE = """
