@@ -158,11 +158,16 @@ def main(argv: Optional[List[str]] = None) -> Dict[Tuple[str, str, str], Row]:
                     order.reverse()  # the two methods in turn, against drifting load
                 for method, factory in order:
                     measure(path, load, factory, results.setdefault((load.label, interp_label, method), Row()))
+    table(results)
+    return results
+
+
+def table(results: Dict[Tuple[str, str, str], Row]) -> None:
     print("%g s per run, %d runs per row, %d logical CPUs; wait and held: mean over workers [min-max]; "
           "samples: per worker; 95%%: a worker's sampling interval, mean half-width"
           % (SECONDS, REPS, os.cpu_count() or 0))
     print()
-    print("| workload | interpreter | method | samples | wait | 95% | held | truth (3.15 flags) wait "
+    print("| workload | interpreter | method | samples | wait | 95%% | held | truth (3.15 flags) wait "
           "| abs(d) max | in %.2f |" % TOLERANCE)
     print("|---|---|---|---|---|---|---|---|---|---|")
     for load in WORKLOADS:
@@ -183,7 +188,6 @@ def main(argv: Optional[List[str]] = None) -> Dict[Tuple[str, str, str], Row]:
                 "±%.2f" % statistics.mean(row.half) if row.half else "-",
                 statistics.mean(row.held), min(row.held), max(row.held),
                 "-" if truth is None else "%.2f" % truth, far, inside))
-    return results
 
 
 if __name__ == "__main__":
