@@ -6,10 +6,19 @@ the py-spy estimate, in turn.  On 3.14 (``make pythons``) and the other
 interpreters found here (pyenv's 3.13, this one), only py-spy can measure;
 its figures are set beside the 3.15 flags for the same workload (the same
 bytecode and switch interval: the share of time a thread waits for the GIL
-is the workload's, not the version's).  The mean per worker over
-``EXECSCOPE_BENCH_S`` seconds (default 4), ``EXECSCOPE_BENCH_REPS`` runs
-(default 2) per row; ``|d|`` is the largest distance of any worker's wait
-from the truth's mean wait.
+is the workload's, not the version's).
+
+The calibration workloads: pure Python on 4 and 2 threads (they queue for
+one GIL), 8 threads in blocking I/O (they release it), C code that drops it
+(hashlib; NumPy where the interpreter has it), 2 processes and 2
+subinterpreters (3.14+: a GIL each, nothing to wait for).  Each row: the
+mean per worker over ``EXECSCOPE_BENCH_S`` seconds (default 10),
+``EXECSCOPE_BENCH_REPS`` runs (default 2); ``samples`` is the mean number of
+samples behind one worker's wait, ``95%`` the mean half-width of its
+interval (sampling error alone: ``gilstats.wilson``), ``|d|`` the largest
+distance of any worker's wait from the truth's mean wait, ``in 0.10`` how
+many of the workers' figures lie within 0.10 of it.  A method that cannot
+measure a workload says why instead of a figure.
 
     make pythons && python -m benchmarks gil_accuracy
 """
@@ -18,7 +27,9 @@ from __future__ import annotations
 
 import os
 import statistics
+import subprocess
 import sys
+from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -32,11 +43,38 @@ from execscope.sampling import gil, pyspy  # noqa: E402
 from execscope.sampling.gilflags import FlagsSampler  # noqa: E402
 from execscope.session import Session  # noqa: E402
 
-SECONDS = float(os.environ.get("EXECSCOPE_BENCH_S", "4"))
+SECONDS = float(os.environ.get("EXECSCOPE_BENCH_S", "10"))
 REPS = int(os.environ.get("EXECSCOPE_BENCH_REPS", "2"))
-# (label, workload, executor, workers): pure Python in every worker
-WORKLOADS = [("cpu thread x4", "cpu", "thread", 4), ("cpu thread x2", "cpu", "thread", 2),
-             ("cpu process x2", "cpu", "process", 2)]
+TOLERANCE = 0.10
+
+
+@dataclass(frozen=True)
+class Load:
+    label: str
+    workload: str
+    executor: str
+    workers: int
+    needs: str = ""  # "numpy": only where the interpreter imports it; "3.14": InterpreterPoolExecutor
+
+
+WORKLOADS = [
+    Load("cpu thread x4", "cpu", "thread", 4),
+    Load("cpu thread x2", "cpu", "thread", 2),
+    Load("io thread x8", "io", "thread", 8),
+    Load("hash thread x2", "hash", "thread", 2),
+    Load("numpy thread x2", "numpy", "thread", 2, needs="numpy"),
+    Load("cpu process x2", "cpu", "process", 2),
+    Load("cpu interpreter x2", "cpu", "interpreter", 2, needs="3.14"),
+]
+
+
+@dataclass
+class Row:
+    wait: List[float] = field(default_factory=list)
+    held: List[float] = field(default_factory=list)
+    half: List[float] = field(default_factory=list)  # each worker's 95% half-interval
+    samples: List[int] = field(default_factory=list)
+    why: str = ""  # no figures: the reason the run gave
 
 
 def _flags(targets: Any) -> Any:
@@ -50,17 +88,36 @@ def _pyspy(targets: Any) -> Any:
     return gil.GilSampler(targets, path).start()
 
 
-def measure(python: str, workload: str, executor: str, workers: int,
-            factory: Callable[[Any], Any]) -> Tuple[List[float], List[float], str]:
-    """(each worker's wait, held, the view's source) over one run."""
-    config = RunConfig(workload=workload, executor=executor, workers=workers, duration=SECONDS,
+def measure(python: str, load: Load, factory: Callable[[Any], Any], row: Row) -> None:
+    """Add each worker's figures of one run to ``row`` (or the reason there are none)."""
+    config = RunConfig(workload=load.workload, executor=load.executor, workers=load.workers, duration=SECONDS,
                        python=python, gil_sampling=True)
     session = Session(config, gil_sampler_factory=factory)
     session.run(timeout=SECONDS + 90)
-    g = run_json(session.record())["gil"]
-    pool = [t for t in g["threads"] if t["name"].startswith("worker_") or
-            (executor == "process" and t["name"] == "MainThread" and t["pid"] != session.target_pid)]
-    return [t["wait"] for t in pool], [t["held"] for t in pool], g["source"]
+    doc = run_json(session.record())
+    g = doc["gil"]
+    by_tid = {t["tid"]: t for t in g["threads"]}
+    by_pid = {}
+    for t in g["threads"]:
+        by_pid.setdefault(t["pid"], t)  # a process's main thread comes first
+    seen = 0
+    for w in doc["workers"]:
+        t = by_pid.get(w["pid"]) if w["kind"] == "process" else by_tid.get(w["tid"])
+        if t is None or w["gil_wait"] is None:
+            continue
+        seen += 1
+        row.wait.append(t["wait"])
+        row.held.append(t["held"])
+        row.samples.append(t["samples"])
+        if t.get("wait_95"):
+            row.half.append((t["wait_95"][1] - t["wait_95"][0]) / 2)
+    if not seen:
+        row.why = "%s: %s" % (g["source"], g["reason"])
+
+
+def _runs_numpy(python: str) -> bool:
+    out = subprocess.run([python, "-I", "-c", "import numpy"], capture_output=True, timeout=60)
+    return out.returncode == 0
 
 
 def _interpreters() -> List[Tuple[str, str, Dict[str, Callable[[Any], Any]]]]:
@@ -81,42 +138,56 @@ def _interpreters() -> List[Tuple[str, str, Dict[str, Callable[[Any], Any]]]]:
     return found
 
 
-def main(argv: Optional[List[str]] = None) -> Dict[Tuple[str, str, str], Tuple[float, float]]:
-    results: Dict[Tuple[str, str, str], Tuple[List[float], List[float]]] = {}
+def _can_run(load: Load, path: str) -> bool:
+    if load.needs == "numpy":
+        return _runs_numpy(path)
+    if load.needs == "3.14":
+        return tuple(probe(path)["version"][:2]) >= (3, 14)
+    return True
+
+
+def main(argv: Optional[List[str]] = None) -> Dict[Tuple[str, str, str], Row]:
+    results: Dict[Tuple[str, str, str], Row] = {}
     interpreters = _interpreters()
-    for wl_label, workload, executor, workers in WORKLOADS:
+    for load in WORKLOADS:
+        runnable = [i for i in interpreters if _can_run(load, i[1])]
         for rep in range(REPS):
-            for interp_label, path, methods in interpreters:
+            for interp_label, path, methods in runnable:
                 order = list(methods.items())
                 if rep % 2:
                     order.reverse()  # the two methods in turn, against drifting load
                 for method, factory in order:
-                    wait, held, source = measure(path, workload, executor, workers, factory)
-                    if source != method:
-                        print("(%s %s %s: no figures, source %s)" % (interp_label, wl_label, method, source))
-                        continue
-                    sums = results.setdefault((wl_label, interp_label, method), ([], []))
-                    sums[0].extend(wait)
-                    sums[1].extend(held)
-    print("%d s per run, %d runs per row, %d logical CPUs; wait and held: mean over workers [min-max]"
+                    measure(path, load, factory, results.setdefault((load.label, interp_label, method), Row()))
+    table(results)
+    return results
+
+
+def table(results: Dict[Tuple[str, str, str], Row]) -> None:
+    print("%g s per run, %d runs per row, %d logical CPUs; wait and held: mean over workers [min-max]; "
+          "samples: per worker; 95%%: a worker's sampling interval, mean half-width"
           % (SECONDS, REPS, os.cpu_count() or 0))
     print()
-    print("| workload | interpreter | method | wait | held | truth (3.15 flags) wait | abs(d) max |")
-    print("|---|---|---|---|---|---|---|")
-    table: Dict[Tuple[str, str, str], Tuple[float, float]] = {}
-    for wl_label, _, _, _ in WORKLOADS:
-        truth_key = next((k for k in results if k[0] == wl_label and k[2] == "flags"), None)
-        truth = statistics.mean(results[truth_key][0]) if truth_key else None
-        for key, (wait, held) in results.items():
-            if key[0] != wl_label or not wait:
+    print("| workload | interpreter | method | samples | wait | 95%% | held | truth (3.15 flags) wait "
+          "| abs(d) max | in %.2f |" % TOLERANCE)
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for load in WORKLOADS:
+        truth_row = next((r for k, r in results.items() if k[0] == load.label and k[2] == "flags" and r.wait), None)
+        truth = statistics.mean(truth_row.wait) if truth_row else None
+        for key, row in results.items():
+            if key[0] != load.label:
                 continue
-            mean_wait, mean_held = statistics.mean(wait), statistics.mean(held)
-            table[key] = (mean_wait, mean_held)
-            far = "-" if truth is None or key[2] == "flags" else "%.2f" % max(abs(w - truth) for w in wait)
-            print("| %s | %s | %s | %.2f [%.2f-%.2f] | %.2f [%.2f-%.2f] | %s | %s |" % (
-                key[0], key[1], key[2], mean_wait, min(wait), max(wait), mean_held, min(held), max(held),
-                "-" if truth is None else "%.2f" % truth, far))
-    return table
+            if not row.wait:
+                print("| %s | %s | %s | - | unavailable: %s | | | | | |" % (key + (row.why or "no figures",)))
+                continue
+            exact = truth is None or key[2] == "flags"
+            far = "-" if exact else "%.2f" % max(abs(w - truth) for w in row.wait)
+            inside = "-" if exact else "%d/%d" % (sum(abs(w - truth) <= TOLERANCE for w in row.wait), len(row.wait))
+            print("| %s | %s | %s | %d | %.2f [%.2f-%.2f] | %s | %.2f [%.2f-%.2f] | %s | %s | %s |" % (
+                key[0], key[1], key[2], statistics.mean(row.samples),
+                statistics.mean(row.wait), min(row.wait), max(row.wait),
+                "±%.2f" % statistics.mean(row.half) if row.half else "-",
+                statistics.mean(row.held), min(row.held), max(row.held),
+                "-" if truth is None else "%.2f" % truth, far, inside))
 
 
 if __name__ == "__main__":

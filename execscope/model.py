@@ -159,6 +159,10 @@ class GilThread:
     released: float
     idle: float
     samples: int
+    # 95% interval of ``wait`` from its samples alone (binomial, Wilson): how
+    # far the figure may be from the thread's true share by chance; None
+    # where wait is not sampled (a lone thread cannot wait for its GIL)
+    wait_range: Optional[Tuple[float, float]] = None
 
 
 @dataclass(frozen=True)

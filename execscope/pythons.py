@@ -145,16 +145,22 @@ def debian_pythons(cache: str, versions: List[str]) -> None:
     for deb in sorted(glob.glob(os.path.join(debs, "*.deb"))):
         run(["dpkg-deb", "-x", deb, staging])
     patchelf = find_patchelf(cache)
-    libdir = os.path.join(root, LIBDIR)  # the final place: paths are written into the binaries
     for v in versions:
-        binary = os.path.join(staging, "usr/bin/python%s" % v)
-        if not os.path.exists(binary):
-            raise Failed("the packages held no usr/bin/python%s" % v)
-        run([patchelf, "--set-interpreter", os.path.join(libdir, "ld-linux-x86-64.so.2"),
-             "--force-rpath", "--set-rpath", libdir, binary])
+        # the final place (root, not staging): paths are written into the binaries
+        link_to(patchelf, os.path.join(staging, "usr/bin/python%s" % v), root)
     shutil.rmtree(root, ignore_errors=True)
     os.rename(staging, root)
     shutil.rmtree(debs, ignore_errors=True)
+
+
+def link_to(patchelf: str, binary: str, root: str) -> None:
+    """Make ``binary`` load with the loader and libraries unpacked under ``root``
+    (absolute paths: a copy of the prefix elsewhere needs this again)."""
+    if not os.path.exists(binary):
+        raise Failed("the packages held no %s" % os.path.basename(binary))
+    libdir = os.path.join(root, LIBDIR)
+    run([patchelf, "--set-interpreter", os.path.join(libdir, "ld-linux-x86-64.so.2"),
+         "--force-rpath", "--set-rpath", libdir, binary])
 
 
 def find_patchelf(cache: str) -> str:

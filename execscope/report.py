@@ -119,7 +119,8 @@ def run_json(record: RunRecord) -> Dict[str, Any]:
             "probe_contention": _r(gil.probe_contention, 3),
             "threads": [
                 {"name": t.name, "pid": t.pid, "tid": t.tid, "held": _r(t.held, 3), "wait": _r(t.wait, 3),
-                 "released": _r(t.released, 3), "idle": _r(t.idle, 3), "samples": t.samples}
+                 "released": _r(t.released, 3), "idle": _r(t.idle, 3), "samples": t.samples,
+                 "wait_95": [_r(x, 3) for x in t.wait_range] if t.wait_range is not None else None}
                 for t in gil.threads
             ],
         },

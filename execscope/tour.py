@@ -622,8 +622,9 @@ def steps(size: str = "default", python: Optional[str] = None, gil: bool = True,
             c14_runs.append(("GIL-build serial", _cfg("cpu", "serial", None, cpu, gil_build, t)))
         c14 = dict(runs=tuple(c14_runs), focus="free-threaded thread x2", judge=judge_c14)
     else:
-        c14 = dict(blocked=("needs a free-threaded CPython (3.13t or newer, PEP 703) passed with --python; "
-                            "found only GIL builds here (%s)" % ", ".join(seen or ["none"])))
+        c14 = dict(blocked=("needs a free-threaded CPython (3.13t or newer, PEP 703): `make pythons` builds "
+                            "one, or pass one with --python; found only GIL builds here (%s)"
+                            % ", ".join(seen or ["none"])))
 
     all_steps = [
         ClaimStep("C1", CLAIMS["C1"], "Four pure-Python threads: the tree uses about one CPU, however many "

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from execscope.model import GilView
+from execscope.model import GilThread, GilView
 from helpers import ROOT
 from execscope.runner import gilprobe
 from execscope.sampling import gil, gilstats, ptrace, pyspy
@@ -217,6 +217,35 @@ def test_noisy_flag_never_makes_shares_exceed_one() -> None:
     acc.add(gilstats.ProcChunk(100, 0.0, 1.0, held={101: 50}, held_intervals=100.0))
     (_, t) = acc.threads()
     assert t.held == 0.5 and t.wait == pytest.approx(0.4) and t.idle == pytest.approx(0.1)
+
+
+def test_each_threads_wait_carries_its_sampling_interval() -> None:
+    """A 4 s run at 10 Hz gives a worker ~37 native stacks: its wait is
+    known to +-0.14, and the reason says so; 10x the samples, ~3x narrower."""
+    def one(total: int, wait: int) -> GilThread:
+        acc = gilstats.Accumulator()
+        acc.add(gilstats.ProcChunk(100, 0.0, 1.0, stacks=_stacks(t101=StackCounts("w", total=total, wait=wait,
+                                                                                  held=total - wait))))
+        return acc.threads()[-1]
+
+    few, many = one(37, 25), one(370, 250)
+    for t in (few, many):
+        low, high = t.wait_range
+        assert low < t.wait < high
+    assert (few.wait_range[1] - few.wait_range[0]) / 2 == pytest.approx(0.145, abs=0.005)
+    assert (many.wait_range[1] - many.wait_range[0]) / 2 == pytest.approx(0.047, abs=0.003)
+    assert gilstats.margin_note([few]) == "wait \u00b10.14 per thread (95%, from 37 samples)"
+    assert gilstats.margin_note([many]) == "wait \u00b10.05 per thread (95%, from 370 samples)"
+    lone = gilstats.Accumulator()
+    lone.add(gilstats.ProcChunk(200, 0.0, 0.5, held={200: 45}, held_intervals=50.0))
+    assert lone.threads()[0].wait_range is None  # a lone thread's wait is 0 by construction, not sampled
+    assert gilstats.margin_note(lone.threads()) == ""
+    # scaled into the room the flag leaves, with the figure
+    acc = gilstats.Accumulator()
+    acc.add(gilstats.ProcChunk(100, 0.0, 1.0, stacks=_stacks(t101=StackCounts("w", total=10, wait=10))))
+    acc.add(gilstats.ProcChunk(100, 0.0, 1.0, held={101: 50}, held_intervals=100.0))
+    t = acc.threads()[-1]
+    assert t.wait == 0.5 and t.wait_range[1] == pytest.approx(0.5)
 
 
 def test_threads_are_ordered_runner_first_then_workers_main_thread_first() -> None:

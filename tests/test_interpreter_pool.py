@@ -68,6 +68,21 @@ def test_on_315_each_worker_holds_its_own_interpreters_gil(tmp_path) -> None:
         assert t["samples"] <= g["threads"][0]["samples"] + 5, "a thread is counted once per sample"
 
 
+def test_on_314_py_spy_gives_the_workers_no_figure_and_says_why(tmp_path) -> None:
+    """py-spy reads the main interpreter only: what it sees of a worker thread
+    (parked there while its task runs in the subinterpreter) is not its GIL."""
+    doc = run_json(tmp_path, python_or_skip("3.14"), "--duration", "3")
+    g = doc["gil"]
+    if g["source"] != "py-spy":
+        pytest.skip("py-spy could not sample here: %s" % g["reason"])
+    assert "py-spy reads only the main interpreter" in g["reason"], g["reason"]
+    workers = doc["workers"]
+    assert len(workers) == 2
+    assert all(w["gil_held"] is None and w["gil_wait"] is None for w in workers), workers
+    shown = {t["tid"] for t in g["threads"]}
+    assert not shown & {w["tid"] for w in workers} and 0 not in shown, g["threads"]
+
+
 def test_a_python_before_314_is_refused_with_one_line(tmp_path) -> None:
     old = sys.executable if sys.version_info < (3, 14) else None
     if old is None:
@@ -92,6 +107,11 @@ def test_a_program_on_314_keeps_working_and_its_interpreter_pool_is_watched(tmp_
     assert ex["tasks"]["completed"] == 16 and ex["tasks"]["failed"] == 1  # the task that raises
     assert ex["breakdown_s"]["transfer"] > 0 and ex["breakdown_s"]["compute"] > 0
     assert "ValueError: 13 is unlucky" in json.dumps(doc["errors"])
+    # the task's pickling happens inside CPython's own crossing: not a 0, unavailable with why
+    assert ex["breakdown_s"]["serialize"] is None and ex["breakdown_s"]["deserialize"] is None
+    assert ex["breakdown_s"]["result_serialize"] > 0  # the result's is timed (in the subinterpreter)
+    why = {u["panel"]: u["reason"] for u in doc["unavailable"]}
+    assert "inside CPython's own call" in why["serialize"] and "ipc" in why, why
 
 
 WORKLOAD_FILE = """

@@ -10,6 +10,7 @@ from execscope import tour
 from execscope.tour import (CANNOT, FAILS, HOLDS, UNMEASURED, Check, ClaimStep, Facts, TourRunner, judge_c5,
                             judge_c8, judge_c12, judge_c14, steps)
 from helpers import cli, load
+from pythons import python_or_skip
 
 CLAIM_IDS = ["C%d" % i for i in range(1, 15)]
 FACTS = Facts(size="default", usable_cpus=2)
@@ -47,6 +48,16 @@ def test_c14_needs_a_free_threaded_interpreter():
         assert result.check.status == CANNOT
     else:
         assert step.runs and not step.blocked
+
+
+def test_c14_runs_the_free_threaded_build_make_pythons_caches(monkeypatch):
+    """Found without --python and without PATH: from the cache, with nothing else free-threaded about."""
+    cached = python_or_skip("3.13t")
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    ft, seen = tour.find_free_threaded()
+    assert ft == cached, (ft, seen)
+    (step,) = steps(size="tiny", claims=["C14"])
+    assert {cfg.python for _, cfg in step.runs if _.startswith("free-threaded")} == {cached}
 
 
 def test_c14_baseline_is_a_gil_build_of_the_same_version_where_there_is_one(monkeypatch):

@@ -215,6 +215,9 @@ class Entry:
             "default_max_workers": probes.default_max_workers(kind),
             "t_created": time.monotonic(),
         }
+        missing = getattr(ref, "_execscope_unavailable", None)  # what the family cannot time (interp_hooks)
+        if missing:
+            self.meta["unavailable"] = missing
 
     def current(self) -> bool:
         return self.agent is _agent and not self.agent.gone

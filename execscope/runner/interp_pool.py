@@ -110,6 +110,14 @@ def _native_run(ctx: Any, base_run: Callable[[Any, Any], Any], tracker: Any, tas
         row.state, row.task, row.since = IDLE, -1, time.monotonic()
 
 
+# A program's tasks cross the executor's own way (``timed_run(pickled=False)``):
+# CPython shares or pickles them inside one call, timed whole as transfer.
+_IN_THE_CROSSING = ("the task crosses into the worker's interpreter inside CPython's own call "
+                    "(shared, or pickled there): its pickling is timed with the transfer, not apart")
+NATIVE_UNAVAILABLE = (("serialize", _IN_THE_CROSSING), ("deserialize", _IN_THE_CROSSING),
+                      ("ipc", "the task's bytes cross inside CPython's own call: they are not counted"))
+
+
 def build(config: Dict[str, Any], run_dir: str) -> Any:
     """The runner's ``--executor interpreter``: the executor with timed worker contexts."""
     from concurrent.futures import InterpreterPoolExecutor  # 3.14+: validate refused older ones

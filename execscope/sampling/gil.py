@@ -74,14 +74,14 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Deque, Dict, List, Optional
+from typing import Any, Deque, Dict, List, Optional, Tuple
 
 import psutil
 
-from ..model import GilView
+from ..model import GilThread, GilView
 from ..signals import signal_name
 from . import ptrace, pyspy
-from .gilstats import Accumulator, ProcChunk
+from .gilstats import Accumulator, ProcChunk, margin_note
 from .targets import SamplerTargets
 
 GIL_HZ = 200
@@ -191,6 +191,7 @@ class GilSampler:
         self._flush = threading.Event()
         self._closing = False
         self._note = ""  # interpreter caveat for the reason
+        self._subinterpreters = False  # the run has InterpreterPoolExecutor workers
         self._free_threaded = False
         self._problems: List[str] = []
         self._tmp = tempfile.mkdtemp(prefix="execscope-gil-")
@@ -574,12 +575,13 @@ class GilSampler:
                 window.add(chunk)
             held_span = max(held_span, sum(c.t1 - c.t0 for c in held))
             stacks_span = max([stacks_span] + [c.t1 - c.t0 for c in target.stack_chunks])
-        threads = window.threads(self._pid_order(), self._thread_names())
+        threads = self._main_interpreter_only(window.threads(self._pid_order(), self._thread_names()))
         if not threads:
             return self._no_data_view()
         reason = "py-spy %s, GIL holder over %.1f s per process" % (self.version, held_span)
         if stacks_span:
             reason += ", native stacks over %.1f s" % stacks_span
+        reason = ", ".join(filter(None, (reason, margin_note(threads))))
         return GilView(source="py-spy", reason=self._with_notes(reason), threads=threads,
                        window_s=round(held_span, 3))
 
@@ -588,11 +590,12 @@ class GilSampler:
             fixed = self._final_view
         if fixed is not None:
             return fixed
-        threads = self.total.threads(self._pid_order(), self._thread_names())
+        threads = self._main_interpreter_only(self.total.threads(self._pid_order(), self._thread_names()))
         if not threads:
             return self._no_data_view(final=True)
         span = max(self.total.span_s.values(), default=0.0)
         reason = "py-spy %s, whole run: %d samples over %.1f s" % (self.version, self.total.samples, span)
+        reason = ", ".join(filter(None, (reason, margin_note(threads))))
         return GilView(source="py-spy", reason=self._with_notes(reason), threads=threads,
                        window_s=round(span, 3))
 
@@ -604,12 +607,25 @@ class GilSampler:
             return GilView(source="unavailable", reason="the run ended before py-spy had samples")
         return GilView(source="unavailable", reason="waiting for the first py-spy samples")
 
+    def _main_interpreter_only(self, threads: Tuple[GilThread, ...]) -> Tuple[GilThread, ...]:
+        """Without the InterpreterPoolExecutor workers: each runs its tasks in a
+        subinterpreter with its own GIL, which py-spy cannot read; what it sees
+        of the thread (parked in the main interpreter) is no figure of it."""
+        inside = {w.tid for w in self.targets_view.workers() if w.in_subinterpreter}
+        self._subinterpreters = bool(inside)
+        if inside:
+            inside.add(0)  # a subinterpreter's thread state, as py-spy's GIL-holder rounds name it
+        return tuple(t for t in threads if t.tid not in inside)
+
     def _with_notes(self, reason: str) -> str:
-        notes = [self._note] if self._note else []
+        notes = [SUBINTERPRETERS_REASON if self._subinterpreters else self._note] if self._note else []
         notes += [t.problem for t in self.targets.values() if t.problem][:1] + self._problems[:1]
         return "; ".join([reason] + notes)
 
 
+SUBINTERPRETERS_REASON = ("no GIL figures for the interpreter-pool workers: each runs its tasks in a "
+                          "subinterpreter with its own GIL, and py-spy reads only the main interpreter "
+                          "(CPython 3.15+'s own flags read every interpreter)")
 DISABLED_REASON = "free-threaded build with the GIL disabled: there is no GIL to hold or wait for"
 
 

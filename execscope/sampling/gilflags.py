@@ -41,13 +41,13 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Deque, Dict, List, Optional
+from typing import Any, Deque, Dict, List, Optional, Sequence
 
 import psutil
 
-from ..model import GilView
+from ..model import GilThread, GilView
 from . import ptrace
-from .gilstats import Accumulator, ProcChunk
+from .gilstats import Accumulator, ProcChunk, margin_note
 from .pyspy import HELD, IDLE, RELEASED, WAIT, StackCounts, waits_for_work
 from .targets import SamplerTargets
 
@@ -326,7 +326,7 @@ class FlagsSampler:
         threads = window.threads(self._order())
         if not threads:
             return self._no_data_view("waiting for the first thread-state samples")
-        return GilView(source=SOURCE, reason=self._reason("over %.1f s" % span), threads=threads,
+        return GilView(source=SOURCE, reason=self._reason("over %.1f s" % span, threads), threads=threads,
                        window_s=round(span, 3))
 
     def _whole_run_view(self, problem: str = "") -> GilView:
@@ -334,16 +334,17 @@ class FlagsSampler:
         if not threads:
             return self._no_data_view(problem or "the run ended before the thread states were read")
         span = max(self.total.span_s.values(), default=0.0)
-        return GilView(source=SOURCE, reason=self._reason("whole run: %d samples over %.1f s" % (self.samples, span)),
-                       threads=threads, window_s=round(span, 3))
+        what = "whole run: %d samples over %.1f s" % (self.samples, span)
+        return GilView(source=SOURCE, reason=self._reason(what, threads), threads=threads, window_s=round(span, 3))
 
     def _no_data_view(self, default: str) -> GilView:
         problems = [p.problem for p in self.pids.values() if p.problem]
         return GilView(source="unavailable", reason=problems[0] if problems else default)
 
-    def _reason(self, what: str) -> str:
+    def _reason(self, what: str, threads: Sequence[GilThread]) -> str:
         tried = self.samples + self.errors
         text = "the interpreter's own thread-state flags (_remote_debugging, %d Hz), %s" % (self.hz, what)
+        text = ", ".join(filter(None, (text, margin_note(threads))))
         if tried and self.errors:
             text += " (%.0f%% of reads caught the target mid-change and were dropped)" % (100.0 * self.errors / tried)
         problems = [p.problem for p in self.pids.values() if p.problem]

@@ -19,6 +19,9 @@ from .. import protocol
 from ..model import FINAL_STATUSES
 
 
+SUBINTERPRETER_LABEL = " (interpreter "  # "interp_0 (interpreter 1)"
+
+
 @dataclass(frozen=True)
 class WorkerRef:
     """One worker of the latest tick, as a sampler needs it."""
@@ -32,6 +35,12 @@ class WorkerRef:
     @property
     def is_process(self) -> bool:
         return self.key.startswith("p:")
+
+    @property
+    def in_subinterpreter(self) -> bool:
+        """An InterpreterPoolExecutor worker: its thread runs tasks in its own
+        subinterpreter (runner/interp_pool.py labels it so)."""
+        return not self.is_process and SUBINTERPRETER_LABEL in self.label
 
 
 class SamplerTargets:

@@ -253,6 +253,24 @@ def test_gil_note_says_what_py_spy_did_and_did_not_measure():
     assert gil_note(missing) == "GIL held/wait: not measured — py-spy cannot attach here"
 
 
+def test_workers_panel_says_how_far_chance_may_put_a_short_runs_gil_wait():
+    from execscope.sampling.gilstats import wilson
+    from execscope.tui.widgets.workers import margin_line
+
+    snap = script(RunConfig("cpu", "thread", workers=4, tasks=40))[-1]
+    workers = list(snap.workers)
+    assert workers and margin_line(snap, workers) == ""  # no interval known: nothing said
+
+    def with_samples(n: int):
+        threads = tuple(replace(t, wait=0.67, samples=n, wait_range=wilson(round(0.67 * n), n))
+                        for t in snap.gil.threads)
+        return replace(snap, gil=replace(snap.gil, threads=threads))
+
+    few = margin_line(with_samples(37), workers)
+    assert few.startswith("GIL wait \u00b10.1") and "from 37 samples" in few, few
+    assert margin_line(with_samples(2000), workers) == ""  # narrow: the figures speak for themselves
+
+
 def test_compare_table_says_why_a_short_runs_cpu_is_a_dash():
     from execscope.tui.comparison import CompareRow
     from execscope.tui.widgets.compare_table import CompareTable
