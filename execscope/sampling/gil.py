@@ -70,7 +70,6 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -82,6 +81,7 @@ from ..model import GilThread, GilView
 from ..signals import signal_name
 from . import ptrace, pyspy
 from .gilstats import Accumulator, ProcChunk, margin_note
+from .background import STOP_GRACE_S, BackgroundSampler
 from .targets import SamplerTargets
 
 GIL_HZ = 200
@@ -91,8 +91,6 @@ STACKS_ROUND_S = 2.0
 BUSY_GIL = 0.3  # the GIL held this share of the time or more: waiting is possible
 QUIET_STACKS_EVERY_S = 8.0  # native stacks while the GIL is mostly free
 WINDOW_S = 1.0
-FINAL_WAIT_S = 1.5
-STOP_GRACE_S = 1.5  # from SIGINT to exit (py-spy stops at its next sample)
 INIT_GRACE_S = 3.0  # for py-spy to start sampling a big process
 EARLY_RETRIES = 4
 KILLED_RETRIES = 20  # py-spy runs killed by someone else before giving up on a process
@@ -162,7 +160,7 @@ class StaticGil:
         pass
 
 
-class GilSampler:
+class GilSampler(BackgroundSampler):
     """py-spy on the run's processes; ``current()`` is the latest GilView.
 
     It sees the run only through ``targets`` (sampling/targets.py)."""
@@ -171,7 +169,7 @@ class GilSampler:
                  gil_round_s: float = GIL_ROUND_S, stacks_hz: int = STACKS_HZ,
                  stacks_round_s: float = STACKS_ROUND_S, window_s: float = WINDOW_S,
                  max_processes: Optional[int] = None) -> None:
-        self.targets_view = targets
+        super().__init__(targets, "waiting for the first py-spy samples")
         self.pyspy = pyspy_path
         self.version = pyspy.pyspy_version(pyspy_path) or "?"
         self.rates = {"gil": gil_hz, "stacks": stacks_hz}
@@ -182,70 +180,34 @@ class GilSampler:
         self.total = Accumulator(skip_prefixes=(OWN_THREADS,))
         self.cpu_s = 0.0  # CPU seconds py-spy used (what sampling costs the machine)
         self._serial = 0
-        self._lock = threading.Lock()
         self._live: List[_Job] = []
-        self._view = GilView(source="unavailable", reason="waiting for the first py-spy samples")
-        self._final_view: Optional[GilView] = None
-        self._final_ready = threading.Event()
-        self._final_waited = False
-        self._flush = threading.Event()
         self._closing = False
         self._note = ""  # interpreter caveat for the reason
         self._subinterpreters = False  # the run has InterpreterPoolExecutor workers
         self._free_threaded = False
         self._problems: List[str] = []
         self._tmp = tempfile.mkdtemp(prefix="execscope-gil-")
-        self._thread: Optional[threading.Thread] = None
 
-    # -- the run's side --------------------------------------------------------------
+    THREAD_NAME = "execscope-gil"
 
-    def start(self) -> "GilSampler":
-        self._thread = threading.Thread(target=self._run, name="execscope-gil", daemon=True)
-        self._thread.start()
-        return self
-
-    def current(self) -> GilView:
-        if not self._final_waited and self.targets_view.run_over():
-            # The run is over: let the rounds in progress end so the report
-            # covers the whole run (the only time the session waits for us).
-            self._final_waited = True
-            self._flush.set()
-            self._final_ready.wait(FINAL_WAIT_S)
-        with self._lock:
-            return self._final_view if self._final_view is not None else self._view
-
-    def stop(self) -> None:
-        self._flush.set()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=STOP_GRACE_S + 3.0)
-        self._kill_all()
+    def _cleanup(self) -> None:
         shutil.rmtree(self._tmp, ignore_errors=True)
 
     # -- the sampling thread ---------------------------------------------------------
 
-    def _run(self) -> None:
-        try:
-            if self._wait_for_runner():
-                self._loop()
-        except Exception as exc:  # the run goes on without GIL figures
-            self._problems.append("the GIL sampler failed: %s" % exc)
-        finally:
-            self._kill_all()
-            final = self._whole_run_view()
-            with self._lock:
-                self._final_view = self._view = final
-            self._final_ready.set()
+    def _sample(self) -> None:
+        if self._wait_for_runner():
+            self._loop()
 
     def _main_pid(self) -> Optional[int]:
         """The runner; in a program run or an attached process, the program's process."""
-        return self.targets_view.main_pid()
+        return self.run.main_pid()
 
     def _wait_for_runner(self) -> bool:
         """Until the runner has said hello (its interpreter is up).  A program
         (``run -- prog``) or an attached process may never say it: after
         HELLO_WAIT_S the interpreter facts the session probed will do."""
-        view = self.targets_view
+        view = self.run
         give_up = time.monotonic() + HELLO_WAIT_S
         while not self._flush.is_set():
             hello = view.hello()
@@ -268,16 +230,16 @@ class GilSampler:
         pid = self._main_pid()
         if pid is None:
             return False
-        self.targets[pid] = _Target(pid=pid, role=self.targets_view.main_role, stacks=True)
+        self.targets[pid] = _Target(pid=pid, role=self.run.main_role, stacks=True)
         return True
 
     def _set_fixed(self, view: GilView) -> None:
         with self._lock:
             self._view = view
-            self._final_view = view
+            self._final = view
 
     def _runner_gone(self) -> bool:
-        return self.targets_view.main_gone()
+        return self.run.main_gone()
 
     def _loop(self) -> None:
         next_state = 0.0
@@ -316,14 +278,14 @@ class GilSampler:
     def _max_processes(self) -> int:
         if self.max_processes:
             return self.max_processes
-        machine = self.targets_view.machine()
+        machine = self.run.machine()
         return max(1, int(machine.get("usable_cpus") or os.cpu_count() or 2) // 2)
 
     def _usable(self) -> List[_Target]:
         return [t for t in self.targets.values() if not t.dead and not t.problem]
 
     def _launch_due(self, now: float) -> List[_Job]:
-        for worker in self.targets_view.worker_processes():
+        for worker in self.run.worker_processes():
             pid = worker.pid
             if pid not in self.targets:
                 self.targets[pid] = _Target(pid=pid, role="worker", stacks=False)
@@ -386,7 +348,7 @@ class GilSampler:
 
     def _note_states(self) -> None:
         """The runner's state of each process worker (for its idle share)."""
-        states = {w.pid: w.state for w in self.targets_view.worker_processes()}
+        states = {w.pid: w.state for w in self.run.worker_processes()}
         for job in self._live:
             if job.kind == "gil" and job.t_stop is None and job.target.pid in states:
                 job.states.append(states[job.target.pid])
@@ -557,7 +519,7 @@ class GilSampler:
 
     def _thread_names(self) -> Dict[Any, int]:
         """(runner pid, thread name) -> native id, from the thread workers' rows."""
-        return {(w.pid, w.label): w.tid for w in self.targets_view.workers() if not w.is_process and w.tid}
+        return {(w.pid, w.label): w.tid for w in self.run.workers() if not w.is_process and w.tid}
 
     def _window_view(self) -> GilView:
         window = Accumulator(skip_prefixes=(OWN_THREADS,))
@@ -585,9 +547,11 @@ class GilSampler:
         return GilView(source="py-spy", reason=self._with_notes(reason), threads=threads,
                        window_s=round(held_span, 3))
 
-    def _whole_run_view(self) -> GilView:
+    def _whole_run_view(self, problem: str = "") -> GilView:
+        if problem:
+            self._problems.append(problem)
         with self._lock:
-            fixed = self._final_view
+            fixed = self._final
         if fixed is not None:
             return fixed
         threads = self._main_interpreter_only(self.total.threads(self._pid_order(), self._thread_names()))
@@ -611,7 +575,7 @@ class GilSampler:
         """Without the InterpreterPoolExecutor workers: each runs its tasks in a
         subinterpreter with its own GIL, which py-spy cannot read; what it sees
         of the thread (parked in the main interpreter) is no figure of it."""
-        inside = {w.tid for w in self.targets_view.workers() if w.in_subinterpreter}
+        inside = {w.tid for w in self.run.workers() if w.in_subinterpreter}
         self._subinterpreters = bool(inside)
         if inside:
             inside.add(0)  # a subinterpreter's thread state, as py-spy's GIL-holder rounds name it

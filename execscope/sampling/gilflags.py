@@ -37,8 +37,6 @@ import os
 import selectors
 import signal
 import subprocess
-import threading
-import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Deque, Dict, List, Optional, Sequence
@@ -49,14 +47,13 @@ from ..model import GilThread, GilView
 from . import ptrace
 from .gilstats import Accumulator, ProcChunk, margin_note
 from .pyspy import HELD, IDLE, RELEASED, WAIT, StackCounts, waits_for_work
+from .background import STOP_GRACE_S, BackgroundSampler
 from .targets import SamplerTargets
 
 HELPER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "gilflags_helper.py")
 FLAGS_HZ = 100
 ROUND_S = 0.5
 WINDOW_S = 1.0
-FINAL_WAIT_S = 1.5
-STOP_GRACE_S = 1.5
 KILLED_RETRIES = 20
 OWN_THREADS = "execscope-"
 STALE_S = 5.0
@@ -81,9 +78,12 @@ class _Pid:
     chunks: Deque[ProcChunk] = field(default_factory=lambda: deque(maxlen=max(1, round(WINDOW_S / ROUND_S))))
 
 
-class FlagsSampler:
+class FlagsSampler(BackgroundSampler):
+    THREAD_NAME = "execscope-gilflags"
+    DESCRIPTION = "GIL flags sampler"
+
     def __init__(self, targets: SamplerTargets, python: str, *, hz: int = FLAGS_HZ, round_s: float = ROUND_S) -> None:
-        self.targets = targets
+        super().__init__(targets, "waiting for the first thread-state samples")
         self.python = python
         self.hz = hz
         self.round_s = round_s
@@ -94,63 +94,24 @@ class FlagsSampler:
         self.errors = 0
         self.interpreters: Dict[int, int] = {}  # tid -> interpreter id, for threads outside the main one
         self._names: Dict[int, str] = {}
-        self._lock = threading.Lock()
-        self._view = GilView(source="unavailable", reason="waiting for the first thread-state samples")
-        self._final: Optional[GilView] = None
-        self._final_ready = threading.Event()
-        self._final_waited = False
-        self._flush = threading.Event()
         self._closing = False
-        self._thread: Optional[threading.Thread] = None
-
-    # -- the session's side ----------------------------------------------------------
-
-    def start(self) -> "FlagsSampler":
-        self._thread = threading.Thread(target=self._run, name="execscope-gilflags", daemon=True)
-        self._thread.start()
-        return self
-
-    def current(self) -> GilView:
-        if not self._final_waited and self.targets.run_over():
-            self._final_waited = True
-            self._flush.set()
-            self._final_ready.wait(FINAL_WAIT_S)
-        with self._lock:
-            return self._final if self._final is not None else self._view
-
-    def stop(self) -> None:
-        self._flush.set()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=STOP_GRACE_S + 3.0)
-        self._kill_all()
 
     # -- the sampling thread ---------------------------------------------------------
 
-    def _run(self) -> None:
-        problem = ""
-        try:
-            while not self._flush.is_set() and self.targets.waits_for_hello and not self.targets.hello():
-                self._flush.wait(0.05)
-            main = self.targets.main_pid()
-            if main is not None and not self._flush.is_set():
-                self.pids[main] = _Pid(role="main")
-                self._loop()
-        except Exception as exc:  # the run goes on without GIL figures
-            problem = "the GIL flags sampler failed: %s" % exc
-        finally:
-            self._kill_all()
-            view = self._whole_run_view(problem)
-            with self._lock:
-                self._final = self._view = view
-            self._final_ready.set()
+    def _sample(self) -> None:
+        while not self._flush.is_set() and self.run.waits_for_hello and not self.run.hello():
+            self._flush.wait(0.05)
+        main = self.run.main_pid()
+        if main is not None and not self._flush.is_set():
+            self.pids[main] = _Pid(role="main")
+            self._loop()
 
     def _loop(self) -> None:
         with selectors.DefaultSelector() as sel:
             while True:
                 flushing = self._flush.is_set()
                 if not flushing:
-                    for worker in self.targets.worker_processes():
+                    for worker in self.run.worker_processes():
                         self.pids.setdefault(worker.pid, _Pid(role="worker"))
                     for pid, entry in self.pids.items():
                         if pid not in self.helpers and not entry.done and not entry.problem:
@@ -234,7 +195,7 @@ class FlagsSampler:
         self.errors += int(doc.get("errors") or 0)
         if samples <= 0:
             return None
-        self._names.update({w.tid: w.label for w in self.targets.workers() if not w.is_process and w.tid})
+        self._names.update({w.tid: w.label for w in self.run.workers() if not w.is_process and w.tid})
         stacks: Dict[int, StackCounts] = {}
         held: Dict[int, int] = {}
         for interp, tid, state, frames, count in doc.get("threads", ()):
