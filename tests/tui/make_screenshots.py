@@ -225,9 +225,9 @@ SCENES: List[Scene] = [
           _scripted_128, measured=False),
     Scene("tour-80x24", "the tour's first step in an 80x24 terminal", (80, 24), real(tour=True),
           live(lambda snap: snap.finished or snap.counts.finished >= 50)),
-    Scene("tour-60x20", "the tour in a 60x20 terminal: panels given up, and said so", (60, 20), real(tour=True),
+    Scene("tour-60x20", "the tour at 60x20", (60, 20), real(tour=True),
           live(lambda snap: snap.finished or snap.counts.finished >= 50)),
-    Scene("tour-compare", "a comparative tour step (C6): its rows, run one after another, and the verdict",
+    Scene("tour-compare", "a comparative tour step (C6)",
           (80, 30), tour_of("C6"), _step_judged),
     Scene("picker", "the scenario picker", (100, 30), real(), _picker, measured=False),
 ]
