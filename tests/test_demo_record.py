@@ -38,7 +38,7 @@ def screens(path: str) -> list:
 
 def test_records_the_real_demo_at_80x24_without_a_terminal(tmp_path):
     cast, svg = str(tmp_path / "demo.cast"), str(tmp_path / "demo.svg")
-    out = cli("demo", "--record", cast, "--svg", svg, "--size", "80x24", "--duration", "6",
+    out = cli("demo", "--record", cast, "--svg", svg, "--size", "80x24", "--duration", "3",
               "--claims", "C1", "--step-seconds", "60", timeout=120)
     assert out.returncode == 0, out.stderr
     assert "recorded %s: 80x24" % cast in out.stderr and "--duration reached" in out.stderr
