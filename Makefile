@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
+# Most tests wait on real processes: two workers halve the wall time on two
+# cores without crowding them (the timing-sensitive checks are in make slow).
+TEST_JOBS ?= 2
 
 .PHONY: run test slow bench screenshots demo doctor pythons clean
 
@@ -21,8 +24,8 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 run: $(VENV)/.installed  ## open the TUI on its built-in default (a tour of the claims)
 	$(BIN)/execscope
 
-test: $(VENV)/.installed-test  ## the whole default suite
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+test: $(VENV)/.installed-test  ## the whole default suite, on $(TEST_JOBS) workers
+	$(BIN)/python -m pytest -q -n $(TEST_JOBS) $(PYTEST_ARGS)
 
 slow: $(VENV)/.installed-test  ## timing-sensitive and long checks
 	$(BIN)/python -m pytest -q -m slow $(PYTEST_ARGS)

@@ -24,7 +24,10 @@ if ROOT not in sys.path:
 pytest_plugins = ["pytester"]  # tests/test_leftover_check.py runs this file on tests that leak
 
 MARK = "EXECSCOPE_TEST_MARK"
-os.environ.setdefault(MARK, uuid.uuid4().hex)
+# One mark per test process: under pytest-xdist each worker has its own, so a
+# worker never takes another's processes for its leftovers.
+if os.environ.get("PYTEST_XDIST_WORKER") or MARK not in os.environ:
+    os.environ[MARK] = uuid.uuid4().hex
 
 
 def _ours() -> dict:
