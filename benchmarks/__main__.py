@@ -48,6 +48,8 @@ def main(argv: list) -> int:
         module = importlib.import_module("benchmarks." + name)
         print("== %s" % name, flush=True)
         kept = io.StringIO()
+        # each benchmark reads its own options from sys.argv: give it none of ours
+        sys.argv = ["python -m benchmarks." + name]
         with contextlib.redirect_stdout(_Tee(sys.stdout, kept) if save else sys.stdout):
             module.main()
         if save:
