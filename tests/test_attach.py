@@ -264,31 +264,38 @@ def test_cpu_while_running_is_told_from_the_share_of_dumps_that_saw_it_running()
     assert fresh.busy_cpu(7) is None  # too few dumps to say
 
 
-@needs_pyspy
-def test_attached_to_its_end_a_process_keeps_its_pools_and_is_said_to_have_exited(tmp_path):
-    """From outside (this interpreter is older than 3.14, or --stacks-only): the
-    pools stay in the record once the process has exited, the process pool is
-    the program's (not its fork server's), and the program is not "running"."""
-    proc = subprocess.Popen([sys.executable, os.path.join(PROGRAMS, "feeder_pools.py"), "3"],
+def _attach_to_feeder(tmp_path, seconds, extra, timeout, exit_timeout):
+    """Stacks-only attach to feeder_pools.py running SECONDS, until it exits:
+    (its pid, execscope's completed process, the run JSON)."""
+    proc = subprocess.Popen([sys.executable, os.path.join(PROGRAMS, "feeder_pools.py"), str(seconds)],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         assert proc.stdout.readline().strip() == "ready"
         out = tmp_path / "attach.json"
-        result = cli("attach", str(proc.pid), "--headless", "--stacks-only", "--json", str(out), timeout=60)
+        result = cli("attach", str(proc.pid), "--headless", "--stacks-only", *extra, "--json", str(out),
+                     timeout=timeout)
         assert result.returncode == 0, result.stderr
-        proc.communicate(timeout=30)
+        proc.communicate(timeout=exit_timeout)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
         proc.stdout.close()
-    data = load(str(out))
+    return proc.pid, result, load(str(out))
+
+
+@needs_pyspy
+def test_attached_to_its_end_a_process_keeps_its_pools_and_is_said_to_have_exited(tmp_path):
+    """From outside (this interpreter is older than 3.14, or --stacks-only): the
+    pools stay in the record once the process has exited, the process pool is
+    the program's (not its fork server's), and the program is not "running"."""
+    pid, result, data = _attach_to_feeder(tmp_path, 3, (), timeout=60, exit_timeout=30)
     assert data["status"] == "completed" and data["reason"] == "the process exited"
     assert data["program"]["exited"] is True and data["program"]["exit_code"] is None
     assert data["program"]["mode"] == "stacks only: asked for with --stacks-only"
     pools = {e["kind"]: e for e in data["executors"]}
     assert set(pools) == {"thread", "process"}, data["executors"]
-    assert pools["process"]["id"] == "%d:processes" % proc.pid
+    assert pools["process"]["id"] == "%d:processes" % pid
     assert "exited (its exit code goes to its parent)" in result.stderr and "running" not in \
         [l for l in result.stderr.splitlines() if l.strip().startswith("program")][0]
 
@@ -299,21 +306,8 @@ def test_busy_process_workers_are_not_called_idle_or_io_bound(tmp_path):
     """Short CPU-bound tasks in a process pool (feeder_pools.py): their workers
     use a full core while they run.  Read from the stale stack state over each
     tick, that was ~0% and the pool came out "io-bound"."""
-    proc = subprocess.Popen([sys.executable, os.path.join(PROGRAMS, "feeder_pools.py"), "16"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        assert proc.stdout.readline().strip() == "ready"
-        out = tmp_path / "attach.json"
-        result = cli("attach", str(proc.pid), "--headless", "--stacks-only", "--duration", "14", "--json", str(out),
-                     timeout=90)
-        assert result.returncode == 0, result.stderr
-        proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        proc.stdout.close()
-    (pool,) = [e for e in load(str(out))["executors"] if e["kind"] == "process"]
+    _, _, data = _attach_to_feeder(tmp_path, 16, ("--duration", "14"), timeout=90, exit_timeout=60)
+    (pool,) = [e for e in data["executors"] if e["kind"] == "process"]
     assert pool["cpu_per_running_worker"] is not None and pool["cpu_per_running_worker"] >= 0.4, pool
     assert pool["bound"] in ("cpu-bound", "mixed"), pool
 
