@@ -179,6 +179,16 @@ def find_patchelf(cache: str) -> str:
 
 # -- a free-threaded 3.13 from source -------------------------------------------------
 
+def upstream_tarball(src: str) -> str:
+    """The upstream tarball ``apt-get source`` left in ``src``; the mirror may
+    put its signature (``.orig.tar.xz.asc``) beside it."""
+    tarballs = sorted(p for p in glob.glob(os.path.join(src, "python3.13_*.orig.tar.*"))
+                      if p.endswith((".gz", ".bz2", ".xz")))
+    if not tarballs:
+        raise Failed("the python3.13 source package held no upstream tarball")
+    return tarballs[-1]
+
+
 def build_free_threaded(cache: str) -> None:
     prefix = os.path.join(cache, "3.13t")
     build = os.path.join(cache, ".build")
@@ -191,11 +201,12 @@ def build_free_threaded(cache: str) -> None:
         src = os.path.join(cache, ".src")
         os.makedirs(src, exist_ok=True)
         run(["apt-get", "source", "--download-only", "-qq", "python3.13"], env=env, cwd=src, timeout=600)
-        tarballs = sorted(glob.glob(os.path.join(src, "python3.13_*.orig.tar.*")))
-        if not tarballs:
-            raise Failed("the python3.13 source package held no upstream tarball")
-        with tarfile.open(tarballs[-1]) as tar:
-            tar.extractall(build, filter="data") if hasattr(tarfile, "data_filter") else tar.extractall(build)
+        tarball = upstream_tarball(src)
+        try:
+            with tarfile.open(tarball) as tar:
+                tar.extractall(build, filter="data") if hasattr(tarfile, "data_filter") else tar.extractall(build)
+        except tarfile.TarError as exc:
+            raise Failed("%s could not be unpacked: %s" % (os.path.basename(tarball), exc)) from exc
         source = next(iter(sorted(glob.glob(os.path.join(build, "Python-3.13.*")))), None)
         if source is None:
             raise Failed("the upstream tarball held no Python-3.13.* directory")
@@ -248,6 +259,8 @@ def main(argv: List[str]) -> int:
             why = ""
         except (Failed, OSError) as exc:
             why = str(exc)
+        except Exception as exc:  # a step's surprise must not stop the others or the suite
+            why = "%s: %s" % (type(exc).__name__, exc)
         for name in group:
             path = os.path.join(cache, PYTHONS[name])
             if not why and works(path, name.endswith("t")):

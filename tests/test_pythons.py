@@ -67,3 +67,14 @@ def test_make_pythons_keeps_what_is_there_and_refuses_unknown_names() -> None:
     bad = subprocess.run([sys.executable, *TOOL, "2.7"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "no such interpreter here: 2.7" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_the_upstream_tarball_is_chosen_over_its_signature(tmp_path) -> None:
+    from execscope.pythons import Failed, upstream_tarball
+
+    with pytest.raises(Failed):
+        upstream_tarball(str(tmp_path))
+    for name in ("python3.13_3.13.5.orig.tar.xz", "python3.13_3.13.5.orig.tar.xz.asc",
+                 "python3.13_3.13.5-2.debian.tar.xz"):
+        (tmp_path / name).write_bytes(b"")
+    assert os.path.basename(upstream_tarball(str(tmp_path))) == "python3.13_3.13.5.orig.tar.xz"
