@@ -154,6 +154,7 @@ class StackStates:
         self._parent_of = parent_of or _ppid
         self._cpu_time_of = cpu_time_of or _cpu_time
         self._busy: Dict[int, List[float]] = {}  # process worker pid -> [t0, cpu0, t, cpu, dumps, running]
+        self._owners: Dict[int, int] = {}  # process worker pid -> its pool's process, once found
         self.retired: Dict[str, Dict[str, Any]] = {}  # pool id -> its last entry
         self._live: Dict[str, Dict[str, Any]] = {}
 
@@ -212,17 +213,21 @@ class StackStates:
         """The process a pool worker belongs to: the nearest dumped ancestor
         running an executor's manager thread (3.14's default start method
         forks workers from a fork server, not from the pool's process); else
-        its parent, else itself."""
+        its parent, else the owner found before (a worker exiting has no parent
+        to read), else itself."""
         parent = self._parent_of(pid)
+        if parent is None:
+            return self._owners.get(pid, pid)
         ancestor = parent
         for _ in range(3):
             if ancestor not in dumps:
                 break
             if any(_frame_file(f).endswith(_FUTURES + "process.py")
                    for thread in dumps[ancestor] for f in thread.get("frames") or ()):
+                self._owners[pid] = ancestor
                 return ancestor
             ancestor = self._parent_of(ancestor)
-        return parent if parent is not None else pid  # its parent's dump may have failed this round
+        return self._owners.get(pid, parent)  # its parent's dump may have failed this round
 
     def _count_busy(self, pid: int, state: str, now: float) -> None:
         cpu = self._cpu_time_of(pid)

@@ -348,3 +348,14 @@ def test_attach_shows_each_worker_process_of_a_live_process_pool(tmp_path):
     assert all(w["gil_held"] >= 0.7 and w["gil_wait"] <= 0.2 for w in rows.values()), data["workers"]
     (parent,) = [t for t in data["gil"]["threads"] if t["pid"] == proc.pid and t["name"] == "MainThread"]
     assert parent["held"] <= 0.1, parent
+
+
+def test_a_worker_that_exits_between_a_dump_and_its_parent_lookup_stays_in_its_pool():
+    """The last dump of a run can catch a worker whose process is gone by the
+    time its parent is read: it must not become a pool of its own."""
+    parents = {101: 100, 102: 101, 103: 101}
+    states = StackStates(parent_of=lambda pid: parents.get(pid), cpu_time_of=lambda pid: 0.0)
+    states.tick(_pool_dumps(), now=1.0)
+    del parents[103]
+    tick = states.tick(_pool_dumps(), now=1.5)
+    assert [e["id"] for e in tick["executors"]] == ["100:processes"]
