@@ -23,6 +23,7 @@ is wall time from pool creation to the last result, two workers.
 
     python -m benchmarks observer
     EXECSCOPE_BENCH_REPS=3 python -m benchmarks observer
+    EXECSCOPE_BENCH_KINDS=process:fork,pool:fork python -m benchmarks observer instrumentation
 """
 
 from __future__ import annotations
@@ -174,6 +175,10 @@ def section_instrumentation(reps: int) -> None:
              ("pool", "fork")]
     if importlib.util.find_spec("loky") is not None:
         kinds.append(("loky", "loky"))
+    only = os.environ.get("EXECSCOPE_BENCH_KINDS")  # e.g. "process:fork,pool:fork,thread"
+    if only:
+        chosen = [tuple((part + ":-").split(":")[:2]) for part in only.split(",")]
+        kinds = [(k, m) for k, m in kinds if (k, m) in chosen or (k, "-") in chosen]
     n_cpu = int(os.environ.get("EXECSCOPE_BENCH_TASKS", "3000"))
     n_noop = 2 * n_cpu
     print("\n1. instrumentation alone (Tracker + 10 Hz poll, no runner, no samplers): watched/plain, "

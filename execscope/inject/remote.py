@@ -64,7 +64,7 @@ _WORKER_EXPR = ("(lambda s, p: s.modules.get('execscope.runner.worker') or "
 
 
 class WorkerCall:
-    """``runner.worker.run_task`` / ``run_chunk`` as sent to a worker that never
+    """``runner.worker.run_task`` / ``run_chunk`` (and the light calls) as sent to a worker that never
     imported execscope: unpickled by an expression that imports it from the
     run's ``py`` directory (only that directory, then removed from sys.path)."""
 
@@ -179,8 +179,8 @@ class Attached(Agent):
             original = self._original(type(executor), "submit")
             entry = self.add(executor, kind, original, site or _site_of(executor, kind), None, AttachedEntry)
             if kind == "process":
-                entry.tracker.remote_calls = (WorkerCall("run_task", self.py_dir),
-                                              WorkerCall("run_chunk", self.py_dir))
+                entry.tracker.remote_calls = tuple(WorkerCall(name, self.py_dir) for name in (
+                    "run_task", "run_chunk", "run_light", "run_light_chunk"))
             return entry
 
     def entry_of(self, executor: Any, kind: str) -> Optional[Entry]:
@@ -261,7 +261,7 @@ class Attached(Agent):
             if _PATCHED in cls.__dict__:
                 delattr(cls, _PATCHED)
         self.originals = []
-        _restore_pickler()
+        probes.untime_queue_pickling()
         try:
             atexit.unregister(self._at_exit)
         except Exception:
@@ -329,17 +329,6 @@ def _site_of(executor: Any, kind: str) -> dict:
     prefix = getattr(executor, "_thread_name_prefix", "") or ""
     name = "%s %s" % ("thread pool" if kind == "thread" else "process pool", prefix or "#%x" % id(executor))
     return {"at": "%s (alive at attach)" % name.strip(), "function": "?", "via": None}
-
-
-def _restore_pickler() -> None:
-    """Put back multiprocessing's own pickler (probes.time_queue_pickling replaced it)."""
-    from multiprocessing import connection, queues
-
-    for module in (queues, connection):
-        current = getattr(module, "_ForkingPickler", None)
-        if current is not None and getattr(current, "_execscope_timed", False):
-            module._ForkingPickler = current.__mro__[1]
-    probes._pickle_hooks["dumps"] = probes._pickle_hooks["loads"] = None
 
 
 def attach(run_dir: str) -> None:

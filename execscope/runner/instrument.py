@@ -20,6 +20,16 @@ timings; the done callback (in the executor's manager thread, where CPython
 unpickles results too) times the result's transfer and unpickling and, when
 asked, resolves a future holding the caller's real result.
 
+Phases are timed on a sample of process-pool calls (``Tracker.timed_weight``):
+the first ``TIMED_FIRST`` calls, then about one in ``TIMED_EVERY`` (random
+gaps, so that a periodic pattern in the tasks cannot line up with the
+sample), and any call when none was timed for ``TIMED_GAP_S`` (a slow stream
+of tasks is timed whole).  The others travel as ``worker.run_light``: the
+worker still writes its live state and counts, the parent only counts the
+result.  Each timed call stands for the calls since the previous timed one
+(its weight); the phase sums are those weighted sums scaled to the calls
+finished, so means and shares are the sample's and counts stay exact.
+
 Interpreter pools (``InterpreterPoolExecutor``, 3.14+): the rows are the
 worker threads, as for thread pools; each task goes out as an
 ``interp_task`` entry that ``interp_pool.timed_run`` turns, in the worker
@@ -32,6 +42,7 @@ from __future__ import annotations
 import functools
 import itertools
 import pickle
+import random
 import sys
 import threading
 import time
@@ -56,6 +67,10 @@ MAX_REPORTED_ERRORS = 5
 OWN_EVERY = 16
 _OWN_MASK = OWN_EVERY - 1
 _cpu_clock = time.thread_time
+# Process-family calls whose phases are timed (see the module's docstring).
+TIMED_FIRST = 64
+TIMED_EVERY = 16
+TIMED_GAP_S = 0.02
 
 
 def _clock_read_s() -> float:
@@ -80,6 +95,8 @@ class Phases(namedtuple("Phases", BREAKDOWN_FIELDS)):
 _EARLIEST = ("first_submit", "first_begin")  # combined by minimum (0: none yet)
 _LATEST = ("last_end",)  # by maximum
 _SUMS = tuple(name for name in TOTALS_FIELDS if name not in _EARLIEST + _LATEST)
+_COUNTS = ("items", "failed", "records")
+_SAMPLED = tuple(name for name in _SUMS if name not in _COUNTS)  # weighted sums of timed calls
 
 
 class Totals:
@@ -87,12 +104,14 @@ class Totals:
     a single writer: one worker thread's own copy, or the process-pool copy
     under the lock."""
 
-    __slots__ = TOTALS_FIELDS + ("hist",)
+    __slots__ = TOTALS_FIELDS + ("hist", "timed", "weights")
 
     def __init__(self) -> None:
         for name in TOTALS_FIELDS:
             setattr(self, name, 0)
         self.hist: Dict[int, int] = {}
+        self.timed = 0  # process pools: calls timed phase by phase ...
+        self.weights = 0  # ... and how many calls they stand for
 
     @classmethod
     def of(cls, fields: Mapping[str, Any], hist: Mapping[Any, int]) -> "Totals":
@@ -107,20 +126,25 @@ class Totals:
         """The fields by name, each read once (no hist)."""
         return {name: getattr(self, name) for name in TOTALS_FIELDS}
 
-    def _record(self, items: int, ok: int, t_submit: float, t_begin: float, t_end: float) -> None:
+    def _record(self, items: int, ok: int, t_submit: float, t_begin: float, t_end: float,
+                weight: int = 1) -> None:
         """What every finished executor call adds: counts, its span, its latency."""
-        self.items += items
-        self.records += 1
-        if not ok:
-            self.failed += items
+        self.count(items, ok, t_end)
         if not self.first_submit or t_submit < self.first_submit:
             self.first_submit = t_submit
         if not self.first_begin or t_begin < self.first_begin:
             self.first_begin = t_begin
+        b = latency_bucket(t_end - t_submit)
+        self.hist[b] = self.hist.get(b, 0) + items * weight
+
+    def count(self, items: int, ok: int, t_end: float) -> None:
+        """A finished call's counts and end (all a light call adds)."""
+        self.items += items
+        self.records += 1
+        if not ok:
+            self.failed += items
         if t_end > self.last_end:
             self.last_end = t_end
-        b = latency_bucket(t_end - t_submit)
-        self.hist[b] = self.hist.get(b, 0) + items
 
     def add_local(self, ok: int, t_submit: float, t_begin: float, t_end: float) -> None:
         """A thread-pool task: only queue wait and compute (the hot path)."""
@@ -129,19 +153,36 @@ class Totals:
         self.compute += t_end - t_begin
 
     def add(self, items: int, ok: int, t_submit: float, t_begin: float, t_end: float,
-            phases: Phases, bytes_out: int, bytes_in: int) -> None:
-        """A process-pool call (a map chunk holds ``items`` tasks)."""
-        self._record(items, ok, t_submit, t_begin, t_end)
-        self.bytes_out += bytes_out
-        self.bytes_in += bytes_in
-        self.queue += phases.queue * items  # each item of a chunk waited that long
-        self.ser += phases.ser  # every other phase is shared among the items
-        self.xfer += phases.xfer
-        self.deser += phases.deser
-        self.compute += phases.compute
-        self.rser += phases.rser
-        self.rxfer += phases.rxfer
-        self.rdeser += phases.rdeser
+            phases: Phases, bytes_out: int, bytes_in: int, weight: int = 1) -> None:
+        """A timed process-pool call (a map chunk holds ``items`` tasks),
+        standing for ``weight`` calls: its phases and bytes count that often."""
+        self._record(items, ok, t_submit, t_begin, t_end, weight)
+        self.timed += 1
+        self.weights += weight
+        self.bytes_out += bytes_out * weight
+        self.bytes_in += bytes_in * weight
+        self.queue += phases.queue * items * weight  # each item of a chunk waited that long
+        self.ser += phases.ser * weight  # every other phase is shared among the items
+        self.xfer += phases.xfer * weight
+        self.deser += phases.deser * weight
+        self.compute += phases.compute * weight
+        self.rser += phases.rser * weight
+        self.rxfer += phases.rxfer * weight
+        self.rdeser += phases.rdeser * weight
+
+    def estimated(self) -> "Totals":
+        """A copy whose phase and byte sums stand for every finished call:
+        the timed calls' weighted sums scaled by calls finished / weights
+        finished (1 when every call was timed; the last timed call's light
+        followers have finished before it or without it)."""
+        out = Totals.of(self.as_dict(), self.hist)
+        out.timed, out.weights = self.timed, self.weights
+        if self.weights and self.records != self.weights:
+            scale = self.records / self.weights
+            for name in _SAMPLED:
+                value = getattr(self, name) * scale
+                setattr(out, name, int(round(value)) if name.startswith("bytes") else value)
+        return out
 
 
 def combine(parts: List[Totals]) -> Dict[str, Any]:
@@ -187,6 +228,7 @@ class Tracker:
         clock: Callable[[], float] = time.monotonic,
         deliver_results: bool = True,
         first_id: int = 0,
+        timed_every: int = TIMED_EVERY,
     ) -> None:
         self.executor = executor
         # Process pools: resolve a future holding the caller's real result.
@@ -205,7 +247,16 @@ class Tracker:
         self._remote_totals = Totals()  # process pools, under self._lock
         # What a process worker is sent to call (run_task, run_chunk): an
         # attached agent sends stand-ins its workers can import (inject/remote.py).
-        self.remote_calls: Tuple[Callable[..., Any], Callable[..., Any]] = (worker.run_task, worker.run_chunk)
+        # Indexed by (light, chunk): timed task, timed chunk, light task, light chunk.
+        self.remote_calls: Tuple[Callable[..., Any], ...] = (worker.run_task, worker.run_chunk,
+                                                             worker.run_light, worker.run_light_chunk)
+        # Which calls are timed phase by phase (timed_weight); 1: every one.
+        self.timed_every = max(1, int(timed_every))
+        self._timed_until = first_id + (TIMED_FIRST if self.timed_every > 1 else 0)
+        self._next_timed = first_id
+        self._last_timed_id = first_id - 1
+        self._last_timed_t = 0.0
+        self._gaps = random.Random(first_id)
         if self.remote:
             probes.time_queue_pickling(on_dumps=self._call_pickled)
         # No lock on the thread-pool hot path: a Python lock shared by the
@@ -286,6 +337,9 @@ class Tracker:
                 items: int, chunk: bool) -> Future:
         task_id = next(self._ids)
         own = not task_id & _OWN_MASK
+        if self.remote and not own and self._light(task_id, self.clock()):  # the hot path
+            self._count_submit(items)
+            return self._submit_light(fn, args, kwargs, items, chunk, task_id)
         c0 = _cpu_clock() if own else 0.0
         counter = self._count_submit(items)
         row = self._threads.get(threading.get_ident())
@@ -293,19 +347,24 @@ class Tracker:
         t_submit = self.clock()
         if self.isolated:
             c1 = _cpu_clock() if own else 0.0
-            if self.remote:
-                entry = self.remote_calls[chunk]
-                inner = self.executor.submit(entry, task_id, fn, args, kwargs)
-            else:  # a worker thread of this process pickles it (interp_pool.timed_run)
-                entry = interp_task.run_chunk if chunk else interp_task.run_task
-                inner = self.executor.submit(entry, self, task_id, fn, args, kwargs)
-            c2 = _cpu_clock() if own else 0.0
-            outer: Optional[Future] = None
-            if self.deliver_results:
-                outer = Future()
-                outer.set_running_or_notify_cancel()
-            inner.add_done_callback(functools.partial(self._remote_done, outer, task_id, items, t_submit))
-            future = outer if outer is not None else inner
+            weight = self.timed_weight(task_id, t_submit) if self.remote else 1
+            if not weight:  # a light call: the worker counts it, the result comes back as it is
+                future = self._submit_light(fn, args, kwargs, items, chunk, task_id)
+                c2 = _cpu_clock() if own else 0.0
+            else:
+                if self.remote:
+                    inner = self.executor.submit(self.remote_calls[chunk], task_id, fn, args, kwargs)
+                else:  # a worker thread of this process pickles it (interp_pool.timed_run)
+                    entry = interp_task.run_chunk if chunk else interp_task.run_task
+                    inner = self.executor.submit(entry, self, task_id, fn, args, kwargs)
+                c2 = _cpu_clock() if own else 0.0
+                outer: Optional[Future] = None
+                if self.deliver_results:
+                    outer = Future()
+                    outer.set_running_or_notify_cancel()
+                inner.add_done_callback(functools.partial(self._remote_done, outer, task_id, items, t_submit,
+                                                          weight))
+                future = outer if outer is not None else inner
         else:
             c1 = _cpu_clock() if own else 0.0
             future = self.executor.submit(self._run_local, task_id, parent, t_submit, fn, args, kwargs)
@@ -317,6 +376,31 @@ class Tracker:
             counter[1] += max(0.0, (c1 - c0) + (_cpu_clock() - c2) - 2 * _CLOCK_READ_S)
             counter[2] += 1
         return future
+
+    def _submit_light(self, fn: Callable[..., Any], args: Any, kwargs: Dict[str, Any], items: int, chunk: bool,
+                      task_id: int) -> Future:
+        """A call not timed phase by phase (the hot path of a process pool):
+        the worker keeps its live state, the parent only counts the result."""
+        future = self.executor.submit(self.remote_calls[2 + chunk], task_id, fn, args, kwargs)
+        future._execscope_task = task_id  # type: ignore[attr-defined]  (before the callback: it may be done)
+        future.add_done_callback(self._light_done if items == 1 else functools.partial(self._light_done_items, items))
+        return future
+
+    def _light(self, task_id: int, t: float) -> bool:
+        """Not one of the calls to time (see the module's docstring)."""
+        return self._timed_until <= task_id < self._next_timed and t - self._last_timed_t < TIMED_GAP_S
+
+    def timed_weight(self, task_id: int, t: float) -> int:
+        """0 for a light call, else how many calls this timed one stands for
+        (itself and the light ones since the previous timed call)."""
+        if self._light(task_id, t):
+            return 0
+        weight = max(1, task_id - self._last_timed_id)
+        self._last_timed_id = task_id
+        self._last_timed_t = t
+        if self.timed_every > 1:
+            self._next_timed = task_id + self._gaps.randint(1, 2 * self.timed_every - 1)
+        return weight
 
     # -- thread pools -----------------------------------------------------------
 
@@ -375,14 +459,45 @@ class Tracker:
 
     # -- process pools ------------------------------------------------------------
 
-    def _remote_done(self, outer: Optional[Future], task_id: int, items: int, t_submit: float,
+    def _light_done(self, future: Future) -> None:
+        task_id = future._execscope_task  # type: ignore[attr-defined]
+        if task_id & _OWN_MASK and probes.future_succeeded(future):  # the hot path
+            t_end = self.clock()
+            with self._lock:
+                self._remote_totals.count(1, 1, t_end)
+            if self.closed:
+                self._remote_done_check()
+            return
+        self.record_light(task_id, 1, probes.future_error(future))
+
+    def _light_done_items(self, items: int, future: Future) -> None:
+        self.record_light(future._execscope_task, items, probes.future_error(future))  # type: ignore[attr-defined]
+
+    def record_light(self, task_id: int, items: int, error: Optional[BaseException]) -> None:
+        """A light call finished (``error``: what it raised): count it."""
+        own = not task_id & _OWN_MASK
+        c0 = _cpu_clock() if own else 0.0
+        t_end = self.clock()
+        with self._lock:
+            self._remote_totals.count(items, error is None, t_end)
+        if error is not None:
+            self._report_error(task_id, error)
+        if self.closed:
+            self._remote_done_check()
+        if own:
+            spent = max(0.0, _cpu_clock() - c0 - _CLOCK_READ_S)
+            with self._lock:
+                self._done_own[0] += spent
+                self._done_own[1] += 1
+
+    def _remote_done(self, outer: Optional[Future], task_id: int, items: int, t_submit: float, weight: int,
                      inner: Future) -> None:
         t_got = self.clock()
         try:
             result, error = inner.result(), None
         except BaseException as reason:  # cancelled, unpicklable argument, broken pool
             result, error = None, reason
-        ok, value = self.record_remote(result, error, task_id, items, t_submit, t_got)
+        ok, value = self.record_remote(result, error, task_id, items, t_submit, t_got, weight)
         if outer is not None:
             if ok:
                 outer.set_result(value)
@@ -390,10 +505,10 @@ class Tracker:
                 outer.set_exception(value)
 
     def record_remote(self, result: Optional[tuple], error: Optional[BaseException], task_id: int,
-                      items: int, t_submit: float, t_got: float) -> Tuple[bool, Any]:
+                      items: int, t_submit: float, t_got: float, weight: int = 1) -> Tuple[bool, Any]:
         """A process worker's ``(status, result bytes, timings)`` for a task
         (or the ``error`` that stopped it) arrived at ``t_got``: add its phases
-        to the totals.  Returns ``(True, the task's value)`` or ``(False, the
+        to the totals, standing for ``weight`` calls.  Returns ``(True, the task's value)`` or ``(False, the
         exception to hand the caller)``."""
         own = not task_id & _OWN_MASK
         c0 = _cpu_clock() if own else 0.0
@@ -404,7 +519,7 @@ class Tracker:
             phases = Phases(queue=max(0.0, t_got - t_submit - ser_s), ser=ser_s, xfer=0.0, deser=0.0,
                             compute=0.0, rser=0.0, rxfer=0.0, rdeser=0.0)
             with self._lock:
-                self._remote_totals.add(items, 0, t_submit, t_got, t_got, phases, bytes_out, 0)
+                self._remote_totals.add(items, 0, t_submit, t_got, t_got, phases, bytes_out, 0, weight)
             self._remote_done_check()
             return False, reason
         status, out, meta = result
@@ -429,7 +544,7 @@ class Tracker:
         phases = Phases(max(0.0, t_header - t_submit - ser_s), ser_s, max(0.0, t_begin - t_header - deser_s),
                         deser_s, t_c1 - t_c0, rser_s, max(0.0, t_got - t_wend), rdeser_s)
         with self._lock:
-            self._remote_totals.add(items, ok, t_submit, t_header, t_end, phases, bytes_out, bytes_in)
+            self._remote_totals.add(items, ok, t_submit, t_header, t_end, phases, bytes_out, bytes_in, weight)
         if self.closed:
             self._remote_done_check()
         if own:
@@ -484,8 +599,16 @@ class Tracker:
         """Cumulative totals over every finished task (protocol.TOTALS_FIELDS + hist)."""
         parts = [row.totals for row in list(self._threads.values())]
         with self._lock:
-            remote = Totals.of(self._remote_totals.as_dict(), self._remote_totals.hist)
+            remote = self._remote_totals.estimated()
         return combine(parts + [remote])
+
+    def timed_share(self) -> Optional[Tuple[int, int]]:
+        """Process pools: (calls timed phase by phase, calls finished); None
+        for pools whose every task is timed (threads)."""
+        if not self.remote:
+            return None
+        with self._lock:
+            return self._remote_totals.timed, self._remote_totals.records
 
     def own_cost(self) -> Dict[str, Any]:
         """What the tracker's own work costs a task, timed on one task in
@@ -508,8 +631,12 @@ class Tracker:
         submit = sub_s / sub_n if sub_n else None
         finish = fin_s / fin_n if fin_n else None
         per_task = (submit or 0.0) + (finish or 0.0) if submit is not None or finish is not None else None
-        return {"every": OWN_EVERY, "timed": fin_n, "submit_timed": sub_n, "submit_s": submit,
-                "finish_s": finish, "per_task_s": per_task}
+        out = {"every": OWN_EVERY, "timed": fin_n, "submit_timed": sub_n, "submit_s": submit,
+               "finish_s": finish, "per_task_s": per_task}
+        share = self.timed_share()
+        if share is not None:  # process pools: how many calls had their phases timed
+            out["phases_timed"], out["calls"] = share
+        return out
 
     def new_exits(self) -> List[Tuple[int, int]]:
         """Process workers that ended since the last call, as (pid, exit code).

@@ -11,7 +11,8 @@ handler thread then calls ``cache[job]._set(i, (success, value))``.
 else to the pool:
 
     pool._taskqueue   wrapped: each task becomes ``worker.run_task(task_id,
-                      func, args, kwds)`` as it is handed to the handler
+                      func, args, kwds)`` (``run_light`` when the tracker
+                      does not time it) as it is handed to the handler
                       thread, counted (a chunk counts its items) and stamped
                       with the time its call was made
     pool._cache       its ``[job]`` returns a deliverer whose ``_set`` turns
@@ -219,8 +220,9 @@ class PoolWatch:
         if counted is False:
             tracker._count_submit(items)
             t_submit = time.monotonic()
-        self._pending[(job, i)] = (task_id, t_submit, items)
-        return (job, i, worker.run_task, (task_id, func, args, kwds), {})
+        weight = tracker.timed_weight(task_id, t_submit)
+        self._pending[(job, i)] = (task_id, t_submit, items, weight)
+        return (job, i, worker.run_task if weight else worker.run_light, (task_id, func, args, kwds), {})
 
     # -- results out -----------------------------------------------------------
 
@@ -228,13 +230,16 @@ class PoolWatch:
         record = self._pending.pop((job, i), None)
         if record is None:
             return obj
-        task_id, t_submit, items = record
-        t_got = time.monotonic()
+        task_id, t_submit, items, weight = record
         success, value = obj
+        if not weight:  # a light call: its result is the value itself
+            self.tracker.record_light(task_id, items, None if success else value)
+            return obj
+        t_got = time.monotonic()
         if success:
-            ok, out = self.tracker.record_remote(value, None, task_id, items, t_submit, t_got)
+            ok, out = self.tracker.record_remote(value, None, task_id, items, t_submit, t_got, weight)
         else:
-            ok, out = self.tracker.record_remote(None, value, task_id, items, t_submit, t_got)
+            ok, out = self.tracker.record_remote(None, value, task_id, items, t_submit, t_got, weight)
         return (ok, out)
 
     # -- what the Tracker polls ----------------------------------------------------

@@ -109,6 +109,32 @@ def default_max_workers(kind: str) -> int:
     return cpus
 
 
+def future_succeeded(future: Any) -> bool:
+    """A finished ``concurrent.futures.Future`` holds a result (False: look
+    closer with ``future_error``)."""
+    return getattr(future, "_state", None) == "FINISHED" and getattr(future, "_exception", True) is None
+
+
+def future_error(future: Any) -> Optional[BaseException]:
+    """What a finished ``concurrent.futures.Future`` failed with (its
+    exception, CancelledError when cancelled), else None; read from its
+    fields in a done callback, where taking its condition again would only
+    cost time (``_exception`` and ``_state``: 3.9-3.14)."""
+    try:
+        error = future._exception
+        state = future._state
+    except AttributeError:  # another Future: ask it
+        try:
+            return future.exception(0)
+        except BaseException as exc:  # CancelledError, TimeoutError
+            return exc
+    if error is None and state.startswith("CANCELLED"):
+        from concurrent.futures import CancelledError
+
+        return CancelledError()
+    return error
+
+
 _pickle_hooks: Dict[str, Any] = {"dumps": None, "loads": None}
 
 
@@ -172,18 +198,30 @@ def time_queue_pickling(on_dumps: Any = None, on_loads: Any = None) -> None:
         connection._ForkingPickler = TimedPickler
 
 
+def untime_queue_pickling() -> None:
+    """Put multiprocessing's own pickler back in this process (a forked
+    worker inherits the parent's timed one and its hooks)."""
+    from multiprocessing import connection, queues
+
+    _pickle_hooks["dumps"] = _pickle_hooks["loads"] = None
+    for module in (queues, connection):
+        current = getattr(module, "_ForkingPickler", None)
+        if getattr(current, "_execscope_timed", False):
+            module._ForkingPickler = current.__mro__[1]
+
+
 _TIMED_CALLS = ("run_task", "run_chunk")
 
 
 def call_item_args(obj: Any) -> Optional[tuple]:
     """The ``args`` of a ProcessPoolExecutor ``_CallItem`` (3.9-3.14), or of a
-    ``multiprocessing.Pool`` task ``(job, i, func, args, kwds)`` whose func is
-    one of ``runner.worker``'s timed calls; else None."""
+    ``multiprocessing.Pool`` task ``(job, i, func, args, kwds)``, whose func is
+    one of ``runner.worker``'s timed calls; else None (a light call too)."""
     if type(obj) is tuple:
         if len(obj) == 5 and getattr(obj[2], "__name__", None) in _TIMED_CALLS and isinstance(obj[3], tuple):
             return obj[3]
         return None
-    if type(obj).__name__ != "_CallItem":
+    if type(obj).__name__ != "_CallItem" or getattr(getattr(obj, "fn", None), "__name__", None) not in _TIMED_CALLS:
         return None
     args = getattr(obj, "args", None)
     return args if isinstance(args, tuple) else None

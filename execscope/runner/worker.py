@@ -2,40 +2,47 @@
 
 ``init_worker`` is the pool's initializer: it has the worker die with its
 parent (``lifecycle.die_with_parent``; nothing else would: a worker blocked
-on its call queue never notices), claims a state slot, and times the pipe and the
-executor's own unpickling of each call item (``probes.time_queue_pickling``).
+on its call queue never notices), claims a state slot, and notes when each
+call item's header and body arrive on the pipe.
 ``run_task`` and ``run_chunk`` wrap the user's function: they time the
 compute, pickle the result (timed) and return the result bytes with the
-timings.  Nothing is pickled twice.
+timings.  Nothing is pickled twice.  ``run_light`` and ``run_light_chunk``
+(the calls the tracker does not time phase by phase) only keep the slot's
+live state and counters and return the result as it is.
 
 Transfer time is measured here, not guessed.  A worker reads its next call
 item with ``Connection._recv_bytes`` under the queue's read lock: a 4-byte
 header read that blocks until the parent writes, then the body.  We wrap
-``Connection._recv`` in this process only and note when a header arrives;
-transfer = wrapper start - header arrival - unpickling (the body read).
-Waiting for work is therefore never counted as transfer.  Likewise the end of
-``_send_bytes`` marks the result as handed over.
+``Connection._recv`` in this process only and note when the header arrives
+and when the body has been read: transfer = body read - header arrival, and
+the executor's unpickling = wrapper start - body read.  Waiting for work is
+therefore never counted as transfer.  Likewise the end of ``_send_bytes``
+marks the result as handed over.
 """
 
 from __future__ import annotations
 
 import os
+import struct
 import time
-from typing import Any, Optional, Tuple
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs a spawned worker ~5 ms to import
+    from typing import Any, Optional, Tuple
 
 from . import gilprobe
 from . import slots as _slots
 from .lifecycle import die_with_parent
 from .outcome import call, call_chunk, pack
-from .probes import call_item_args
 
 _table: Optional[_slots.SlotTable] = None
-_header_at = 0.0
-_deser_s = 0.0
+_header_at = 0.0  # the last message's header arrived (its transfer began) ...
+_body_at = 0.0  # ... and its body was read (its unpickling began)
+RECEIVING_SHOWN = 1 << 16  # bytes: a smaller call item is not shown as "receiving"
 _done = 0
 _busy = 0.0
 _user_init: Any = None
 _pid = 0  # this worker's pid, read once (getpid is a system call)
+_clock = time.monotonic
 
 
 
@@ -46,20 +53,25 @@ def _patch_connection() -> None:
     if getattr(cls, "_execscope_patched", False):
         return
     recv, send_bytes = cls._recv, cls._send_bytes
+    clock = time.monotonic
+    header = struct.Struct("!i")
 
     def _recv(self, size, *args, **kwargs):  # type: ignore[no-untyped-def]
+        global _header_at, _body_at
         buf = recv(self, size, *args, **kwargs)
-        if size == 4:
-            global _header_at
-            _header_at = time.monotonic()
-            if _table is not None:
+        if size == 4:  # a message's header: its body follows
+            _header_at = clock()
+            # only a body worth the name shows as "receiving" (a write saved a task)
+            if _table is not None and header.unpack(buf.getvalue())[0] >= RECEIVING_SHOWN:
                 _table.state(_slots.RECEIVING, -1, _header_at)
+        else:
+            _body_at = clock()
         return buf
 
     def _send_bytes(self, buf, *args, **kwargs):  # type: ignore[no-untyped-def]
         send_bytes(self, buf, *args, **kwargs)
         if _table is not None:
-            _table.state(_slots.IDLE, -1, time.monotonic())
+            _table.state(_slots.IDLE, -1, clock())
 
     cls._recv = _recv
     cls._send_bytes = _send_bytes
@@ -82,15 +94,15 @@ def init_worker(run_dir: str, parent_pid: int, start_method: str, user_init: Any
     _patch_connection()
     from . import probes
 
-    probes.time_queue_pickling(on_loads=_call_unpickled)
+    probes.untime_queue_pickling()  # a forked worker inherits the parent's timing of its pickles
     if user_init is not None:
         user_init()
 
 
-def _call_unpickled(obj: Any, seconds: float, nbytes: int) -> None:
-    global _deser_s
-    if call_item_args(obj) is not None:
-        _deser_s = seconds
+def _unpickled(t_begin: float) -> float:
+    """Seconds from this call item's body read to its call: the executor's
+    unpickling of it (and the few steps before the call)."""
+    return max(0.0, t_begin - _body_at) if _body_at and _body_at >= _header_at else 0.0
 
 
 def _finish(task_id: int, t_begin: float, deser_s: float, t_c0: float, t_c1: float,
@@ -106,6 +118,7 @@ def _finish(task_id: int, t_begin: float, deser_s: float, t_c0: float, t_c1: flo
     if _table is not None:
         _table.finished(r1, _done, _busy)
     meta = (_pid or os.getpid(), _header_at or t_begin, t_begin, deser_s, t_c0, t_c1, r1 - r0, r1)
+    # (the transfer is t_begin - header - deser_s: from the header to the body read)
     return status, out, meta
 
 
@@ -115,7 +128,7 @@ def run_task(task_id: int, fn: Any, args: tuple, kwargs: dict) -> Tuple[str, Any
     if _table is not None:
         _table.state(_slots.RUNNING, task_id, t_c0)
     value, status = call(fn, args, kwargs)
-    return _finish(task_id, t_c0, _deser_s, t_c0, time.monotonic(), status, value)
+    return _finish(task_id, t_c0, _unpickled(t_c0), t_c0, time.monotonic(), status, value)
 
 
 def run_chunk(task_id: int, fn: Any, items: tuple, kwargs: dict) -> Tuple[str, Any, tuple]:
@@ -124,4 +137,29 @@ def run_chunk(task_id: int, fn: Any, items: tuple, kwargs: dict) -> Tuple[str, A
     if _table is not None:
         _table.state(_slots.RUNNING, task_id, t_c0)
     value, status = call_chunk(fn, items, kwargs)
-    return _finish(task_id, t_c0, _deser_s, t_c0, time.monotonic(), status, value)
+    return _finish(task_id, t_c0, _unpickled(t_c0), t_c0, time.monotonic(), status, value)
+
+
+def run_light(task_id: int, fn: Any, args: tuple, kwargs: dict) -> Any:
+    """A call not timed phase by phase: live state and counts only."""
+    global _done, _busy
+    t_c0 = _clock()
+    if _table is not None:
+        _table.state(_slots.RUNNING, task_id, t_c0)
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        t_c1 = _clock()
+        _done += 1
+        _busy += t_c1 - t_c0
+        if _table is not None:
+            _table.finished(t_c1, _done, _busy)
+
+
+def run_light_chunk(task_id: int, fn: Any, items: tuple, kwargs: dict) -> list:
+    """``run_light`` for a ``map`` chunk."""
+    return run_light(task_id, _chunk, (fn, items, kwargs), {})
+
+
+def _chunk(fn: Any, items: tuple, kwargs: dict) -> list:
+    return [fn(item, **kwargs) for item in items]
