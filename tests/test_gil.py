@@ -404,19 +404,35 @@ def _held(t1: float, share: float) -> gilstats.ProcChunk:
 def test_native_stacks_run_while_the_gil_is_busy_and_once_in_a_while_when_it_is_free(share, due_at_once) -> None:
     """Native stacks pause the process, so they are taken only where a thread
     can wait for the GIL: back to back while it is held BUSY_GIL of the time or
-    more, otherwise one round every QUIET_STACKS_EVERY_S."""
+    more by two or more running thread workers, otherwise one round every
+    QUIET_STACKS_EVERY_S."""
     sampler = gil.GilSampler.__new__(gil.GilSampler)  # _stacks_due reads only the window
     sampler.window_s = gil.WINDOW_S
+    two = {100: 2}  # two thread workers of the run running in process 100
     target = gil._Target(pid=100, role="runner", stacks=True)
-    assert sampler._stacks_due(target, now=0.0)  # the first round: wait figures early
+    assert sampler._stacks_due(target, 0.0, two)  # the first round: wait figures early
     target.stack_chunks.append(gilstats.ProcChunk(100, 8.0, 10.0))
     target.held.append(_held(10.5, share))
-    assert sampler._stacks_due(target, now=10.6) == due_at_once
+    assert sampler._stacks_due(target, 10.6, two) == due_at_once
     later = 10.0 + gil.QUIET_STACKS_EVERY_S
     target.held.append(_held(later - 0.2, share))  # the GIL as busy as it was
-    assert sampler._stacks_due(target, now=later - 0.1) == due_at_once
-    assert sampler._stacks_due(target, now=later)  # a round now and then
+    assert sampler._stacks_due(target, later - 0.1, two) == due_at_once
+    assert sampler._stacks_due(target, later, two)  # a round now and then
     target.held.clear()  # no GIL-holder figures in the window: assume it is busy
-    assert sampler._stacks_due(target, now=10.6)
+    assert sampler._stacks_due(target, 10.6, two)
     single = gil._Target(pid=100, role="worker", stacks=False)  # one Python thread: nobody waits
-    assert not sampler._stacks_due(single, now=0.0)
+    assert not sampler._stacks_due(single, 0.0, two)
+
+
+def test_a_busy_gil_with_one_running_worker_thread_gets_native_stacks_only_now_and_then() -> None:
+    """A serial run, or a process pool's parent (its workers are processes):
+    nobody of the run can wait for that GIL, so pausing the process ten times
+    a second would only slow it down."""
+    sampler = gil.GilSampler.__new__(gil.GilSampler)
+    sampler.window_s = gil.WINDOW_S
+    target = gil._Target(pid=100, role="runner", stacks=True)
+    target.stack_chunks.append(gilstats.ProcChunk(100, 8.0, 10.0))
+    target.held.append(_held(10.5, 0.95))
+    for running in ({}, {100: 1}, {200: 4}):
+        assert not sampler._stacks_due(target, 10.6, running)
+    assert sampler._stacks_due(target, 10.0 + gil.QUIET_STACKS_EVERY_S, {100: 1})

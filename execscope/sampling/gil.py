@@ -36,9 +36,11 @@ with / without): the ``--gil`` rounds about 1% per process; native stacks
 pause the target at every sample and make py-spy read every library's
 symbols at every start (~30 ms of CPU), which in 0.5 s rounds at 25 Hz cost
 9%.  Hence the stacks rounds are longer and slower (``STACKS_ROUND_S``,
-``STACKS_HZ``), continuous only while the GIL is busy (held ``BUSY_GIL`` of
-the time or more: otherwise nobody can wait long for it, and one round every
-``QUIET_STACKS_EVERY_S`` keeps the figures fresh), and taken only in
+``STACKS_HZ``), continuous only while two or more of the run's thread workers
+run in the process and its GIL is busy (held ``BUSY_GIL`` of the time or
+more: otherwise nobody can wait long for it, and one round every
+``QUIET_STACKS_EVERY_S`` keeps the figures fresh; a serial run or a process
+pool's parent is not paused ten times a second), and taken only in
 processes with more than one Python thread: a process-pool worker alone in
 its process cannot wait for its GIL, so it gets ``--gil`` rounds only and its
 idle share is the runner's own worker state.  With these defaults, 8 rotated
@@ -291,6 +293,7 @@ class GilSampler(BackgroundSampler):
                 self.targets[pid] = _Target(pid=pid, role="worker", stacks=False)
         usable = sorted(self._usable(), key=lambda t: (t.last_sampled, t.role == "worker", t.pid))
         busy = sum(1 for t in usable if t.jobs)
+        running = self._running_thread_workers()
         launched = []
         for target in usable:
             if now < target.not_before:
@@ -300,20 +303,33 @@ class GilSampler(BackgroundSampler):
                     continue
                 busy += 1
             for kind in ("gil", "stacks"):
-                wanted = self.rates[kind] > 0 and (kind == "gil" or self._stacks_due(target, now))
+                wanted = self.rates[kind] > 0 and (kind == "gil" or self._stacks_due(target, now, running))
                 if wanted and kind not in target.jobs:
                     job = self._launch(target, kind, now)
                     if job is not None:
                         launched.append(job)
         return launched
 
-    def _stacks_due(self, target: _Target, now: float) -> bool:
+    def _running_thread_workers(self) -> Dict[int, int]:
+        """pid -> how many of the run's thread workers in it are running."""
+        out: Dict[int, int] = {}
+        for w in self.run.workers():
+            if not w.is_process and w.state == "running":
+                out[w.pid] = out.get(w.pid, 0) + 1
+        return out
+
+    def _stacks_due(self, target: _Target, now: float, running: Dict[int, int]) -> bool:
         """Native stacks where threads can wait for the GIL: all the time while
-        the GIL is busy, otherwise one round every QUIET_STACKS_EVERY_S."""
+        two or more of the run's thread workers run in the process and its GIL
+        is busy, otherwise one round every QUIET_STACKS_EVERY_S.  (A process
+        pool's parent or a lone worker thread is not paused ten times a
+        second for a wait nobody of the run can have.)"""
         if not target.stacks:
             return False
         if not target.stack_chunks or now >= target.stack_chunks[-1].t1 + QUIET_STACKS_EVERY_S:
             return True
+        if running.get(target.pid, 0) < 2:
+            return False
         held = [c for c in target.held if c.t1 >= now - 2 * self.window_s]
         intervals = sum(c.held_intervals for c in held)
         busy = sum(sum((c.held or {}).values()) for c in held) / intervals if intervals else 1.0
