@@ -53,102 +53,71 @@ TARGETS = {  # (section, task) -> the most a ratio may be
     ("full", "cpu"): 1.08,
 }
 
-_CHILD = r"""
-import json, os, sys, tempfile, threading, time
-from concurrent.futures import ThreadPoolExecutor, ProcessPoolExecutor, wait
-import multiprocessing
-sys.path.insert(0, ROOT)
-from execscope.runner import instrument, slots, worker
-from execscope.workloads.cpu import cpu_task
-from execscope.workloads.noop import noop_task
-
-kind, method, task, watched, n = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1", int(sys.argv[5])
-fn = noop_task if task == "noop" else cpu_task
-kwargs = {} if task == "noop" else {"size": SIZE}
-run_dir = tempfile.mkdtemp()
-table = None
-if watched and kind != "thread":
-    slots.create(run_dir)
-    table = slots.SlotTable(run_dir)
-init = dict(initializer=worker.init_worker, initargs=(run_dir, os.getpid(), method)) if watched else {}
-c0 = os.times()
-t0 = time.monotonic()
-if kind == "thread":
-    ex = ThreadPoolExecutor(2)
-elif kind == "process":
-    ex = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context(method), **init)
-elif kind == "pool":
-    if watched:
-        from execscope.runner import mp_pool
-        ex = mp_pool.build({"start_method": method, "workers": 2}, run_dir)
-    else:
-        ex = multiprocessing.get_context(method).Pool(2)
-else:
-    if watched:
-        from execscope.runner import loky_pool
-        ex = loky_pool.build({"workers": 2}, run_dir)
-    else:
-        from loky import get_reusable_executor
-        ex = get_reusable_executor(max_workers=2, reuse=False)
-if not watched:
-    if kind == "pool":
-        results = [ex.apply_async(fn, (i,), kwargs) for i in range(n)]
-        for r in results:
-            r.wait()
-    else:
-        wait([ex.submit(fn, i, **kwargs) for i in range(n)])
-    elapsed = time.monotonic() - t0
-else:
-    tracker = instrument.Tracker(ex, kind, table, deliver_results=False)
-    driver = tracker
-    if hasattr(ex, "tracker"):
-        ex.tracker = tracker
-        driver = ex
-    for i in range(n):
-        driver.submit(fn, i, **kwargs)
-    tracker.close_submission()
-    sink = open(os.devnull, "w")
-    while not tracker.all_done.wait(0.1):  # as the runner's tick loop does
-        state = tracker.poll()
-        state["totals"] = tracker.totals()
-        state["own_cost"] = tracker.own_cost()
-        sink.write(json.dumps(state, default=str))
-        tracker.check_done()
-    elapsed = time.monotonic() - t0
-if kind == "pool":
-    ex.close() if not watched else ex.shutdown()
-    (ex.join() if not watched else None)
-else:
-    ex.shutdown()
-c1 = os.times()  # the workers have been joined: their CPU is in children_*
-cpu = sum(c1[:4]) - sum(c0[:4])
-print(json.dumps({"elapsed": elapsed, "cpu": cpu}))
-"""
+BATCH_POOL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_batch_pool.py")
 
 
-def _child_source() -> str:
-    return _CHILD.replace("ROOT", repr(ROOT)).replace("SIZE", str(CPU_SIZE))
+class BatchPool:
+    """A ``_batch_pool.py`` child: one pool alive, batches on request."""
+
+    def __init__(self, kind: str, method: str, task: str, watched: bool) -> None:
+        self.proc = subprocess.Popen([sys.executable, BATCH_POOL, kind, method, task, "1" if watched else "0"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline().strip()
+        if line != "ready":
+            self.close()
+            err = self.proc.stderr.read().strip().splitlines()
+            raise RuntimeError(err[-1] if err else "the pool did not start")
+
+    def batch(self, n: int) -> Tuple[float, float]:
+        """(wall seconds, CPU seconds of the process and its workers) for n tasks."""
+        self.proc.stdin.write("%d\n" % n)
+        self.proc.stdin.flush()
+        data = json.loads(self.proc.stdout.readline())
+        return data["wall"], data["cpu"]
+
+    def close(self) -> None:
+        try:
+            self.proc.stdin.write("\n")
+            self.proc.stdin.flush()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            stream.close()
 
 
-def instrumented_once(kind: str, method: str, task: str, watched: bool, n: int) -> Tuple[float, float]:
-    """(wall seconds from pool creation to the last result, CPU seconds of the process and its workers)."""
-    out = subprocess.run([sys.executable, "-c", _child_source(), kind, method, task, "1" if watched else "0", str(n)],
-                         capture_output=True, text=True, timeout=600)
-    if out.returncode != 0:
-        raise RuntimeError(out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "child failed")
-    data = json.loads(out.stdout.strip().splitlines()[-1])
-    return data["elapsed"], data["cpu"]
+def paired_batches(kind: str, method: str, task: str, pairs: int, n: int) -> Tuple[List[Tuple[float, float]], ...]:
+    """Alternating batches of ``n`` tasks through a plain and a watched pool,
+    both kept alive: ([(wall, cpu)] plain, [(wall, cpu)] watched)."""
+    plain = BatchPool(kind, method, task, False)
+    try:
+        watched = BatchPool(kind, method, task, True)
+    except BaseException:
+        plain.close()
+        raise
+    try:
+        out = alternate(pairs, [lambda: plain.batch(n), lambda: watched.batch(n)])
+    finally:
+        plain.close()
+        watched.close()
+    return out[0], out[1]
 
 
 def ratio_cell(plain: Sequence[float], watched: Sequence[float]) -> Tuple[float, str]:
-    """(ratio of the medians, "1.03 [0.98-1.07]": with the spread of the paired ratios).
+    """(ratio of the sums, "1.03 [0.98-1.07]": with the middle half of the
+    paired ratios, each batch's watched over the plain batch beside it).
 
-    >>> ratio_cell([1.0, 1.0, 2.0], [1.1, 1.05, 2.0])
-    (1.05, '1.050 [1.00-1.10]')
+    >>> ratio_cell([1.0, 1.0, 2.0, 1.0], [1.1, 1.05, 2.0, 1.0])
+    (1.036, '1.036 [1.00-1.07]')
     """
-    ratio = statistics.median(watched) / statistics.median(plain)
-    pairs = [w / p for p, w in zip(plain, watched)]
-    return round(ratio, 4), "%.3f [%.2f-%.2f]" % (ratio, min(pairs), max(pairs))
+    ratio = sum(watched) / sum(plain)
+    pairs = sorted(w / p for p, w in zip(plain, watched))
+    q1, q3 = statistics.quantiles(pairs, n=4)[0], statistics.quantiles(pairs, n=4)[2]
+    return round(ratio, 4), "%.3f [%.2f-%.2f]" % (ratio, q1, q3)
 
 
 def verdict(ratio: float, limit: Optional[float]) -> str:
@@ -179,22 +148,20 @@ def section_instrumentation(reps: int) -> None:
     if only:
         chosen = [tuple((part + ":-").split(":")[:2]) for part in only.split(",")]
         kinds = [(k, m) for k, m in kinds if (k, m) in chosen or (k, "-") in chosen]
-    n_cpu = int(os.environ.get("EXECSCOPE_BENCH_TASKS", "3000"))
-    n_noop = 2 * n_cpu
-    print("\n1. instrumentation alone (Tracker + 10 Hz poll, no runner, no samplers): watched/plain, "
-          "%d cpu tasks (size %d) or %d no-ops, 2 workers, %d alternating repetitions"
-          % (n_cpu, CPU_SIZE, n_noop, reps))
-    print("(cpu: CPU seconds of the process and its workers, watched/plain: less sensitive to a loaded machine)")
-    print("%-20s %-5s %9s %9s   %-22s %-13s %s" % ("executor", "task", "plain s", "watched", "wall ratio [spread]",
-                                                  "target", "cpu ratio [spread]"))
+    pairs = int(os.environ.get("EXECSCOPE_BENCH_PAIRS", "30"))
+    sizes = {"cpu": 150, "noop": 400}
+    print("\n1. instrumentation alone (Tracker + the runner's 10 Hz tick, no samplers): two pools alive side by "
+          "side, one plain, one watched, %d alternating batches each of %d cpu tasks (size %d) or %d no-ops, "
+          "2 workers" % (pairs, sizes["cpu"], CPU_SIZE, sizes["noop"]))
+    print("(ratio: watched/plain summed over the batches; in brackets the middle half of the batch-by-batch "
+          "ratios; cpu: CPU seconds of the process and its workers)")
+    print("%-20s %-5s %9s %9s   %-22s %-13s %s" % ("executor", "task", "plain ms", "watched", "wall ratio [IQR]",
+                                                  "target", "cpu ratio [IQR]"))
     for kind, method in kinds:
         for task in ("cpu", "noop"):
-            n = n_cpu if task == "cpu" else n_noop
             try:
-                plain_runs, watched_runs = alternate(reps, [
-                    lambda: instrumented_once(kind, method, task, False, n),
-                    lambda: instrumented_once(kind, method, task, True, n)])
-            except (RuntimeError, subprocess.TimeoutExpired) as exc:
+                plain_runs, watched_runs = paired_batches(kind, method, task, pairs, sizes[task])
+            except (RuntimeError, OSError, ValueError, subprocess.TimeoutExpired) as exc:
                 print("%-20s %-5s unavailable: %s" % (_label(kind, method), task, exc), flush=True)
                 continue
             plain, watched = [r[0] for r in plain_runs], [r[0] for r in watched_runs]
@@ -202,9 +169,9 @@ def section_instrumentation(reps: int) -> None:
             _, cpu_cell = ratio_cell([r[1] for r in plain_runs], [r[1] for r in watched_runs])
             key = ("instrumentation", "cpu" if task == "cpu" else "noop %s" % ("thread" if kind == "thread"
                                                                                else "process"))
-            print("%-20s %-5s %9.3f %9.3f   %-22s %-13s %s" % (_label(kind, method), task, statistics.median(plain),
-                                                              statistics.median(watched), cell,
-                                                              verdict(ratio, TARGETS.get(key)), cpu_cell), flush=True)
+            print("%-20s %-5s %9.1f %9.1f   %-22s %-13s %s" % (
+                _label(kind, method), task, 1000 * statistics.median(plain), 1000 * statistics.median(watched),
+                cell, verdict(ratio, TARGETS.get(key)), cpu_cell), flush=True)
 
 
 def _label(kind: str, method: str) -> str:

@@ -11,6 +11,9 @@ Three figures, each measured by execscope itself while the run goes on:
   execscope's own ticker thread (psutil, /proc, snapshots, detectors), as a
   share of the machine's usable CPUs over the run: what they took from it.
 - **rates**: how often each of them looks.
+- **phases**: process pools time a sample of their calls phase by phase
+  (``instrument.TIMED_EVERY``): how many calls were timed of how many; the
+  breakdown's means are that sample's, its counts are every call's.
 
 ``share`` is the larger of the two shares; the run header shows it above
 ``SHOW_ABOVE``.
@@ -34,6 +37,10 @@ def observer_figures(own_cost: Optional[Mapping[str, Any]], service_s: float, py
     (0.02, 0.015, 0.02)
     >>> observer_figures(None, 0.0, None, 0.0, 0.0, 2, {})["instrumentation"]["share"] is None
     True
+    >>> fig = observer_figures({"timed": 10, "per_task_s": 5e-6, "phases_timed": 130, "calls": 2000}, 1e-3, None,
+    ...                        0.0, 1.0, 2, {})
+    >>> fig["instrumentation"]["phases_timed"], fig["instrumentation"]["calls"]
+    (130, 2000)
     """
     per_task = own_cost.get("per_task_s") if own_cost else None
     instrumentation: Dict[str, Any] = {
@@ -44,6 +51,9 @@ def observer_figures(own_cost: Optional[Mapping[str, Any]], service_s: float, py
         "timed_every": own_cost.get("every") if own_cost else None,
         "share": round(per_task / service_s, 4) if per_task is not None and service_s > 0 else None,
     }
+    if own_cost and own_cost.get("calls"):
+        instrumentation["phases_timed"] = int(own_cost.get("phases_timed") or 0)
+        instrumentation["calls"] = int(own_cost["calls"])
     if not own_cost:
         instrumentation["reason"] = "this source does not time its instrumentation"
     elif per_task is None:
@@ -71,6 +81,10 @@ def merge_own_costs(costs: Iterable[Optional[Mapping[str, Any]]]) -> Dict[str, A
     (4, 7e-06, 5e-06, 1.2e-05)
     >>> merge_own_costs([None, {}])["per_task_s"] is None
     True
+    >>> sampled = merge_own_costs([{"timed": 1, "phases_timed": 70, "calls": 1000}, {"timed": 1, "phases_timed": 30,
+    ...                                                                            "calls": 200}])
+    >>> sampled["phases_timed"], sampled["calls"]
+    (100, 1200)
     """
     costs = [c for c in costs if c]
 
@@ -81,9 +95,14 @@ def merge_own_costs(costs: Iterable[Optional[Mapping[str, Any]]]) -> Dict[str, A
 
     submit, finish = mean("submit_s", "submit_timed"), mean("finish_s", "timed")
     per_task = (submit or 0.0) + (finish or 0.0) if submit is not None or finish is not None else None
-    return {"every": costs[0].get("every") if costs else None, "timed": sum(int(c.get("timed") or 0) for c in costs),
-            "submit_timed": sum(int(c.get("submit_timed") or 0) for c in costs),
-            "submit_s": submit, "finish_s": finish, "per_task_s": per_task}
+    out = {"every": costs[0].get("every") if costs else None, "timed": sum(int(c.get("timed") or 0) for c in costs),
+           "submit_timed": sum(int(c.get("submit_timed") or 0) for c in costs),
+           "submit_s": submit, "finish_s": finish, "per_task_s": per_task}
+    sampled = [c for c in costs if c.get("calls") is not None]
+    if sampled:  # process pools: calls timed phase by phase, of all
+        out["phases_timed"] = sum(int(c.get("phases_timed") or 0) for c in sampled)
+        out["calls"] = sum(int(c["calls"]) for c in sampled)
+    return out
 
 
 def observer_note(figures: Optional[Mapping[str, Any]]) -> str:

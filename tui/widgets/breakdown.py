@@ -36,6 +36,24 @@ def phase_values(b) -> List[Tuple[str, str, str, float]]:
     return [(name, fill, style, v) for (name, fill, style), v in zip(PHASES, values)]
 
 
+def phases_sampled(snap) -> str:
+    """"phases of 1 call in 16" when a process pool timed only a sample of its
+    calls (the means above are that sample's); "" when it timed every one.
+
+    >>> class S: observer = {"instrumentation": {"phases_timed": 125, "calls": 2000}}
+    >>> phases_sampled(S())
+    'phases of 1 call in 16'
+    >>> S.observer = {"instrumentation": {"phases_timed": 50, "calls": 50}}
+    >>> phases_sampled(S())
+    ''
+    """
+    figures = (getattr(snap, "observer", None) or {}).get("instrumentation") or {}
+    timed, calls = figures.get("phases_timed"), figures.get("calls")
+    if not timed or not calls or timed >= calls:
+        return ""
+    return "phases of 1 call in %d" % round(calls / timed)
+
+
 def split_widths(values: List[float], width: int) -> List[int]:
     """Cells per segment: proportional, every non-zero segment at least one cell.
 
@@ -114,8 +132,11 @@ class BreakdownPanel(Panel):
             line.append("%.1f%%" % (share * 100), style="bold red" if share > 0.5 else "bold")
             if width >= 60:
                 line.append(" of service time", style="dim")
-            pack(text, [line, Text("→ %s ← %s a task" % (fmt_bytes(b.bytes_out), fmt_bytes(b.bytes_in)))],
-                 width, gap=1)
+            items = [line, Text("→ %s ← %s a task" % (fmt_bytes(b.bytes_out), fmt_bytes(b.bytes_in)))]
+            sampled = phases_sampled(snap)
+            if sampled:
+                items.append(Text(sampled, style="dim"))
+            pack(text, items, width, gap=1)
             if len(pools) > 1:
                 wrap(text, "summed over %s pools: e shows one at a time" % " and ".join(reversed(pools)),
                      width, style="dim")
