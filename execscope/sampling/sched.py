@@ -48,16 +48,26 @@ def parse_state(stat_line: str) -> str:
 
 
 def parse_switches(status_text: str) -> Optional[Tuple[int, int]]:
-    """(voluntary, involuntary) context switches from a ``/proc/.../status`` text."""
-    vol = invol = None
-    for line in status_text.splitlines():
-        if line.startswith("voluntary_ctxt_switches:"):
-            vol = int(line.split(":", 1)[1])
-        elif line.startswith("nonvoluntary_ctxt_switches:"):
-            invol = int(line.split(":", 1)[1])
+    """(voluntary, involuntary) context switches from a ``/proc/.../status`` text
+    (found by their names, not by splitting fifty lines: read for every worker
+    thread at every tick)."""
+    vol = _field(status_text, "\nvoluntary_ctxt_switches:")
+    invol = _field(status_text, "\nnonvoluntary_ctxt_switches:")
     if vol is None or invol is None:
         return None
     return vol, invol
+
+
+def _field(text: str, name: str) -> Optional[int]:
+    at = text.find(name)
+    if at < 0:
+        return None
+    start = at + len(name)
+    end = text.find("\n", start)
+    try:
+        return int(text[start:end] if end >= 0 else text[start:])
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)

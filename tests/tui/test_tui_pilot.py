@@ -577,3 +577,21 @@ async def test_every_panel_shown_fits_on_the_screen_whole():
                 widget = app.screen.query_one("#" + name)
                 if widget.display:
                     assert widget.region.bottom <= footer.y, (size, name)
+
+
+@aio
+async def test_a_big_pool_s_worker_table_is_redrawn_less_often_but_ends_on_the_newest_snapshot():
+    import asyncio
+
+    from execscope.tui.widgets.workers import WorkersPanel
+
+    app = make_app(RunConfig("cpu", "thread", workers=64))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        panel = app.screen.query_one(WorkersPanel)
+        assert panel.redraw_every_s() == WorkersPanel.MANY_EVERY_S
+        await asyncio.sleep(WorkersPanel.MANY_EVERY_S + 0.3)
+        await pilot.pause()
+        width = max(10, panel.outer_size.width - panel.styles.gutter.width - panel.SCROLLBAR_ROOM)
+        assert panel._drawn is not None and panel._drawn.plain == panel.render_body(width).plain
+        assert panel._drawn.plain.count("worker_") == 64

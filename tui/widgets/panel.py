@@ -5,7 +5,9 @@ width; ``show`` is called by the screen inside ``batch_update``.  Drawing is
 the TUI's main cost, so a body is never wrapped by Textual (panels wrap their
 own prose to the width they are given, see ``fmt.wrap``), an unchanged body
 is not sent again, and a layout pass happens only when the number of lines
-changes.  While an
+changes.  A panel whose body is long (``redraw_every_s``: the worker table
+of a big pool) is redrawn at most that often, the newest snapshot always
+drawn last.  While an
 active alert names the panel (``Alert.panel``) the border turns to a double
 line and its subtitle names the alert: shape and words, not colour alone.
 A panel whose figures the run cannot measure (attach mode: ``Snapshot.
@@ -14,6 +16,7 @@ unavailable``) says so in place of them, with the reason.
 
 from __future__ import annotations
 
+import time
 from typing import List, Optional, Sequence, Tuple
 
 from rich.text import Text
@@ -41,6 +44,8 @@ class Panel(VerticalScroll, can_focus=True):
         self.body = Static(classes="panel-body", markup=False)
         self._drawn: Optional[Text] = None
         self._lines = -1
+        self._drawn_at = 0.0
+        self._deferred = False
 
     def compose(self) -> ComposeResult:
         yield self.body
@@ -48,6 +53,21 @@ class Panel(VerticalScroll, can_focus=True):
     def show(self, snap: Optional[Snapshot], history: Sequence[Snapshot] = ()) -> None:
         self.snap = snap
         self.history = history
+        every = self.redraw_every_s()
+        wait = self._drawn_at + every - time.monotonic() if every else 0.0
+        if wait > 0 and self.is_mounted:
+            if not self._deferred:  # one redraw of whatever is newest then
+                self._deferred = True
+                self.set_timer(wait, self._redraw_deferred)
+            return
+        self.redraw()
+
+    def redraw_every_s(self) -> float:
+        """The least time between two redraws (0: at every snapshot)."""
+        return 0.0
+
+    def _redraw_deferred(self) -> None:
+        self._deferred = False
         self.redraw()
 
     def redraw(self) -> None:
@@ -62,6 +82,7 @@ class Panel(VerticalScroll, can_focus=True):
         self.body.update(text, layout=lines != self._lines)
         self._drawn = text
         self._lines = lines
+        self._drawn_at = time.monotonic()
 
     def render_body(self, width: int) -> Text:  # pragma: no cover - overridden
         return Text("")

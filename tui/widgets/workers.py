@@ -124,6 +124,12 @@ class WorkersPanel(Panel):
     TITLE = "Workers"
 
     COVERS = ("workers", "gil")
+    MANY = 32  # workers: past this, the table is redrawn twice a second, not at every snapshot
+    MANY_EVERY_S = 0.5
+
+    def redraw_every_s(self) -> float:
+        snap = self.snap
+        return self.MANY_EVERY_S if snap is not None and len(snap.workers) > self.MANY else 0.0
 
     def render_body(self, width: int) -> Text:
         snap = self.snap
