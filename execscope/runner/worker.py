@@ -3,7 +3,8 @@
 ``init_worker`` is the pool's initializer: it has the worker die with its
 parent (``lifecycle.die_with_parent``; nothing else would: a worker blocked
 on its call queue never notices), claims a state slot, and notes when each
-call item's header and body arrive on the pipe.
+call item's header and body arrive on the pipe and how long its unpickling
+takes.
 ``run_task`` and ``run_chunk`` wrap the user's function: they time the
 compute, pickle the result (timed) and return the result bytes with the
 timings.  Nothing is pickled twice.  ``run_light`` and ``run_light_chunk``
@@ -14,8 +15,9 @@ Transfer time is measured here, not guessed.  A worker reads its next call
 item with ``Connection._recv_bytes`` under the queue's read lock: a 4-byte
 header read that blocks until the parent writes, then the body.  We wrap
 ``Connection._recv`` in this process only and note when the header arrives
-and when the body has been read: transfer = body read - header arrival, and
-the executor's unpickling = wrapper start - body read.  Waiting for work is
+and when the body has been read; the executor's unpickling of the call item
+is timed by multiprocessing's pickler hook (``probes.time_queue_pickling``);
+transfer = wrapper start - header arrival - unpickling.  Waiting for work is
 therefore never counted as transfer.  Likewise the end of ``_send_bytes``
 marks the result as handed over.
 """
@@ -37,6 +39,8 @@ from .outcome import call, call_chunk, pack
 _table: Optional[_slots.SlotTable] = None
 _header_at = 0.0  # the last message's header arrived (its transfer began) ...
 _body_at = 0.0  # ... and its body was read (its unpickling began)
+_deser_s = 0.0  # the last unpickling multiprocessing did here took this long ...
+_deser_at = 0.0  # ... and ended then
 RECEIVING_SHOWN = 1 << 16  # bytes: a smaller call item is not shown as "receiving"
 _done = 0
 _busy = 0.0
@@ -94,14 +98,28 @@ def init_worker(run_dir: str, parent_pid: int, start_method: str, user_init: Any
     _patch_connection()
     from . import probes
 
-    probes.untime_queue_pickling()  # a forked worker inherits the parent's timing of its pickles
+    # the executor's own unpickling of each call item, timed where it happens
+    # (a forked worker also drops the parent's hook on its pickles here)
+    probes.time_queue_pickling(on_loads=_unpickled_one)
     if user_init is not None:
         user_init()
 
 
+def _unpickled_one(obj: Any, seconds: float, nbytes: int) -> None:
+    """multiprocessing unpickled something in this worker: the last one before
+    a call is its call item (kept as cheap as a hook can be: every task)."""
+    global _deser_s, _deser_at
+    _deser_s = seconds
+    _deser_at = _clock()
+
+
 def _unpickled(t_begin: float) -> float:
-    """Seconds from this call item's body read to its call: the executor's
-    unpickling of it (and the few steps before the call)."""
+    """Seconds the executor took to unpickle this call item: timed by the
+    pickler's hook when its unpickling went through multiprocessing's (after
+    this message's body was read), else the time from the body read to the
+    call (an executor with its own pickler: loky)."""
+    if _deser_at >= _body_at > 0:
+        return _deser_s
     return max(0.0, t_begin - _body_at) if _body_at and _body_at >= _header_at else 0.0
 
 
