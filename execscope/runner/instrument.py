@@ -147,19 +147,8 @@ class Totals:
             self.last_end = t_end
 
     def add_local(self, ok: int, t_submit: float, t_begin: float, t_end: float) -> None:
-        """A thread-pool task: only queue wait and compute (the hot path,
-        written out: what ``_record`` does for one item)."""
-        self.items += 1
-        self.records += 1
-        if not ok:
-            self.failed += 1
-        if not self.first_submit:
-            self.first_submit, self.first_begin = t_submit, t_begin  # one writer: its first task is its earliest
-        if t_end > self.last_end:
-            self.last_end = t_end
-        b = latency_bucket(t_end - t_submit)
-        hist = self.hist
-        hist[b] = hist.get(b, 0) + 1
+        """A thread-pool task: only queue wait and compute (the hot path)."""
+        self._record(1, ok, t_submit, t_begin, t_end)
         self.queue += t_begin - t_submit
         self.compute += t_end - t_begin
 
@@ -353,7 +342,7 @@ class Tracker:
             return self._submit_light(fn, args, kwargs, items, chunk, task_id)
         c0 = _cpu_clock() if own else 0.0
         counter = self._count_submit(items)
-        row = self._threads.get(threading.get_ident()) if self._threads else None
+        row = self._threads.get(threading.get_ident())
         parent = row.task if row is not None else -1  # a task submitting from a worker
         t_submit = self.clock()
         if self.isolated:

@@ -136,7 +136,8 @@ def _finish(task_id: int, t_begin: float, deser_s: float, t_c0: float, t_c1: flo
     if _table is not None:
         _table.finished(r1, _done, _busy)
     meta = (_pid or os.getpid(), _header_at or t_begin, t_begin, deser_s, t_c0, t_c1, r1 - r0, r1)
-    # (the transfer is t_begin - header - deser_s: from the header to the body read)
+    # (the parent takes t_begin - header - deser_s as the transfer: the body's
+    # crossing and the queue's own steps between the read and the call)
     return status, out, meta
 
 
