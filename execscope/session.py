@@ -251,6 +251,8 @@ class Session:
             rates["gil_holder_hz"] = sampler_rates.get("gil")
             rates["native_stacks_hz"] = sampler_rates.get("stacks")
             rates["gil_rounds_s"] = dict(getattr(gil, "rounds_s", {}))
+            if getattr(gil, "light_rounds", 0):  # the machine had no CPU to spare (sampling/saturation.py)
+                rates["gil_holder_light"] = dict(gil.light, rounds=gil.light_rounds)
         if own_cost:
             rates["instrumentation_timed_every"] = own_cost.get("every")
         usable = int((snap.machine or {}).get("usable_cpus") or os.cpu_count() or 1)

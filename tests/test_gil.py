@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections import namedtuple
+from types import SimpleNamespace
 
 import pytest
 
 from execscope.model import GilThread, GilView
 from helpers import ROOT
 from execscope.runner import gilprobe
-from execscope.sampling import gil, gilstats, ptrace, pyspy
+from execscope.sampling import gil, gilstats, ptrace, pyspy, saturation
 from execscope.sampling.pyspy import EXT, HELD, IDLE, RELEASED, WAIT, StackCounts
 
 # Frames as py-spy 0.4.3 prints them (record --format raw --native --nolineno),
@@ -436,3 +438,60 @@ def test_a_busy_gil_with_one_running_worker_thread_gets_native_stacks_only_now_a
     for running in ({}, {100: 1}, {200: 4}):
         assert not sampler._stacks_due(target, 10.6, running)
     assert sampler._stacks_due(target, 10.0 + gil.QUIET_STACKS_EVERY_S, {100: 1})
+
+
+# -- a machine with no CPU to spare ----------------------------------------------------------
+
+def test_saturation_is_the_usable_cpus_busy_most_of_the_time() -> None:
+    assert saturation.is_saturated([97.0, 91.0], 2)
+    assert not saturation.is_saturated([97.0, 40.0], 2)
+    assert saturation.is_saturated([60.0, 60.0, 0.0, 0.0], 1)  # a quota of one CPU, used
+    assert not saturation.is_saturated([], 2)
+
+
+def test_saturation_reads_the_cores_this_process_may_use_and_not_too_often() -> None:
+    Times = namedtuple("Times", "user system idle")
+    readings = iter([
+        [Times(0, 0, 0), Times(0, 0, 0), Times(0, 0, 0)],
+        [Times(0.9, 0.05, 0.05), Times(0.95, 0, 0.05), Times(0, 0, 1.0)],  # cores 0, 1 busy; 2 idle
+        [Times(0.9, 0.05, 1.05), Times(0.95, 0, 1.05), Times(1.0, 0, 1.0)],  # now only core 2 busy
+    ])
+    s = saturation.Saturation(usable_cpus=2, every_s=0.5, read=lambda: next(readings), cores=[0, 1])
+    assert not s.check(0.0)  # primes the counters
+    assert not s.check(0.3)  # too soon: not read again
+    assert s.check(1.0)
+    assert not s.check(2.0)
+
+
+def _light_sampler(saturated: bool) -> "gil.GilSampler":
+    sampler = gil.GilSampler.__new__(gil.GilSampler)  # _schedule reads rates, rounds and the load
+    sampler.rates = {"gil": gil.GIL_HZ, "stacks": gil.STACKS_HZ}
+    sampler.rounds_s = {"gil": gil.GIL_ROUND_S, "stacks": gil.STACKS_ROUND_S}
+    sampler.light = {"hz": gil.GIL_LIGHT_HZ, "round_s": gil.GIL_LIGHT_ROUND_S}
+    sampler._saturation = SimpleNamespace(check=lambda now: saturated, saturated=saturated)
+    return sampler
+
+
+def test_a_saturated_machine_gets_longer_slower_gil_holder_rounds() -> None:
+    """py-spy's CPU comes out of the run when no core idles: fewer starts and
+    reads there, the same rounds elsewhere; native stacks keep their schedule."""
+    target = gil._Target(pid=100, role="worker", stacks=False)
+    assert _light_sampler(True)._schedule(target, "gil", 0.0) == (gil.GIL_HZ, gil.GIL_ROUND_S)  # its first
+    target.held.append(_held(0.5, 0.9))
+    assert _light_sampler(False)._schedule(target, "gil", 0.0) == (gil.GIL_HZ, gil.GIL_ROUND_S)
+    rate, length = _light_sampler(True)._schedule(target, "gil", 0.0)
+    assert (rate, length) == (gil.GIL_LIGHT_HZ, gil.GIL_LIGHT_ROUND_S)
+    assert rate * length >= 40  # still enough samples a round for a share
+    assert rate / length < gil.GIL_HZ / gil.GIL_ROUND_S / 4  # py-spy reads and starts far less
+    stacks = gil._Target(pid=100, role="runner", stacks=True)
+    assert _light_sampler(True)._schedule(stacks, "stacks", 0.0) == (gil.STACKS_HZ, gil.GIL_ROUND_S)
+
+
+def test_many_workers_on_few_cpus_are_not_taken_for_gone_while_they_wait_their_turn() -> None:
+    sampler = _light_sampler(True)
+    sampler.light_rounds = 1
+    sampler.max_processes = 1
+    sampler.targets = {pid: gil._Target(pid=pid, role="worker", stacks=False) for pid in range(100, 116)}
+    assert sampler._stale_s() >= 16 * gil.GIL_LIGHT_ROUND_S
+    sampler.targets = {100: gil._Target(pid=100, role="runner", stacks=True)}
+    assert sampler._stale_s() == gil.STALE_S

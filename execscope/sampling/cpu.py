@@ -29,7 +29,7 @@ import psutil
 MIN_SPAN_S = 0.05
 
 
-def _busy_idle(times: Any) -> Tuple[float, float]:
+def busy_idle(times: Any) -> Tuple[float, float]:
     """(busy, idle) seconds of one core from a ``cpu_times`` tuple."""
     total = sum(times)
     idle = sum(getattr(times, name, 0.0) for name in ("idle", "iowait"))
@@ -85,7 +85,7 @@ class CpuSampler:
     @staticmethod
     def _read_cores() -> List[Tuple[float, float]]:
         times = psutil.cpu_times(percpu=True)
-        return [_busy_idle(t) for t in times]
+        return [busy_idle(t) for t in times]
 
     def _cores(self) -> Tuple[float, ...]:
         """Per-core percent since the last reading that was long enough to tell."""

@@ -49,6 +49,17 @@ CPUs): cpu thread x4 1.05, serial 1.00, process x2 1.04, hash thread x2 1.02
 (other sessions of the same configuration: 1.03-1.05 for thread x4, the case
 that keeps native stacks running); py-spy used 2-3% of one core.
 
+On a machine the run saturates (its usable CPUs busy 85% of the time or
+more, ``saturation.py``) py-spy's CPU is taken from the run itself: a process
+pool as wide as the machine spent ~0.05 CPU-s a second on py-spy (a start,
+~15 ms of symbol reading, every 0.5 s round, and ~0.1 ms a sample at
+200 Hz).  There the GIL-holder rounds are ``GIL_LIGHT_ROUND_S`` long at
+``GIL_LIGHT_HZ``: half the starts, a quarter of the reads (~0.02 CPU-s a
+second), 50 samples a round, two rounds a window, each process's first
+round excepted (every process has figures after one turn, as elsewhere);
+the figures refresh every second instead of every half second, and the
+reason says so.
+
 Every process has its own GIL, so each is sampled on its own: the runner and
 every process-pool worker the runner reports: one process at a time per two
 usable CPUs (at least one), the least recently sampled first, in turns of a
@@ -83,11 +94,14 @@ from ..model import GilThread, GilView
 from ..signals import signal_name
 from . import ptrace, pyspy
 from .gilstats import Accumulator, ProcChunk, margin_note
+from .saturation import Saturation
 from .background import STOP_GRACE_S, BackgroundSampler
 from .targets import SamplerTargets
 
 GIL_HZ = 200
 GIL_ROUND_S = 0.5
+GIL_LIGHT_HZ = 50  # the GIL-holder rounds while the machine has no CPU to spare
+GIL_LIGHT_ROUND_S = 1.0
 STACKS_HZ = 10
 STACKS_ROUND_S = 2.0
 BUSY_GIL = 0.3  # the GIL held this share of the time or more: waiting is possible
@@ -178,6 +192,10 @@ class GilSampler(BackgroundSampler):
         self.rounds_s = {"gil": gil_round_s, "stacks": stacks_round_s}
         self.window_s = window_s
         self.max_processes = max_processes
+        # the GIL-holder rounds on a saturated machine (see _schedule)
+        self.light = {"hz": GIL_LIGHT_HZ, "round_s": GIL_LIGHT_ROUND_S} if gil_hz == GIL_HZ else {}
+        self.light_rounds = 0
+        self._saturation: Optional[Saturation] = None
         self.targets: Dict[int, _Target] = {}
         self.total = Accumulator(skip_prefixes=(OWN_THREADS,))
         self.cpu_s = 0.0  # CPU seconds py-spy used (what sampling costs the machine)
@@ -270,6 +288,8 @@ class GilSampler(BackgroundSampler):
                 if not self._live and (flushing or self._runner_gone() or not self._usable()):
                     return
                 timeout = min(STATE_EVERY_S, max(0.0, next_state - time.monotonic()))
+                if changed:
+                    timeout = 0.0  # a round just ended: the next turn starts at once
                 if sel.get_map():
                     for key, _ in sel.select(timeout):
                         if not self._read(key.data, time.monotonic()):
@@ -293,15 +313,19 @@ class GilSampler(BackgroundSampler):
                 self.targets[pid] = _Target(pid=pid, role="worker", stacks=False)
         usable = sorted(self._usable(), key=lambda t: (t.last_sampled, t.role == "worker", t.pid))
         busy = sum(1 for t in usable if t.jobs)
+        turns = self._max_processes()
+        waiting = any(not t.jobs and now >= t.not_before for t in usable)
         running = self._running_thread_workers()
         launched = []
         for target in usable:
             if now < target.not_before:
                 continue
             if not target.jobs:
-                if busy >= self._max_processes():
+                if busy >= turns:
                     continue
                 busy += 1
+            elif waiting and busy >= turns:
+                continue  # others wait for a turn: this one's ends with its last round
             for kind in ("gil", "stacks"):
                 wanted = self.rates[kind] > 0 and (kind == "gil" or self._stacks_due(target, now, running))
                 if wanted and kind not in target.jobs:
@@ -335,10 +359,27 @@ class GilSampler(BackgroundSampler):
         busy = sum(sum((c.held or {}).values()) for c in held) / intervals if intervals else 1.0
         return busy >= BUSY_GIL
 
+    def _saturated(self, now: float) -> bool:
+        if self._saturation is None:
+            self._saturation = Saturation(int(self.run.machine().get("usable_cpus") or os.cpu_count() or 1))
+        return self._saturation.check(now)
+
+    def _schedule(self, target: _Target, kind: str, now: float) -> Tuple[int, float]:
+        """(rate, round length) of the next round.  GIL-holder rounds cost py-spy
+        a start (~15 ms of CPU: it reads the interpreter's symbols) and ~0.1 ms
+        a sample, which a saturated machine takes from the run: there they are
+        longer and slower (``light``)."""
+        if kind == "stacks":
+            # a first round as short as a GIL-holder round: wait figures within a second
+            return self.rates[kind], self.rounds_s["gil"] if not target.stack_chunks else self.rounds_s[kind]
+        if self.light and self._saturated(now) and target.held:  # a first round as usual: figures soon
+            return self.light["hz"], self.light["round_s"]
+        return self.rates[kind], self.rounds_s[kind]
+
     def _launch(self, target: _Target, kind: str, now: float) -> Optional[_Job]:
         self._serial += 1
         path = os.path.join(self._tmp, "%d-%s-%d.txt" % (target.pid, kind, self._serial))
-        rate = self.rates[kind]
+        rate, length = self._schedule(target, kind, now)
         cmd = pyspy.record_command(self.pyspy, target.pid, rate, path, kind)
         with self._lock:
             if self._closing:
@@ -350,10 +391,8 @@ class GilSampler(BackgroundSampler):
             except OSError as exc:
                 target.problem = "py-spy could not be started: %s" % exc
                 return None
-            # A first stacks round as short as a GIL-holder round: wait figures
-            # within a second of the start, then the cheaper long rounds.
-            length = self.rounds_s["gil"] if kind == "stacks" and not target.stack_chunks \
-                else self.rounds_s[kind]
+            if kind == "gil" and rate != self.rates["gil"]:
+                self.light_rounds += 1
             job = _Job(target=target, kind=kind, rate=rate, proc=proc, path=path, t_launch=now,
                        t_end=now + length)
             self._live.append(job)
@@ -537,18 +576,28 @@ class GilSampler(BackgroundSampler):
         """(runner pid, thread name) -> native id, from the thread workers' rows."""
         return {(w.pid, w.label): w.tid for w in self.run.workers() if not w.is_process and w.tid}
 
+    def _stale_s(self) -> float:
+        """A process not sampled for this long is gone: two turns of every
+        process at the longest rounds taken (many workers on few CPUs wait
+        long for their turn)."""
+        usable = len(self._usable()) or 1
+        longest = max(self.rounds_s["gil"], self.light["round_s"] if self.light_rounds else 0.0)
+        turns = -(-usable // self._max_processes())
+        return max(STALE_S, 2 * longest * turns)
+
     def _window_view(self) -> GilView:
         window = Accumulator(skip_prefixes=(OWN_THREADS,))
         newest = max((c.t1 for t in self.targets.values() for c in t.held), default=0.0)
+        stale_s = self._stale_s()
         held_span = stacks_span = 0.0
         for target in self.targets.values():
-            if not target.held or target.held[-1].t1 < newest - STALE_S:
+            if not target.held or target.held[-1].t1 < newest - stale_s:
                 continue  # a worker that is gone
             if target.stacks and not target.stack_chunks and self.rates["stacks"] > 0:
                 continue  # its threads can wait for the GIL: no figures before the stacks say how much
             # its latest window_s of holder rounds (the deque keeps that
             # many): taken in turns, a worker's rounds need not be adjacent
-            held = [c for c in target.held if c.t1 >= newest - STALE_S]
+            held = [c for c in target.held if c.t1 >= newest - stale_s]
             for chunk in held + list(target.stack_chunks):
                 window.add(chunk)
             held_span = max(held_span, sum(c.t1 - c.t0 for c in held))
@@ -559,6 +608,8 @@ class GilSampler(BackgroundSampler):
         reason = "py-spy %s, GIL holder over %.1f s per process" % (self.version, held_span)
         if stacks_span:
             reason += ", native stacks over %.1f s" % stacks_span
+        if self.light_rounds and self._saturation is not None and self._saturation.saturated:
+            reason += ", %d Hz in %g s rounds (no CPU to spare)" % (self.light["hz"], self.light["round_s"])
         reason = ", ".join(filter(None, (reason, margin_note(threads))))
         return GilView(source="py-spy", reason=self._with_notes(reason), threads=threads,
                        window_s=round(held_span, 3))
