@@ -235,7 +235,8 @@ def monitored_once(kind: str, n: int, shares: List[float]) -> float:
 
 
 def section_full(reps: int) -> None:
-    n = int(os.environ.get("EXECSCOPE_BENCH_TASKS", "3000"))
+    # 10 000 tasks of ~230 us, two workers: the runs the targets were set on (1-4 s each)
+    n = int(os.environ.get("EXECSCOPE_BENCH_TASKS", "10000"))
     reps = max(reps, 9)  # whole runs: more of them, and medians
     print("\n2. full monitoring (runner + psutil + GIL sampling, defaults) and 3. the speedups users read: "
           "%d cpu tasks (size %d), %d alternating repetitions; ratio of the medians, in brackets the middle half of "
