@@ -264,11 +264,13 @@ def test_cpu_while_running_is_told_from_the_share_of_dumps_that_saw_it_running()
     assert fresh.busy_cpu(7) is None  # too few dumps to say
 
 
-def _attach_to_feeder(tmp_path, seconds, extra, timeout, exit_timeout):
-    """Stacks-only attach to feeder_pools.py running SECONDS, until it exits:
-    (its pid, execscope's completed process, the run JSON)."""
+def _attach_to_feeder(tmp_path, seconds, extra, timeout, exit_timeout, work=None):
+    """Stacks-only attach to feeder_pools.py running SECONDS (tasks of WORK
+    loop iterations), until it exits: (its pid, execscope's completed
+    process, the run JSON)."""
+    env = dict(os.environ, FEEDER_WORK=str(work)) if work else None
     proc = subprocess.Popen([sys.executable, os.path.join(PROGRAMS, "feeder_pools.py"), str(seconds)],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
     try:
         assert proc.stdout.readline().strip() == "ready"
         out = tmp_path / "attach.json"
@@ -303,10 +305,14 @@ def test_attached_to_its_end_a_process_keeps_its_pools_and_is_said_to_have_exite
 @pytest.mark.slow
 @needs_pyspy
 def test_busy_process_workers_are_not_called_idle_or_io_bound(tmp_path):
-    """Short CPU-bound tasks in a process pool (feeder_pools.py): their workers
-    use a full core while they run.  Read from the stale stack state over each
-    tick, that was ~0% and the pool came out "io-bound"."""
-    _, _, data = _attach_to_feeder(tmp_path, 16, ("--duration", "14"), timeout=90, exit_timeout=60)
+    """Short CPU-bound tasks in a process pool (feeder_pools.py, ~10 ms
+    each): their workers use a full core while they run.  Read from the stale
+    stack state over each tick, that was ~0% and the pool came out
+    "io-bound".  (With the program's default 1 ms tasks a worker runs ~5% of
+    the time: two dumps a second catch it running too rarely in 14 s for a
+    figure, and attach rightly gives none.)"""
+    _, _, data = _attach_to_feeder(tmp_path, 16, ("--duration", "14"), timeout=90, exit_timeout=60,
+                                   work=200000)
     (pool,) = [e for e in data["executors"] if e["kind"] == "process"]
     assert pool["cpu_per_running_worker"] is not None and pool["cpu_per_running_worker"] >= 0.4, pool
     assert pool["bound"] in ("cpu-bound", "mixed"), pool
