@@ -297,6 +297,7 @@ class Row:
     peak_rss_bytes: Optional[int]  # sum over the process tree
     peak_uss_bytes: Optional[int]  # unique memory of the tree, where readable
     alerts: Tuple[str, ...]
+    observer_share: Optional[float] = None  # what watching took of the usable CPUs (observer.py)
 
     @property
     def ok(self) -> bool:
@@ -367,6 +368,7 @@ def row_from_run(run: Mapping[str, Any], serial_throughput: Optional[float] = No
         peak_rss_bytes=cpu.get("peak_rss_bytes"),
         peak_uss_bytes=cpu.get("peak_uss_bytes"),
         alerts=tuple(kinds),
+        observer_share=(run.get("observer") or {}).get("share"),
     )
 
 
@@ -413,6 +415,7 @@ def row_from_snapshot(snap: Snapshot, serial_throughput: Optional[float] = None,
         peak_rss_bytes=None,
         peak_uss_bytes=None,
         alerts=tuple(kinds),
+        observer_share=(snap.observer or {}).get("share"),
     )
 
 
@@ -521,9 +524,32 @@ def make_verdict(rows: Sequence[Row], expected_best: str = "", expect: str = "",
                     _x(champion.speedup) + " serial" if champion.speedup is not None
                     else "%s tasks/s" % _rate(champion.throughput_per_s),
                     _machine_phrase(usable_cpus, [champion], good))
-    reason = head + tail + "."
+    reason = head + tail + _observer_phrase(good) + "."
     return Verdict(best=best.label, reason=reason, expected_best=expected_best, expect=expect,
                    expectation_holds=holds, speedup=best.speedup, throughput_per_s=best.throughput_per_s)
+
+
+def _observer_phrase(rows: Sequence[Row]) -> str:
+    """The rows whose watching cost passed the run header's threshold (on a
+    busy machine execscope's CPU comes out of the run, so the speedups carry
+    it; how much of it, the CPU share cannot say: see benchmarks/observer.py).
+
+    >>> row = lambda label, share: Row(label, "process", None, 2, "completed", 1, 0, 1.0, 1.0, 1.0, None, 0.0,
+    ...                                None, None, None, None, None, None, (), share)
+    >>> _observer_phrase([row("serial", 0.01), row("process/fork x2", 0.062)])
+    '; watching took 6% of the CPUs in process/fork x2, a cost the speedups carry'
+    >>> _observer_phrase([row("serial", 0.01), row("thread x4", None)])
+    ''
+    """
+    from .observer import SHOW_ABOVE
+
+    costly = [r for r in rows if r.observer_share is not None and r.observer_share > SHOW_ABOVE]
+    if not costly:
+        return ""
+    worst = max(costly, key=lambda r: r.observer_share or 0.0)
+    names = ", ".join(r.label for r in costly)
+    return "; watching took %s%.0f%% of the CPUs in %s, a cost the speedups carry" % (
+        "up to " if len(costly) > 1 else "", 100 * (worst.observer_share or 0.0), names)
 
 
 def verdict_for(rows: Sequence[Row], workload: str, gil_enabled: bool = True,

@@ -250,3 +250,26 @@ def test_cli_compare_interrupted_keeps_what_it_measured(tmp_path):
     data = load(str(out_json))
     assert data["complete"] is False and data["runs"][0]["status"] == "interrupted"
     assert data["verdict"]["best"] is None
+
+
+def test_the_verdict_says_when_watching_cost_a_run_more_than_the_header_threshold():
+    """The speedups users read carry execscope's own cost: where a run's
+    observer share passed 3%, the verdict names it."""
+    from dataclasses import replace
+
+    rows = [replace(_row("serial", "serial", 100, 1.0), observer_share=0.01),
+            replace(_row("process/fork x2", "process", 150, 1.5), observer_share=0.062)]
+    v = make_verdict(rows, "process", "processes scale", usable_cpus=2)
+    assert "watching took 6% of the CPUs in process/fork x2" in v.reason and v.reason.endswith(".")
+    quiet = [replace(r, observer_share=0.02) for r in rows]
+    assert "watching" not in make_verdict(quiet, "process", "processes scale", usable_cpus=2).reason
+    assert rows[1].json()["observer_share"] == 0.062
+
+
+def test_rows_take_the_observer_share_from_the_run_object():
+    run = {"executor": {"kind": "process", "start_method": "fork", "max_workers": 2}, "status": "completed",
+           "tasks": {"completed": 4, "failed": 0, "throughput_per_s": 10.0}, "wall_s": 0.4,
+           "observer": {"share": 0.045}}
+    assert row_from_run(run, 5.0).observer_share == 0.045
+    del run["observer"]
+    assert row_from_run(run, 5.0).observer_share is None
