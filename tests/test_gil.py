@@ -474,7 +474,8 @@ def _light_sampler(saturated: bool) -> "gil.GilSampler":
 
 def test_a_saturated_machine_gets_longer_slower_gil_holder_rounds() -> None:
     """py-spy's CPU comes out of the run when no core idles: fewer starts and
-    reads there, the same rounds elsewhere; native stacks keep their schedule."""
+    reads there for a process-pool worker (one Python thread), the same rounds
+    elsewhere; native stacks keep their schedule."""
     target = gil._Target(pid=100, role="worker", stacks=False)
     assert _light_sampler(True)._schedule(target, "gil", 0.0) == (gil.GIL_HZ, gil.GIL_ROUND_S)  # its first
     target.held.append(_held(0.5, 0.9))
@@ -485,6 +486,9 @@ def test_a_saturated_machine_gets_longer_slower_gil_holder_rounds() -> None:
     assert rate / length < gil.GIL_HZ / gil.GIL_ROUND_S / 4  # py-spy reads and starts far less
     stacks = gil._Target(pid=100, role="runner", stacks=True)
     assert _light_sampler(True)._schedule(stacks, "stacks", 0.0) == (gil.STACKS_HZ, gil.GIL_ROUND_S)
+    # threads that can wait for the GIL: their figures are the point, at the full rate
+    stacks.held.append(_held(0.5, 0.9))
+    assert _light_sampler(True)._schedule(stacks, "gil", 0.0) == (gil.GIL_HZ, gil.GIL_ROUND_S)
 
 
 def test_many_workers_on_few_cpus_are_not_taken_for_gone_while_they_wait_their_turn() -> None:

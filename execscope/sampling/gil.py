@@ -53,12 +53,15 @@ On a machine the run saturates (its usable CPUs busy 85% of the time or
 more, ``saturation.py``) py-spy's CPU is taken from the run itself: a process
 pool as wide as the machine spent ~0.05 CPU-s a second on py-spy (a start,
 ~15 ms of symbol reading, every 0.5 s round, and ~0.1 ms a sample at
-200 Hz).  There the GIL-holder rounds are ``GIL_LIGHT_ROUND_S`` long at
-``GIL_LIGHT_HZ``: half the starts, a quarter of the reads (~0.02 CPU-s a
-second), 50 samples a round, two rounds a window, each process's first
-round excepted (every process has figures after one turn, as elsewhere);
-the figures refresh every second instead of every half second, and the
-reason says so.
+200 Hz).  There a process with a single Python thread (a process-pool
+worker: its held share is all there is to show, nobody in it waits for its
+GIL) gets GIL-holder rounds ``GIL_LIGHT_ROUND_S`` long at ``GIL_LIGHT_HZ``:
+half the starts, a quarter of the reads (~0.02 CPU-s a second), 50 samples a
+round, two rounds a window, its first round excepted (every process has
+figures after one turn, as elsewhere); its figures refresh every second
+instead of every half second, and the reason says so.  Processes whose
+threads can wait for the GIL keep the full rate: their figures are the
+point of sampling.
 
 Every process has its own GIL, so each is sampled on its own: the runner and
 every process-pool worker the runner reports: one process at a time per two
@@ -372,7 +375,10 @@ class GilSampler(BackgroundSampler):
         if kind == "stacks":
             # a first round as short as a GIL-holder round: wait figures within a second
             return self.rates[kind], self.rounds_s["gil"] if not target.stack_chunks else self.rounds_s[kind]
-        if self.light and self._saturated(now) and target.held:  # a first round as usual: figures soon
+        # only a process with one Python thread (a process-pool worker): nobody in it can
+        # wait for its GIL, so its held share is all there is to show; and after its first
+        # round, so that every process has figures after one turn
+        if self.light and not target.stacks and target.held and self._saturated(now):
             return self.light["hz"], self.light["round_s"]
         return self.rates[kind], self.rounds_s[kind]
 
@@ -609,7 +615,8 @@ class GilSampler(BackgroundSampler):
         if stacks_span:
             reason += ", native stacks over %.1f s" % stacks_span
         if self.light_rounds and self._saturation is not None and self._saturation.saturated:
-            reason += ", %d Hz in %g s rounds (no CPU to spare)" % (self.light["hz"], self.light["round_s"])
+            reason += ", single-thread workers at %d Hz in %g s rounds (no CPU to spare)" % (
+                self.light["hz"], self.light["round_s"])
         reason = ", ".join(filter(None, (reason, margin_note(threads))))
         return GilView(source="py-spy", reason=self._with_notes(reason), threads=threads,
                        window_s=round(held_span, 3))
