@@ -286,3 +286,31 @@ def test_compare_table_says_why_a_short_runs_cpu_is_a_dash():
     long = replace(short, snap=replace(short.snap, run_elapsed_s=2.0))
     table.rows = [long]
     assert "CPU -" not in table.render().plain
+
+
+# -- the line-drawn panel body ------------------------------------------------------------
+
+from hypothesis import given, strategies as st  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.text import Text  # noqa: E402
+
+from tui.widgets.lines_body import split_lines  # noqa: E402
+
+
+@given(st.lists(st.text(alphabet="ab \n▶█", max_size=12), min_size=1, max_size=6),
+       st.lists(st.tuples(st.integers(0, 60), st.integers(0, 60), st.sampled_from(["bold", "red", "dim green"])),
+                max_size=8))
+def test_split_lines_draws_every_line_as_rich_does(pieces, spans):
+    """The worker table's body cuts its text into lines itself (one pass over
+    the spans); each line must draw exactly as Rich's own split draws it."""
+    text = Text("".join(pieces))
+    for start, end, style in spans:
+        text.stylize(style, min(start, end), max(start, end))
+    plain = text.plain.split("\n")
+    console = Console(width=80, color_system="truecolor", force_terminal=True)
+    ours = split_lines(text, plain)
+    rich = text.split("\n", allow_blank=True)
+    assert [line.plain for line in ours] == plain
+    for mine, theirs in zip(ours, rich):
+        theirs.end = ""
+        assert list(mine.render(console)) == list(theirs.render(console))

@@ -7,7 +7,7 @@ own prose to the width they are given, see ``fmt.wrap``), an unchanged body
 is not sent again, and a layout pass happens only when the number of lines
 changes.  A panel whose body is long (``redraw_every_s``: the worker table
 of a big pool) is redrawn at most that often, the newest snapshot always
-drawn last.  While an
+drawn last, and may draw only its lines in view (``make_body``).  While an
 active alert names the panel (``Alert.panel``) the border turns to a double
 line and its subtitle names the alert: shape and words, not colour alone.
 A panel whose figures the run cannot measure (attach mode: ``Snapshot.
@@ -22,6 +22,7 @@ from typing import List, Optional, Sequence, Tuple
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
+from textual.widget import Widget
 from textual.widgets import Static
 
 from execscope.model import Alert, Snapshot
@@ -41,11 +42,16 @@ class Panel(VerticalScroll, can_focus=True):
         self.border_title = self.TITLE
         self.snap: Optional[Snapshot] = None
         self.history: Sequence[Snapshot] = ()
-        self.body = Static(classes="panel-body", markup=False)
+        self.body = self.make_body()
         self._drawn: Optional[Text] = None
         self._lines = -1
         self._drawn_at = 0.0
         self._deferred = False
+
+    def make_body(self) -> Widget:
+        """What holds the drawn text: a Static; a long body draws only the
+        lines in view (``LinesBody``)."""
+        return Static(classes="panel-body", markup=False)
 
     def compose(self) -> ComposeResult:
         yield self.body

@@ -22,6 +22,7 @@ from execscope.sampling.gilstats import margin, margin_note
 
 from ..fmt import WORKER_STATES, fmt_pct, fmt_s, hbar, natural_key, wrap
 from ..sources import executor_kind_label, is_summed, kinds, short_label, where
+from .lines_body import LinesBody
 from .panel import Panel
 
 
@@ -126,6 +127,9 @@ class WorkersPanel(Panel):
     COVERS = ("workers", "gil")
     MANY = 32  # workers: past this, the table is redrawn twice a second, not at every snapshot
     MANY_EVERY_S = 0.5
+
+    def make_body(self) -> LinesBody:
+        return LinesBody(classes="panel-body")  # one row per worker: most are out of view
 
     def redraw_every_s(self) -> float:
         snap = self.snap
