@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 
+from execscope.errors import UsageError
 from execscope.families import KINDS, missing_requirement
 from execscope.model import RunConfig
 from execscope.report import run_json
@@ -52,7 +53,11 @@ def main() -> None:
             config = RunConfig(workload=spec, executor=kind, workers=None if kind == "serial" else 2,
                                tasks=tasks, params=params, gil_sampling=False,
                                start_method="fork" if kind in ("process", "pool") else None, timeout=300)
-            session = Session(config)
+            try:
+                session = Session(config)
+            except UsageError as exc:  # e.g. interpreter pools on a CPython older than 3.14
+                print("%-14s %-8s %8s %12s   %s" % (label, kind, "-", "n/a", exc), flush=True)
+                continue
             session.run(timeout=330)
             out = run_json(session.record())
             done = out["tasks"]["completed"]
