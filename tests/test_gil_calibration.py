@@ -92,9 +92,10 @@ def test_sleeping_threads_do_not_wait_for_the_gil() -> None:
     # While the GIL is mostly free, native stacks come in short rounds (a few
     # samples a thread): a thread woken from its sleep that waits a moment for
     # the GIL is one sample of several.  Each thread waits at most 0.1, to
-    # within one sample; the whole pool at most 0.1.
+    # within one sample (the JSON rounds shares to 3 decimals: 1 of 6 reads
+    # 0.167); the whole pool at most 0.1.
     for t in pool:
-        assert t["wait"] <= 0.1 or t["wait"] * t["samples"] <= 1.0 + 1e-9, pool
+        assert t["wait"] <= 0.1 or t["wait"] * t["samples"] <= 1.0 + 0.0005 * t["samples"], pool
         assert t["released"] + t["idle"] >= 0.6, pool
     total = sum(t["samples"] for t in pool)
     assert sum(t["wait"] * t["samples"] for t in pool) / total <= 0.1, pool
