@@ -428,6 +428,20 @@ def test_oversubscription_threads_inside_process_workers():
     assert "OPENBLAS_NUM_THREADS" in f.remedy
 
 
+def test_oversubscription_inside_workers_keeps_its_case_while_it_holds():
+    """Two process workers with BLAS threads on two CPUs: once raised, the
+    alert holds on fewer runnable threads (KEEP_EXTRA); demand past the CPUs
+    with no more busy workers than CPUs still comes from inside the workers,
+    not from "2 workers want a CPU" (a real run flipped to that, 1 in ~10)."""
+    raised = timeline(lambda t: _procs(t, runnable=(2, 2), threads=2), 1.0)
+    calmer = timeline(lambda t: _procs(t, runnable=(2, 1) if round(t * 10) % 2 else (1, 1), threads=2), 1.0,
+                      start=1.1)
+    out, _ = replay(raised + calmer, (detect.oversubscription,))
+    alert = [a for a in out[-1].alerts if a.kind == "oversubscription"][0]
+    assert alert.active and alert.evidence["case"] == "threads_in_workers", alert.evidence
+    assert alert.evidence["runnable_per_busy_worker"] < 1.5
+
+
 def test_oversubscription_quiet_when_demand_fits():
     assert detect.oversubscription(timeline(lambda t: _procs(t, runnable=(1, 1)), 1.0)) is None
     sixteen = timeline(lambda t: _procs(t, runnable=(1,) * 16, usable=16, tree=1600.0), 1.0)

@@ -168,7 +168,7 @@ def test_blas_threads_times_processes():
     out, _ = observed_run("numpy", executor="process", start_method=start_methods()[0], workers=2,
                           duration=2.0, params={"n": "500", "blas_threads": str(USABLE)})
     alert = one_alert(out, "oversubscription")
-    assert alert["evidence"]["case"] == "threads_in_workers"
+    assert alert["evidence"]["case"] == "threads_in_workers", str(alert["evidence"])
     assert "OPENBLAS_NUM_THREADS" in alert["remedy"]
 
 

@@ -106,7 +106,10 @@ def oversubscription(history: Sequence[Snapshot]) -> Optional[Finding]:
             "runnable_per_busy_worker": r(per_busy, 2),
             "threads_per_worker_max": max(threads) if threads else None,
         })
-        inner = is_process and per_busy >= THREADS_PER_WORKER and busy < need
+        # process workers: more runnable threads than workers, or no more busy
+        # workers than CPUs (then the demand past the CPUs can only come from
+        # threads inside them; kept so while the alert holds on KEEP_EXTRA)
+        inner = is_process and busy < need and (per_busy >= THREADS_PER_WORKER or busy <= usable)
     else:
         # No /proc: workers in the running state while the CPUs are saturated.
         busy = mean(sum(1 for w in s.workers if w.state == "running") for s in window)
