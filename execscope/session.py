@@ -41,7 +41,7 @@ import psutil
 from . import detect, protocol
 from .observer import observer_figures
 from .model import FINAL_STATUSES, GilView, RunConfig, RunRecord, Snapshot, WorkerView
-from .sampling import sched
+from .sampling import saturation, sched
 from .runstate import CpuMeans, RunOutput, RunState, Timeline
 from .source import Source, SourceContext, make_source, python_env
 from .sampling.cpu import CpuReading, CpuSampler
@@ -149,7 +149,16 @@ class Session:
 
         return SamplerTargets(self.state, self.interpreter, "runner" if self.source.name == "runner" else "main",
                               main_pid=lambda: self.target_pid, main_exited=main_exited,
-                              status=lambda: self.status)
+                              status=lambda: self.status, cpu_per_core=self._recent_per_core)
+
+    def _recent_per_core(self) -> List[float]:
+        """Each core's busy percent over the last half second of ticks (the
+        GIL sampler's test for a machine with no CPU to spare)."""
+        n = max(1, round(saturation.WINDOW_S / self.refresh_s))
+        readings = [s.cpu.per_core for s in list(self.history)[-n:] if s.cpu.per_core]
+        if not readings or any(len(r) != len(readings[0]) for r in readings):
+            return []
+        return [sum(core) / len(readings) for core in zip(*readings)]
 
     def _spawn(self, target: Callable[..., None], name: str, *args: Any) -> None:
         thread = threading.Thread(target=target, name=name, args=args, daemon=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections import namedtuple
 from types import SimpleNamespace
 
 import pytest
@@ -449,18 +448,13 @@ def test_saturation_is_the_usable_cpus_busy_most_of_the_time() -> None:
     assert not saturation.is_saturated([], 2)
 
 
-def test_saturation_reads_the_cores_this_process_may_use_and_not_too_often() -> None:
-    Times = namedtuple("Times", "user system idle")
-    readings = iter([
-        [Times(0, 0, 0), Times(0, 0, 0), Times(0, 0, 0)],
-        [Times(0.9, 0.05, 0.05), Times(0.95, 0, 0.05), Times(0, 0, 1.0)],  # cores 0, 1 busy; 2 idle
-        [Times(0.9, 0.05, 1.05), Times(0.95, 0, 1.05), Times(1.0, 0, 1.0)],  # now only core 2 busy
-    ])
-    s = saturation.Saturation(usable_cpus=2, every_s=0.5, read=lambda: next(readings), cores=[0, 1])
-    assert not s.check(0.0)  # primes the counters
-    assert not s.check(0.3)  # too soon: not read again
-    assert s.check(1.0)
-    assert not s.check(2.0)
+def test_saturation_counts_only_the_cores_this_process_may_use() -> None:
+    """The ticker's per-core figures cover the whole machine: another
+    tenant's busy cores are not ours to spare."""
+    assert saturation.saturated([95.0, 90.0, 0.0], 2, cores=[0, 1])
+    assert not saturation.saturated([95.0, 0.0, 90.0], 2, cores=[0, 1])
+    assert saturation.saturated([95.0, 0.0, 90.0], 2, cores=None)  # affinity unknown: every core
+    assert not saturation.saturated([], 2, cores=[0, 1])
 
 
 def _light_sampler(saturated: bool) -> "gil.GilSampler":
@@ -468,7 +462,8 @@ def _light_sampler(saturated: bool) -> "gil.GilSampler":
     sampler.rates = {"gil": gil.GIL_HZ, "stacks": gil.STACKS_HZ}
     sampler.rounds_s = {"gil": gil.GIL_ROUND_S, "stacks": gil.STACKS_ROUND_S}
     sampler.light = {"hz": gil.GIL_LIGHT_HZ, "round_s": gil.GIL_LIGHT_ROUND_S}
-    sampler._saturation = SimpleNamespace(check=lambda now: saturated, saturated=saturated)
+    busy = [97.0, 95.0] if saturated else [30.0, 20.0]
+    sampler.run = SimpleNamespace(cpu_per_core=lambda: busy, machine=lambda: {"usable_cpus": 2})
     return sampler
 
 
@@ -477,18 +472,18 @@ def test_a_saturated_machine_gets_longer_slower_gil_holder_rounds() -> None:
     reads there for a process-pool worker (one Python thread), the same rounds
     elsewhere; native stacks keep their schedule."""
     target = gil._Target(pid=100, role="worker", stacks=False)
-    assert _light_sampler(True)._schedule(target, "gil", 0.0) == (gil.GIL_HZ, gil.GIL_ROUND_S)  # its first
+    assert _light_sampler(True)._schedule(target, "gil") == (gil.GIL_HZ, gil.GIL_ROUND_S)  # its first
     target.held.append(_held(0.5, 0.9))
-    assert _light_sampler(False)._schedule(target, "gil", 0.0) == (gil.GIL_HZ, gil.GIL_ROUND_S)
-    rate, length = _light_sampler(True)._schedule(target, "gil", 0.0)
+    assert _light_sampler(False)._schedule(target, "gil") == (gil.GIL_HZ, gil.GIL_ROUND_S)
+    rate, length = _light_sampler(True)._schedule(target, "gil")
     assert (rate, length) == (gil.GIL_LIGHT_HZ, gil.GIL_LIGHT_ROUND_S)
     assert rate * length >= 40  # still enough samples a round for a share
     assert rate / length < gil.GIL_HZ / gil.GIL_ROUND_S / 4  # py-spy reads and starts far less
     stacks = gil._Target(pid=100, role="runner", stacks=True)
-    assert _light_sampler(True)._schedule(stacks, "stacks", 0.0) == (gil.STACKS_HZ, gil.GIL_ROUND_S)
+    assert _light_sampler(True)._schedule(stacks, "stacks") == (gil.STACKS_HZ, gil.GIL_ROUND_S)
     # threads that can wait for the GIL: their figures are the point, at the full rate
     stacks.held.append(_held(0.5, 0.9))
-    assert _light_sampler(True)._schedule(stacks, "gil", 0.0) == (gil.GIL_HZ, gil.GIL_ROUND_S)
+    assert _light_sampler(True)._schedule(stacks, "gil") == (gil.GIL_HZ, gil.GIL_ROUND_S)
 
 
 def test_many_workers_on_few_cpus_are_not_taken_for_gone_while_they_wait_their_turn() -> None:

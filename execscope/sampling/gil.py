@@ -97,7 +97,7 @@ from ..model import GilThread, GilView
 from ..signals import signal_name
 from . import ptrace, pyspy
 from .gilstats import Accumulator, ProcChunk, margin_note
-from .saturation import Saturation
+from .saturation import own_cores, saturated
 from .background import STOP_GRACE_S, BackgroundSampler
 from .targets import SamplerTargets
 
@@ -198,7 +198,7 @@ class GilSampler(BackgroundSampler):
         # the GIL-holder rounds on a saturated machine (see _schedule)
         self.light = {"hz": GIL_LIGHT_HZ, "round_s": GIL_LIGHT_ROUND_S} if gil_hz == GIL_HZ else {}
         self.light_rounds = 0
-        self._saturation: Optional[Saturation] = None
+        self._saturated_now = False  # the machine's state at the last GIL-holder round's start
         self.targets: Dict[int, _Target] = {}
         self.total = Accumulator(skip_prefixes=(OWN_THREADS,))
         self.cpu_s = 0.0  # CPU seconds py-spy used (what sampling costs the machine)
@@ -362,12 +362,12 @@ class GilSampler(BackgroundSampler):
         busy = sum(sum((c.held or {}).values()) for c in held) / intervals if intervals else 1.0
         return busy >= BUSY_GIL
 
-    def _saturated(self, now: float) -> bool:
-        if self._saturation is None:
-            self._saturation = Saturation(int(self.run.machine().get("usable_cpus") or os.cpu_count() or 1))
-        return self._saturation.check(now)
+    def _saturated(self) -> bool:
+        usable = int(self.run.machine().get("usable_cpus") or os.cpu_count() or 1)
+        self._saturated_now = saturated(self.run.cpu_per_core(), usable, own_cores())
+        return self._saturated_now
 
-    def _schedule(self, target: _Target, kind: str, now: float) -> Tuple[int, float]:
+    def _schedule(self, target: _Target, kind: str) -> Tuple[int, float]:
         """(rate, round length) of the next round.  GIL-holder rounds cost py-spy
         a start (~15 ms of CPU: it reads the interpreter's symbols) and ~0.1 ms
         a sample, which a saturated machine takes from the run: there they are
@@ -378,14 +378,14 @@ class GilSampler(BackgroundSampler):
         # only a process with one Python thread (a process-pool worker): nobody in it can
         # wait for its GIL, so its held share is all there is to show; and after its first
         # round, so that every process has figures after one turn
-        if self.light and not target.stacks and target.held and self._saturated(now):
+        if self.light and not target.stacks and target.held and self._saturated():
             return self.light["hz"], self.light["round_s"]
         return self.rates[kind], self.rounds_s[kind]
 
     def _launch(self, target: _Target, kind: str, now: float) -> Optional[_Job]:
         self._serial += 1
         path = os.path.join(self._tmp, "%d-%s-%d.txt" % (target.pid, kind, self._serial))
-        rate, length = self._schedule(target, kind, now)
+        rate, length = self._schedule(target, kind)
         cmd = pyspy.record_command(self.pyspy, target.pid, rate, path, kind)
         with self._lock:
             if self._closing:
@@ -614,7 +614,7 @@ class GilSampler(BackgroundSampler):
         reason = "py-spy %s, GIL holder over %.1f s per process" % (self.version, held_span)
         if stacks_span:
             reason += ", native stacks over %.1f s" % stacks_span
-        if self.light_rounds and self._saturation is not None and self._saturation.saturated:
+        if self.light_rounds and self._saturated_now:
             reason += ", single-thread workers at %d Hz in %g s rounds (no CPU to spare)" % (
                 self.light["hz"], self.light["round_s"])
         reason = ", ".join(filter(None, (reason, margin_note(threads))))

@@ -2,28 +2,20 @@
 
 py-spy's CPU is free while a core idles; on a machine the run keeps busy
 (a process pool as wide as the machine) every CPU-second py-spy takes is one
-the run waits for.  ``Saturation.check`` reads the cores this process may
-run on (``/proc/stat`` through psutil, at most every ``EVERY_S``) and says
-whether they were busy ``SATURATED`` of the time or more since the last
-reading; the sampler then takes lighter rounds (sampling/gil.py).
-
-    >>> s = Saturation(usable_cpus=2)
-    >>> s.check(now=0.0)   # the first reading only primes the counters
-    False
+the run waits for.  ``saturated`` reads the per-core figures the session's
+ticker already measures (``SamplerTargets.cpu_per_core``: each core's busy
+percent over the last half second), keeps the cores this process may run
+on, and says whether they were busy ``SATURATED`` of the time or more; the
+sampler then takes lighter rounds (sampling/gil.py).
 """
 
 from __future__ import annotations
 
 import os
-import time
-from typing import Any, Callable, List, Optional, Sequence, Tuple
-
-import psutil
-
-from .cpu import busy_idle, core_percents
+from typing import List, Optional, Sequence
 
 SATURATED = 0.85  # of the usable CPUs busy: no CPU to spare
-EVERY_S = 0.5
+WINDOW_S = 0.5  # the ticks the per-core figures are averaged over
 
 
 def is_saturated(percents: Sequence[float], usable_cpus: int, threshold: float = SATURATED) -> bool:
@@ -39,38 +31,21 @@ def is_saturated(percents: Sequence[float], usable_cpus: int, threshold: float =
     return sum(percents) / 100.0 >= threshold * cpus
 
 
-def _own_cores() -> Optional[List[int]]:
+def own_cores() -> Optional[List[int]]:
+    """The cores this process may run on (its affinity), None where unknown."""
     try:
         return sorted(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         return None
 
 
-class Saturation:
-    def __init__(self, usable_cpus: int, every_s: float = EVERY_S,
-                 read: Callable[[], Sequence[Any]] = lambda: psutil.cpu_times(percpu=True),
-                 cores: Optional[Sequence[int]] = None) -> None:
-        self.usable_cpus = max(1, int(usable_cpus))
-        self.every_s = every_s
-        self._read = read
-        self._cores = list(cores) if cores is not None else _own_cores()
-        self._last: Optional[List[Tuple[float, float]]] = None
-        self._t = -1e9
-        self.saturated = False
+def saturated(per_core: Sequence[float], usable_cpus: int, cores: Optional[Sequence[int]] = None) -> bool:
+    """``is_saturated`` over the machine's per-core percents, only ``cores``
+    counted (another tenant's busy cores are not ours to spare).
 
-    def check(self, now: Optional[float] = None) -> bool:
-        now = time.monotonic() if now is None else now
-        if now - self._t < self.every_s:
-            return self.saturated
-        try:
-            reading = [busy_idle(t) for t in self._read()]
-        except (OSError, psutil.Error):
-            return self.saturated
-        percents = core_percents(self._last, reading) if self._last is not None else None
-        if percents is not None or self._last is None or len(self._last) != len(reading):
-            self._last, self._t = reading, now
-        if percents is not None:
-            if self._cores is not None:
-                percents = [percents[i] for i in self._cores if i < len(percents)] or percents
-            self.saturated = is_saturated(percents, self.usable_cpus)
-        return self.saturated
+    >>> saturated([95.0, 90.0, 0.0], 2, cores=[0, 1]), saturated([95.0, 90.0, 0.0], 2, cores=[1, 2])
+    (True, False)
+    """
+    if cores is not None:
+        per_core = [per_core[i] for i in cores if i < len(per_core)] or per_core
+    return is_saturated(per_core, usable_cpus)

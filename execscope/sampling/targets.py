@@ -52,13 +52,14 @@ class SamplerTargets:
 
     def __init__(self, state: Any, interpreter: Mapping[str, Any], main_role: str,
                  main_pid: Callable[[], Optional[int]], main_exited: Callable[[], Optional[bool]],
-                 status: Callable[[], str]) -> None:
+                 status: Callable[[], str], cpu_per_core: Callable[[], List[float]] = list) -> None:
         self._state = state
         self.interpreter = dict(interpreter)
         self.main_role = main_role
         self._main_pid = main_pid
         self._main_exited = main_exited
         self._status = status
+        self._cpu_per_core = cpu_per_core
 
     @property
     def waits_for_hello(self) -> bool:
@@ -81,6 +82,11 @@ class SamplerTargets:
     def hello(self) -> Dict[str, Any]:
         with self._state.lock:
             return dict(self._state.hello)
+
+    def cpu_per_core(self) -> List[float]:
+        """Each core's busy percent over the last ticks (the session's CPU
+        sampler measured them; empty before the first)."""
+        return self._cpu_per_core()
 
     def machine(self) -> Dict[str, Any]:
         with self._state.lock:
