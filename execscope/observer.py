@@ -11,7 +11,7 @@ Three figures, each measured by execscope itself while the run goes on:
   execscope's own ticker thread (psutil, /proc, snapshots, detectors), as a
   share of the machine's usable CPUs over the run: what they took from it.
 - **rates**: how often each of them looks.
-- **phases**: process pools time a sample of their calls phase by phase
+- **phases**: thread and process pools time a sample of their calls phase by phase
   (``instrument.TIMED_EVERY``): how many calls were timed of how many; the
   breakdown's means are that sample's, its counts are every call's.
 

@@ -229,11 +229,7 @@ class Entry:
     def submit(self, fn: Callable[..., Any], args: tuple, kwargs: Dict[str, Any]) -> Any:
         if self.threads_at_first_submit is None:
             self._first_submit()
-        try:
-            return self.tracker._submit(fn, args, kwargs, 1, False)
-        except BaseException:
-            self.tracker._count_submit(-1)  # refused (shut down, broken): never submitted
-            raise
+        return self.tracker._submit(fn, args, kwargs, 1, False)  # a refused submit is not counted
 
     def map(self, fn: Callable[..., Any], iterables: Tuple[Iterable[Any], ...], timeout: Optional[float],
             chunksize: int) -> Any:

@@ -4,12 +4,19 @@
 baseline) or a ``ProcessPoolExecutor`` without changing how it works: tasks
 still go through the executor's own ``submit``.
 
-Thread pools: the submitted callable is wrapped so the worker thread notes
-when it took the task and when it finished.  Whether a running worker is
-really computing or *blocked* on another future is read from its Python stack
-(``sys._current_frames``) at each tick: a frame of ``Future.result`` or
-``wait`` in ``concurrent/futures/_base.py`` means it waits, and that frame's
-``self`` is the future it waits for.  This costs nothing between ticks.
+Thread pools: a timed task's callable is wrapped (``_run_local``) so the
+worker thread notes when it took the task and when it finished.  The others
+(``_submit_bare``) go to the executor as they are: their futures wait in a
+deque that each read of the counts sweeps (``_collect``: finished ones are
+counted, failed ones reported, running ones get a done callback that notes
+their end), and at close the last few get that callback at once, so the run
+ends when its last task does.  What a worker runs and whether it is really
+computing or *blocked* on another future is read from its Python stack
+(``sys._current_frames``) at each tick: a timed task's row says what it runs,
+a bare task is the ``self.future`` of the worker's ``_WorkItem.run`` frame; a
+frame of ``Future.result`` or ``wait`` in ``concurrent/futures/_base.py``
+means it waits, and that frame's ``self`` is the future it waits for.  This
+costs nothing between ticks.
 
 Process pools: the task travels as ``worker.run_task(task_id, fn, args,
 kwargs)`` in the executor's own call item, pickled once by the executor's
@@ -20,15 +27,18 @@ timings; the done callback (in the executor's manager thread, where CPython
 unpickles results too) times the result's transfer and unpickling and, when
 asked, resolves a future holding the caller's real result.
 
-Phases are timed on a sample of process-pool calls (``Tracker.timed_weight``):
+Phases are timed on a sample of thread- and process-pool calls (``Tracker.timed_weight``):
 the first ``TIMED_FIRST`` calls, then about one in ``TIMED_EVERY`` (random
 gaps, so that a periodic pattern in the tasks cannot line up with the
 sample), and any call when none was timed for ``TIMED_GAP_S`` (a slow stream
-of tasks is timed whole).  The others travel as ``worker.run_light``: the
-worker still writes its live state and counts, the parent only counts the
-result.  Each timed call stands for the calls since the previous timed one
-(its weight); the phase sums are those weighted sums scaled to the calls
-finished, so means and shares are the sample's and counts stay exact.
+of tasks is timed whole).  The others travel as ``worker.run_light`` (a
+process worker still writes its live state and counts, the parent only
+counts the result) or bare (threads).  Each timed call stands for the calls
+since the previous timed one (its weight); the phase sums are those weighted
+sums scaled to the calls finished, so means and shares are the sample's and
+counts stay exact.  A thread worker's done count and busy seconds are the
+weights of the timed tasks it ran: estimates, exact for the first
+``TIMED_FIRST`` tasks and for slow streams.
 
 Interpreter pools (``InterpreterPoolExecutor``, 3.14+): the rows are the
 worker threads, as for thread pools; each task goes out as an
@@ -41,6 +51,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import operator
 import pickle
 import random
 import sys
@@ -48,7 +59,8 @@ import threading
 import time
 import traceback
 from collections import deque, namedtuple
-from concurrent.futures import Future
+from concurrent.futures import CancelledError, Future
+from concurrent.futures import thread as _thread_pool
 from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Tuple
 
 from ..families import is_isolated, uses_processes
@@ -71,6 +83,25 @@ _cpu_clock = time.thread_time
 TIMED_FIRST = 64
 TIMED_EVERY = 16
 TIMED_GAP_S = 0.02
+GAPS = 1021  # distinct random gaps, used in turn (a prime: no short cycle)
+# Thread pools at close: the last max(TAIL_MIN, TAIL_PER_WORKER x workers)
+# tasks note their own end (the run's end is its last task's).
+TAIL_MIN = 16
+TAIL_PER_WORKER = 4
+_PENDING, _RUNNING, _FINISHED = "PENDING", "RUNNING", "FINISHED"  # concurrent.futures' Future._state
+_STATE, _EXCEPTION = operator.attrgetter("_state"), operator.attrgetter("_exception")
+SWEEP_WINDOW = 256  # futures a sweep reads at a time
+_SWEEP_MASK = 255  # the submitting thread sweeps on the task ids that are multiples of 256
+
+
+def ids_issued(ids: "itertools.count[int]") -> int:
+    """The next id an ``itertools.count`` (step 1) will hand out, read
+    without taking it (its repr, ``count(N)``, is C-level and exact).
+
+    >>> c = itertools.count(5); _ = next(c); ids_issued(c)
+    6
+    """
+    return int(repr(ids)[6:-1])
 
 
 def _clock_read_s() -> float:
@@ -100,9 +131,9 @@ _SAMPLED = tuple(name for name in _SUMS if name not in _COUNTS)  # weighted sums
 
 
 class Totals:
-    """Cumulative task totals (protocol.TOTALS_FIELDS, one attribute each) with
-    a single writer: one worker thread's own copy, or the process-pool copy
-    under the lock."""
+    """Cumulative task totals (protocol.TOTALS_FIELDS, one attribute each),
+    written under the tracker's lock (a thread pool's timed tasks are folded
+    in from its workers' records by whoever reads)."""
 
     __slots__ = TOTALS_FIELDS + ("hist", "timed", "weights")
 
@@ -146,11 +177,22 @@ class Totals:
         if t_end > self.last_end:
             self.last_end = t_end
 
-    def add_local(self, ok: int, t_submit: float, t_begin: float, t_end: float) -> None:
-        """A thread-pool task: only queue wait and compute (the hot path)."""
-        self._record(1, ok, t_submit, t_begin, t_end)
-        self.queue += t_begin - t_submit
-        self.compute += t_end - t_begin
+    def add_local(self, ok: int, t_submit: float, t_begin: float, t_end: float, weight: int = 1) -> None:
+        """A timed thread-pool task, standing for ``weight`` tasks: only queue wait and compute."""
+        self._record(1, ok, t_submit, t_begin, t_end, weight)
+        self.timed += 1
+        self.weights += weight
+        self.queue += (t_begin - t_submit) * weight
+        self.compute += (t_end - t_begin) * weight
+
+    def count_many(self, items: int, failed: int, t_end: float) -> None:
+        """Bare thread-pool tasks counted together, each a call; ``t_end``:
+        a time they had all finished by (0: not known)."""
+        self.items += items
+        self.records += items
+        self.failed += failed
+        if t_end > self.last_end:
+            self.last_end = t_end
 
     def add(self, items: int, ok: int, t_submit: float, t_begin: float, t_end: float,
             phases: Phases, bytes_out: int, bytes_in: int, weight: int = 1) -> None:
@@ -185,30 +227,43 @@ class Totals:
         return out
 
 
+    @classmethod
+    def merge(cls, parts: List["Totals"]) -> "Totals":
+        """One Totals from several writers (their timed calls and weights too)."""
+        out = cls()
+        for part in parts:
+            for name in _SUMS:
+                setattr(out, name, getattr(out, name) + getattr(part, name))
+            for name in _EARLIEST:
+                value = getattr(part, name)
+                if value and (not getattr(out, name) or value < getattr(out, name)):
+                    setattr(out, name, value)
+            for name in _LATEST:
+                setattr(out, name, max(getattr(out, name), getattr(part, name)))
+            for bucket, count in dict(part.hist).items():
+                out.hist[bucket] = out.hist.get(bucket, 0) + count
+            out.timed += part.timed
+            out.weights += part.weights
+        return out
+
+    def sent(self) -> Dict[str, Any]:
+        """As a tick sends it: the fields by name and ``hist``."""
+        out = self.as_dict()
+        out["hist"] = dict(self.hist)
+        return out
+
+
 def combine(parts: List[Totals]) -> Dict[str, Any]:
-    """One cumulative totals object (as sent in a tick) from several writers."""
-    out: Dict[str, Any] = dict.fromkeys(TOTALS_FIELDS, 0)
-    hist: Dict[int, int] = {}
-    for part in parts:
-        for name in _SUMS:
-            out[name] += getattr(part, name)
-        for name in _EARLIEST:
-            value = getattr(part, name)
-            if value and (not out[name] or value < out[name]):
-                out[name] = value
-        for name in _LATEST:
-            out[name] = max(out[name], getattr(part, name))
-        for bucket, count in dict(part.hist).items():
-            hist[bucket] = hist.get(bucket, 0) + count
-    out["hist"] = hist
-    return out
+    """One cumulative totals object (as sent in a tick) from several writers
+    whose sums already stand for every call (several executors' totals)."""
+    return Totals.merge(parts).sent()
 
 
 class _ThreadRow:
     """A thread-pool worker's live state, written by that worker only."""
 
-    __slots__ = ("state", "task", "since", "done", "busy_s", "native_id", "name", "key", "totals", "t_started",
-                 "own_s", "own_n")
+    __slots__ = ("state", "task", "since", "done", "busy_s", "native_id", "name", "key", "records", "t_started",
+                 "own_s", "own_n", "seen_task", "seen_since")
 
     def __init__(self, since: float, native_id: int, name: str) -> None:
         self.state, self.task, self.since = IDLE, -1, since
@@ -216,7 +271,12 @@ class _ThreadRow:
         self.t_started = 0.0  # when the worker became ready, if it has a start-up (an interpreter's)
         self.own_s, self.own_n = 0.0, 0  # sampled tasks: the wrapper's own seconds
         self.native_id, self.name, self.key = native_id, name, "t:%d" % native_id
-        self.totals = Totals()
+        # timed tasks finished, (ok, t_submit, t_begin, t_end, weight) each:
+        # the worker only appends, a reader folds them into the totals
+        self.records: Deque[Tuple[int, float, float, float, int]] = deque()
+        # written by the poller only: the bare task it last saw this worker
+        # run, and since when (a bare task's start is not noted)
+        self.seen_task, self.seen_since = -1, 0.0
 
 
 class Tracker:
@@ -240,6 +300,11 @@ class Tracker:
         # Tasks cross into another interpreter (a process or a subinterpreter)
         # and come back as timed result bytes.
         self.isolated = is_isolated(kind)
+        # Calls timed on a sample (timed_weight): process pools, thread pools
+        # (an interpreter pool times each call in its worker thread).
+        self.sampled = self.remote or not self.isolated
+        self._bare_path = self.sampled and not self.isolated  # thread pools: untimed tasks go bare
+        self._refused = 0  # thread pools: submits the executor refused (under the lock)
         self.slots = slot_table
         self.clock = clock
         self.errors: Deque[dict] = deque()
@@ -256,22 +321,36 @@ class Tracker:
         self._next_timed = first_id
         self._last_timed_id = first_id - 1
         self._last_timed_t = 0.0
-        self._gaps = random.Random(first_id)
+        # random gaps between timed calls, drawn once (randint on the submit path costs)
+        gaps = random.Random(first_id)
+        self._gaps = [gaps.randint(1, 2 * self.timed_every - 1) for _ in range(GAPS)]
+        self._gap_at = 0
         if self.remote:
             probes.time_queue_pickling(on_dumps=self._call_pickled)
         # No lock on the thread-pool hot path: a Python lock shared by the
         # submitter and the workers convoys under the GIL (a holder preempted
         # mid-section makes every other thread block and hand the GIL over).
         # Counters are single-writer instead (per submitting thread, per
-        # worker row) and summed when read; ids come from itertools.count,
-        # whose next() is one C call.
-        self._lock = threading.Lock()  # process-pool callbacks, errors, reads
+        # worker row: a timed task appends its record, readers fold them) and
+        # summed when read; ids come from itertools.count, whose next() is one
+        # C call.  (The worker's own part of a timed task is kept to clock
+        # reads, stores and that append: on 2 CPUs each statement more there
+        # measured out of proportion, side by side.)
+        self._lock = threading.Lock()  # process-pool callbacks, errors, sweeps, reads
         # Task ids start at first_id: several trackers in one process (an
         # instrumented program's pools) keep apart whose call item was pickled.
         self.first_id = first_id
         self._ids = itertools.count(first_id)
         self._submit_counts: Dict[int, List[Any]] = {}  # thread ident -> [items, own s, own n]
-        self._tickets = itertools.count(1)  # thread-pool tasks finished, ever (a hint)
+        # Thread pools: futures of bare tasks not yet counted (appended by
+        # submitters, swept by _collect under the lock), what the sweeps
+        # counted, their CPU seconds, and the time of the one before.
+        self._bare: Deque[Future] = deque()
+        self._bare_totals = Totals()
+        self._timed_totals = Totals()  # thread pools' timed tasks, folded from the rows' records
+        self._sweep_s = 0.0
+        self._swept_at = 0.0
+        self._tail_from: Optional[int] = None  # task ids from here on check for the end when they finish
         self._remote_finished = 0  # process pools, under the lock
         self._done_own = [0.0, 0]  # sampled result handling: seconds, count (under the lock)
         self._errors_reported = 0
@@ -285,30 +364,49 @@ class Tracker:
     # -- submission -----------------------------------------------------------
 
     def _count_submit(self, items: int) -> List[Any]:
+        """This thread's submit counter, ``items`` more submitted (isolated
+        pools; a thread pool's count is the ids it handed out)."""
         ident = threading.get_ident()
         counter = self._submit_counts.get(ident)
         if counter is None:
             counter = self._submit_counts[ident] = [0, 0.0, 0]
-        counter[0] += items
+        if self.isolated:
+            counter[0] += items
         return counter
+
+    def _refuse(self, items: int) -> None:
+        """The executor refused a submit (shut down, broken): never submitted."""
+        if self.isolated:
+            self._count_submit(-items)
+        else:
+            with self._lock:
+                self._refused += items
 
     @property
     def submitted(self) -> int:
         """Tasks submitted so far (map chunks count their items)."""
+        if not self.isolated:  # one id a task: the ids handed out, less the refused
+            return ids_issued(self._ids) - self.first_id - self._refused
         return sum(c[0] for c in list(self._submit_counts.values()))
 
     def _finished_counts(self) -> Tuple[int, int]:
         """(finished, failed) over every writer."""
+        self._collect()
         finished = failed = 0
-        for row in list(self._threads.values()):
-            totals = row.totals
-            finished += totals.items
-            failed += totals.failed
         with self._lock:
-            totals = self._remote_totals
-            finished += totals.items
-            failed += totals.failed
+            self._fold()
+            for totals in (self._remote_totals, self._bare_totals, self._timed_totals):
+                finished += totals.items
+                failed += totals.failed
         return finished, failed
+
+    def _fold(self) -> None:
+        """Thread pools, under the lock: the timed tasks the workers finished, into the totals."""
+        totals = self._timed_totals
+        for row in list(self._threads.values()):
+            records = row.records
+            while records:
+                totals.add_local(*records.popleft())
 
     @property
     def finished(self) -> int:
@@ -318,8 +416,20 @@ class Tracker:
     def failed(self) -> int:
         return self._finished_counts()[1]
 
-    def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future:
-        return self._submit(fn, args, kwargs, 1, False)
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        task_id = next(self._ids)
+        if (self._bare_path and task_id & _OWN_MASK and self._timed_until <= task_id < self._next_timed
+                and self.clock() - self._last_timed_t < TIMED_GAP_S):
+            # the hot path of a thread pool (_submit_bare, inline: every call here counts)
+            try:
+                future = self.executor.submit(fn, *args, **kwargs)
+            except BaseException:
+                self._refuse(1)
+                raise
+            future._execscope_task = task_id  # type: ignore[attr-defined]
+            self._bare.append(future)
+            return future
+        return self._submit_id(task_id, fn, args, kwargs, 1, False)
 
     def map_chunks(self, fn: Callable[..., Any], items: List[Any], chunksize: int,
                    kwargs: Dict[str, Any]) -> List[Future]:
@@ -335,15 +445,28 @@ class Tracker:
 
     def _submit(self, fn: Callable[..., Any], args: Any, kwargs: Dict[str, Any],
                 items: int, chunk: bool) -> Future:
-        task_id = next(self._ids)
+        return self._submit_id(next(self._ids), fn, args, kwargs, items, chunk)
+
+    def _submit_id(self, task_id: int, fn: Callable[..., Any], args: Any, kwargs: Dict[str, Any],
+                   items: int, chunk: bool) -> Future:
+        try:
+            return self._submit_as(task_id, fn, args, kwargs, items, chunk)
+        except BaseException:
+            self._refuse(items)
+            raise
+
+    def _submit_as(self, task_id: int, fn: Callable[..., Any], args: Any, kwargs: Dict[str, Any],
+                   items: int, chunk: bool) -> Future:
         own = not task_id & _OWN_MASK
-        if self.remote and not own and self._light(task_id, self.clock()):  # the hot path
+        if not task_id & _SWEEP_MASK and self._bare_path:
+            self._collect()  # finished futures go now, young, not at the next tick
+        if self.sampled and not own and self._light(task_id, self.clock()):  # the hot path
             self._count_submit(items)
-            return self._submit_light(fn, args, kwargs, items, chunk, task_id)
+            if self.remote:
+                return self._submit_light(fn, args, kwargs, items, chunk, task_id)
+            return self._submit_bare(fn, args, kwargs, task_id)
         c0 = _cpu_clock() if own else 0.0
         counter = self._count_submit(items)
-        row = self._threads.get(threading.get_ident())
-        parent = row.task if row is not None else -1  # a task submitting from a worker
         t_submit = self.clock()
         if self.isolated:
             c1 = _cpu_clock() if own else 0.0
@@ -367,9 +490,14 @@ class Tracker:
                 future = outer if outer is not None else inner
         else:
             c1 = _cpu_clock() if own else 0.0
-            future = self.executor.submit(self._run_local, task_id, parent, t_submit, fn, args, kwargs)
+            weight = self.timed_weight(task_id, t_submit)
+            if weight:
+                future = self.executor.submit(self._run_local, task_id, weight, t_submit, fn, args, kwargs)
+            else:
+                future = self.executor.submit(fn, *args, **kwargs)
+                self._bare.append(future)
             c2 = _cpu_clock() if own else 0.0
-        # Lets a tick name the task a blocked worker waits for (see _waiting_on).
+        # Lets a tick name the task a blocked worker waits for (see _inspect).
         future._execscope_task = task_id  # type: ignore[attr-defined]
         if own:
             # the tracker's own part of this submit: before and after the executor's
@@ -386,6 +514,14 @@ class Tracker:
         future.add_done_callback(self._light_done if items == 1 else functools.partial(self._light_done_items, items))
         return future
 
+    def _submit_bare(self, fn: Callable[..., Any], args: Any, kwargs: Dict[str, Any], task_id: int) -> Future:
+        """A thread-pool task not timed (the hot path): the executor's own
+        future, counted when a sweep finds it done."""
+        future = self.executor.submit(fn, *args, **kwargs)
+        future._execscope_task = task_id  # type: ignore[attr-defined]
+        self._bare.append(future)
+        return future
+
     def _light(self, task_id: int, t: float) -> bool:
         """Not one of the calls to time (see the module's docstring)."""
         return self._timed_until <= task_id < self._next_timed and t - self._last_timed_t < TIMED_GAP_S
@@ -399,7 +535,8 @@ class Tracker:
         self._last_timed_id = task_id
         self._last_timed_t = t
         if self.timed_every > 1:
-            self._next_timed = task_id + self._gaps.randint(1, 2 * self.timed_every - 1)
+            self._gap_at = (self._gap_at + 1) % GAPS
+            self._next_timed = task_id + self._gaps[self._gap_at]
         return weight
 
     # -- thread pools -----------------------------------------------------------
@@ -418,10 +555,10 @@ class Tracker:
             self._threads[ident] = row
         return row
 
-    def _run_local(self, task_id: int, parent: int, t_submit: float, fn: Callable[..., Any],
+    def _run_local(self, task_id: int, weight: int, t_submit: float, fn: Callable[..., Any],
                    args: tuple, kwargs: Dict[str, Any]) -> Any:
-        # The hot path of every thread-pool task: keep it to a few attribute
-        # stores and one tuple (see benchmarks/instrumentation_overhead.py).
+        # A timed thread-pool task, standing for ``weight`` tasks: keep it to
+        # a few attribute stores (see benchmarks/instrumentation_overhead.py).
         clock = self.clock
         own = not task_id & _OWN_MASK
         c0 = _cpu_clock() if own else 0.0
@@ -444,18 +581,86 @@ class Tracker:
             row.state = IDLE
             row.task = -1
             row.since = t_end
-            row.done += 1
-            row.busy_s += t_end - t_begin
-            row.totals.add_local(ok, t_submit, t_begin, t_end)
-            # every finish takes a ticket (after its totals are written): the
-            # one that reaches the count submitted checks, so the end is seen
-            # at once, not at the poll loop's next tick
-            if next(self._tickets) >= self._submitted_at_close and self.closed:
+            row.done += weight
+            row.busy_s += (t_end - t_begin) * weight
+            row.records.append((ok, t_submit, t_begin, t_end, weight))
+            # a task among the last ones checks for the end (after its totals
+            # are written), so it is seen at once, not at the next tick
+            if self._tail_from is not None and task_id >= self._tail_from:
                 self.check_done()
             if own:
                 # the wrapper's own part: before the call and after it
                 row.own_s += max(0.0, (c1 - c0) + (_cpu_clock() - c2) - 2 * _CLOCK_READ_S)
                 row.own_n += 1
+
+    def _collect(self) -> None:
+        """Count the bare tasks that finished (from the oldest on, up to the
+        first still queued); a running one gets ``_bare_done`` to note its
+        end.  A task that finished since the sweep before ended after it: that
+        time is its end as far as the totals know (a lower bound).  The sweep
+        reads and pops in C (``map``, ``starmap``): it runs for every task."""
+        bare = self._bare
+        if not bare:
+            return
+        c0 = _cpu_clock()
+        running: List[Future] = []
+        failures: List[Future] = []
+        with self._lock:
+            now = self.clock()
+            done = 0
+            while bare:
+                states = list(map(_STATE, itertools.islice(bare, SWEEP_WINDOW)))
+                try:
+                    k = states.index(_PENDING)
+                except ValueError:
+                    k = len(states)
+                if not k:
+                    break
+                got = list(itertools.starmap(bare.popleft, itertools.repeat((), k)))
+                finished = states.count(_FINISHED)
+                if finished != k:  # running (or cancelled: never ran, never counted)
+                    running += [f for f, state in zip(got, states) if state == _RUNNING]
+                    got = [f for f, state in zip(got, states) if state == _FINISHED]
+                if list(map(_EXCEPTION, got)).count(None) != finished:
+                    failures += [f for f in got if f._exception is not None]
+                done += finished
+                if k < SWEEP_WINDOW:
+                    break
+            if done:
+                self._bare_totals.count_many(done, 0, self._swept_at)
+            self._swept_at = now
+        for future in running:
+            future.add_done_callback(self._bare_done)
+        for future in failures:
+            self._report_error(getattr(future, "_execscope_task", -1), future._exception)
+        with self._lock:
+            # counted failed once reported: whoever sees them counted finds their errors
+            self._bare_totals.failed += len(failures)
+            self._sweep_s += _cpu_clock() - c0
+
+    def _bare_done(self, future: Future) -> None:
+        """A bare task seen running (or one of the last submitted) finished: count it, with its end."""
+        t_end = self.clock()
+        error = probes.future_error(future)
+        if isinstance(error, CancelledError):
+            return
+        with self._lock:
+            self._bare_totals.count(1, error is None, t_end)
+        if error is not None:
+            self._report_error(getattr(future, "_execscope_task", -1), error)
+        if self.closed:
+            self.check_done()
+
+    def _adopt_tail(self) -> None:
+        """At close: the last bare tasks get ``_bare_done`` now, so the end of
+        the run is the end of its last task, not the sweep that saw it."""
+        tail = max(TAIL_MIN, TAIL_PER_WORKER * (probes.max_workers(self.executor) or 1))
+        adopted = []
+        with self._lock:
+            while self._bare and len(adopted) < tail:
+                adopted.append(self._bare.pop())
+        for future in reversed(adopted):
+            future.add_done_callback(self._bare_done)
 
     # -- process pools ------------------------------------------------------------
 
@@ -575,7 +780,10 @@ class Tracker:
     def close_submission(self) -> None:
         """No more top-level tasks: done once all submitted ones finish."""
         self._submitted_at_close = self.submitted
+        self._tail_from = self.first_id + self._submitted_at_close - max(
+            TAIL_MIN, TAIL_PER_WORKER * (probes.max_workers(self.executor) or 1))
         self.closed = True
+        self._adopt_tail()
         self.check_done()
 
     def _report_error(self, task_id: int, exc: Optional[BaseException],
@@ -597,18 +805,23 @@ class Tracker:
 
     def totals(self) -> Dict[str, Any]:
         """Cumulative totals over every finished task (protocol.TOTALS_FIELDS + hist)."""
-        parts = [row.totals for row in list(self._threads.values())]
+        return self._merged().estimated().sent()
+
+    def _merged(self) -> Totals:
+        """Every writer's totals in one (sums of the timed calls, weighted)."""
+        self._collect()
         with self._lock:
-            remote = self._remote_totals.estimated()
-        return combine(parts + [remote])
+            self._fold()
+            return Totals.merge([self._remote_totals, self._bare_totals, self._timed_totals])
 
     def timed_share(self) -> Optional[Tuple[int, int]]:
-        """Process pools: (calls timed phase by phase, calls finished); None
-        for pools whose every task is timed (threads)."""
-        if not self.remote:
+        """Pools that time a sample of their calls (threads, processes):
+        (calls timed phase by phase, calls finished); None where every call
+        is timed (interpreter pools)."""
+        if not self.sampled:
             return None
-        with self._lock:
-            return self._remote_totals.timed, self._remote_totals.records
+        merged = self._merged()
+        return merged.timed, merged.records
 
     def own_cost(self) -> Dict[str, Any]:
         """What the tracker's own work costs a task, timed on one task in
@@ -626,10 +839,15 @@ class Tracker:
             fin_s += row.own_s
             fin_n += row.own_n
         with self._lock:
+            self._fold()
             fin_s += self._done_own[0]
             fin_n += self._done_own[1]
+            timed, bare, sweep_s = self._timed_totals.timed, self._bare_totals.records, self._sweep_s
         submit = sub_s / sub_n if sub_n else None
         finish = fin_s / fin_n if fin_n else None
+        if bare:
+            # thread pools: the wrapper's mean on the timed tasks, the sweeps' seconds on the bare ones
+            finish = ((finish or 0.0) * timed + sweep_s) / (timed + bare)
         per_task = (submit or 0.0) + (finish or 0.0) if submit is not None or finish is not None else None
         out = {"every": OWN_EVERY, "timed": fin_n, "submit_timed": sub_n, "submit_s": submit,
                "finish_s": finish, "per_task_s": per_task}
@@ -677,9 +895,13 @@ class Tracker:
         # "Exception ignored ... BufferError" into the program's stderr).
         frames.pop(threading.get_ident(), None)
         rows, running, blocked = [], 0, 0
+        now = self.clock()
         for thread in probes.pool_threads(self.executor):
             ident = thread.ident
             row = self._threads.get(ident) if ident is not None else None
+            if row is None and ident is not None and self.sampled and thread.native_id:
+                # a worker that has run only bare tasks so far
+                row = self._threads.setdefault(ident, _ThreadRow(now, thread.native_id, thread.name))
             if row is None:
                 native = getattr(thread, "native_id", None) or 0
                 rows.append(worker_row(key="t:%d" % native, label=thread.name, tid=native, state=IDLE))
@@ -687,8 +909,12 @@ class Tracker:
             # read at once: the worker goes on writing its row meanwhile
             state, task, since, done, busy_s = row.state, row.task, row.since, row.done, row.busy_s
             waits_on = -1
+            waits, bare = self._inspect(frames.get(ident))
+            if bare is not None and state == IDLE:  # a bare task: since the poll that first saw it
+                if row.seen_task != bare:
+                    row.seen_task, row.seen_since = bare, now
+                state, task, since = RUNNING, bare, row.seen_since
             if state == RUNNING:
-                waits = self._waiting_on(frames.get(ident))
                 if waits is not None and waits != FOREIGN:
                     state, waits_on = BLOCKED, waits
                     blocked += 1
@@ -711,30 +937,46 @@ class Tracker:
             "workers": rows,
         }
 
-    def _waiting_on(self, frame: Any) -> Optional[int]:
-        """What a thread waits for in concurrent.futures: a task id of this
-        executor, -2 (a future nobody instrumented), FOREIGN (a task of
-        another executor: the worker is busy, not starved), else None."""
+    def _inspect(self, frame: Any) -> Tuple[Optional[int], Optional[int]]:
+        """A worker thread's stack, from its innermost frame: (what it waits
+        for in concurrent.futures, the bare task it runs).  The first is a
+        task id of this executor, -2 (a future nobody instrumented), FOREIGN
+        (a task of another executor: the worker is busy, not starved), or
+        None; the second a task id when the worker runs a task not timed
+        (no ``_run_local`` frame under ``_WorkItem.run``), else None."""
+        waits: Optional[int] = None
         depth = 0
         while frame is not None and depth < 64:
             code = frame.f_code
-            if code.co_name in _WAIT_FUNCTIONS and code.co_filename.endswith(_FUTURES_FILE):
+            if waits is None and code.co_name in _WAIT_FUNCTIONS and code.co_filename.endswith(_FUTURES_FILE):
+                waits = self._waited_task(frame)
+            elif code is _RUN_LOCAL_CODE:
+                return waits, None
+            elif code is _WORK_ITEM_RUN_CODE:
+                if not self.sampled or self.isolated:
+                    return waits, None
                 try:
-                    local = frame.f_locals
-                    target = local.get("self")
-                    if not isinstance(target, Future):  # wait(fs) / as_completed(fs)
-                        target = next((f for f in (local.get("fs") or ()) if isinstance(f, Future)), None)
+                    task = getattr(frame.f_locals.get("self").future, "_execscope_task", -2)
                 except Exception:
-                    target = None
-                task = getattr(target, "_execscope_task", -2)
-                if task >= 0 and not self.first_id <= task < self.first_id + ID_SPAN:
-                    return FOREIGN
-                return task
-            if code is _RUN_LOCAL_CODE:
-                return None
+                    task = -2
+                return waits, task
             frame = frame.f_back
             depth += 1
-        return None
+        return waits, None
+
+    def _waited_task(self, frame: Any) -> int:
+        """The task a ``Future.result``/``wait`` frame waits for (see _inspect)."""
+        try:
+            local = frame.f_locals
+            target = local.get("self")
+            if not isinstance(target, Future):  # wait(fs) / as_completed(fs)
+                target = next((f for f in (local.get("fs") or ()) if isinstance(f, Future)), None)
+        except Exception:
+            target = None
+        task = getattr(target, "_execscope_task", -2)
+        if task >= 0 and not self.first_id <= task < self.first_id + ID_SPAN:
+            return FOREIGN
+        return task
 
     def _poll_processes(self) -> Dict[str, Any]:
         undispatched, in_call_queue = probes.process_queue_depths(self.executor)
@@ -804,3 +1046,4 @@ def describe_exception(exc: BaseException) -> str:
 
 
 _RUN_LOCAL_CODE = Tracker._run_local.__code__
+_WORK_ITEM_RUN_CODE = _thread_pool._WorkItem.run.__code__

@@ -37,7 +37,7 @@ def phase_values(b) -> List[Tuple[str, str, str, float]]:
 
 
 def phases_sampled(snap) -> str:
-    """"phases of 1 call in 16" when a process pool timed only a sample of its
+    """"phases of 1 call in 16" when a pool timed only a sample of its
     calls (the means above are that sample's); "" when it timed every one.
 
     >>> class S: observer = {"instrumentation": {"phases_timed": 125, "calls": 2000}}
