@@ -105,7 +105,11 @@ def main() -> None:
             for r in results:
                 r.wait()
             return
-        handles = [driver.submit(fn, i, **kwargs) for i in range(n)]
+        if driver is tracker and tracker is not None:  # as the runner submits a workload's tasks
+            handles: list = []
+            tracker.submit_all(fn, range(n), kwargs, futures=handles)
+        else:
+            handles = [driver.submit(fn, i, **kwargs) for i in range(n)]
         if kind == "pool":
             for r in handles:
                 r.wait()

@@ -303,7 +303,6 @@ class Tracker:
         # Calls timed on a sample (timed_weight): process pools, thread pools
         # (an interpreter pool times each call in its worker thread).
         self.sampled = self.remote or not self.isolated
-        self._bare_path = self.sampled and not self.isolated  # thread pools: untimed tasks go bare
         self._refused = 0  # thread pools: submits the executor refused (under the lock)
         self.slots = slot_table
         self.clock = clock
@@ -418,11 +417,15 @@ class Tracker:
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
         task_id = next(self._ids)
-        if (self._bare_path and task_id & _OWN_MASK and self._timed_until <= task_id < self._next_timed
+        if (self.sampled and task_id & _OWN_MASK and self._timed_until <= task_id < self._next_timed
                 and self.clock() - self._last_timed_t < TIMED_GAP_S):
-            # the hot path of a thread pool (_submit_bare, inline: every call here counts)
+            # the hot path: a call not timed (_submit_bare, _submit_light), inline: every call here counts
             try:
-                future = self.executor.submit(fn, *args, **kwargs)
+                if self.remote:
+                    self._count_submit(1)
+                    future = self.executor.submit(self.remote_calls[2], task_id, fn, args, kwargs)
+                else:
+                    future = self.executor.submit(fn, *args, **kwargs)
             except BaseException:
                 self._refuse(1)
                 raise
@@ -443,6 +446,36 @@ class Tracker:
             futures.append(self._submit(fn, chunk, kwargs, len(chunk), True))
         return futures
 
+    def submit_all(self, fn: Callable[..., Any], items: Any, kwargs: Dict[str, Any],
+                   between: Optional[Callable[[], None]] = None, futures: Optional[List[Future]] = None) -> None:
+        """``fn(item, **kwargs)`` for each of ``items``, in one loop here (the
+        runner's task list): a call not timed goes to the executor's submit
+        from this loop, without a frame of ours around it.  ``between()`` runs
+        every 64 items (the runner's tick); ``futures`` gets each future."""
+        submit, ids, bare, clock = self.executor.submit, self._ids, self._bare, self.clock
+        light = self.remote_calls[2] if self.remote else None
+        for n, item in enumerate(items):
+            task_id = next(ids)
+            if (self.sampled and task_id & _OWN_MASK and self._timed_until <= task_id < self._next_timed
+                    and clock() - self._last_timed_t < TIMED_GAP_S):
+                try:
+                    if light is None:
+                        future = submit(fn, item, **kwargs)
+                    else:
+                        self._count_submit(1)
+                        future = submit(light, task_id, fn, (item,), kwargs)
+                except BaseException:
+                    self._refuse(1)
+                    raise
+                future._execscope_task = task_id  # type: ignore[attr-defined]
+                bare.append(future)
+            else:
+                future = self._submit_id(task_id, fn, (item,), kwargs, 1, False)
+            if futures is not None:
+                futures.append(future)
+            if between is not None and not n & 63:
+                between()
+
     def _submit(self, fn: Callable[..., Any], args: Any, kwargs: Dict[str, Any],
                 items: int, chunk: bool) -> Future:
         return self._submit_id(next(self._ids), fn, args, kwargs, items, chunk)
@@ -458,7 +491,7 @@ class Tracker:
     def _submit_as(self, task_id: int, fn: Callable[..., Any], args: Any, kwargs: Dict[str, Any],
                    items: int, chunk: bool) -> Future:
         own = not task_id & _OWN_MASK
-        if not task_id & _SWEEP_MASK and self._bare_path:
+        if not task_id & _SWEEP_MASK and self.sampled:
             self._collect()  # finished futures go now, young, not at the next tick
         if self.sampled and not own and self._light(task_id, self.clock()):  # the hot path
             self._count_submit(items)
@@ -508,10 +541,15 @@ class Tracker:
     def _submit_light(self, fn: Callable[..., Any], args: Any, kwargs: Dict[str, Any], items: int, chunk: bool,
                       task_id: int) -> Future:
         """A call not timed phase by phase (the hot path of a process pool):
-        the worker keeps its live state, the parent only counts the result."""
+        the worker keeps its live state, the parent only counts the result
+        (a sweep counts a single call's future, as a thread pool's bare ones)."""
         future = self.executor.submit(self.remote_calls[2 + chunk], task_id, fn, args, kwargs)
         future._execscope_task = task_id  # type: ignore[attr-defined]  (before the callback: it may be done)
-        future.add_done_callback(self._light_done if items == 1 else functools.partial(self._light_done_items, items))
+        if items == 1 and isinstance(future, Future):
+            self._bare.append(future)
+        else:
+            future.add_done_callback(self._light_done if items == 1 else
+                                     functools.partial(self._light_done_items, items))
         return future
 
     def _submit_bare(self, fn: Callable[..., Any], args: Any, kwargs: Dict[str, Any], task_id: int) -> Future:
@@ -671,7 +709,7 @@ class Tracker:
             with self._lock:
                 self._remote_totals.count(1, 1, t_end)
             if self.closed:
-                self._remote_done_check()
+                self._remote_done_check(task_id)
             return
         self.record_light(task_id, 1, probes.future_error(future))
 
@@ -688,7 +726,7 @@ class Tracker:
         if error is not None:
             self._report_error(task_id, error)
         if self.closed:
-            self._remote_done_check()
+            self._remote_done_check(task_id)
         if own:
             spent = max(0.0, _cpu_clock() - c0 - _CLOCK_READ_S)
             with self._lock:
@@ -725,7 +763,7 @@ class Tracker:
                             compute=0.0, rser=0.0, rxfer=0.0, rdeser=0.0)
             with self._lock:
                 self._remote_totals.add(items, 0, t_submit, t_got, t_got, phases, bytes_out, 0, weight)
-            self._remote_done_check()
+            self._remote_done_check(task_id)
             return False, reason
         status, out, meta = result
         pid, t_header, t_begin, deser_s, t_c0, t_c1, rser_s, t_wend = meta
@@ -751,7 +789,7 @@ class Tracker:
         with self._lock:
             self._remote_totals.add(items, ok, t_submit, t_header, t_end, phases, bytes_out, bytes_in, weight)
         if self.closed:
-            self._remote_done_check()
+            self._remote_done_check(task_id)
         if own:
             # the tracker's own part of taking this result (not its unpickling)
             spent = max(0.0, _cpu_clock() - c0 - (3 if status == "ok" else 1) * _CLOCK_READ_S)
@@ -765,8 +803,12 @@ class Tracker:
 
     # -- bookkeeping ---------------------------------------------------------------
 
-    def _remote_done_check(self) -> None:
-        if self.closed and self._remote_totals.items >= self._submitted_at_close:
+    def _remote_done_check(self, task_id: int) -> None:
+        """After close, a call among the last ones submitted, or one that
+        brings the counts known without a sweep to the total, checks for the
+        end when it finishes."""
+        if self.closed and ((self._tail_from is not None and task_id >= self._tail_from) or
+                            self._remote_totals.items + self._bare_totals.items >= self._submitted_at_close):
             self.check_done()
 
     def check_done(self) -> bool:

@@ -30,7 +30,7 @@ def time_call_pickling(queues: Any = None) -> None:
 
     def dumps(obj: Any, reducers: Any = None, protocol: Any = None) -> Any:
         hook = probes.pickle_hook("dumps")
-        if hook is None:
+        if hook is None or not probes.is_timed_call(obj):  # a light call: not worth two clock reads
             return base(obj, reducers=reducers, protocol=protocol)
         t0 = time.monotonic()
         buf = base(obj, reducers=reducers, protocol=protocol)

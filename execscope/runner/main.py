@@ -200,12 +200,18 @@ def _execute(config: Dict[str, Any], channel: Channel, workload: Any, params: Di
             else:
                 driver.map(fn, items, chunksize, task_kwargs)
         elif items is not None:
-            for i in items:
-                if i == 0:
-                    first_threads = [t.name for t in threading.enumerate()]
-                driver.submit(fn, i, **task_kwargs)
+            first_threads = [t.name for t in threading.enumerate()]
+
+            def tick_due() -> None:
                 if time.monotonic() - last_tick >= TICK_S:
                     tick()
+
+            if driver is tracker:
+                tracker.submit_all(fn, items, task_kwargs, between=tick_due)
+            else:
+                for i in items:
+                    driver.submit(fn, i, **task_kwargs)
+                    tick_due()
         else:
             first_threads = [t.name for t in threading.enumerate()]
             _submit_for(duration, tracker, driver, fn, task_kwargs, tick)

@@ -161,7 +161,10 @@ def time_queue_pickling(on_dumps: Any = None, on_loads: Any = None) -> None:
 
     _pickle_hooks["dumps"], _pickle_hooks["loads"] = on_dumps, on_loads
     base = getattr(queues, "_ForkingPickler", None)
-    if base is None or getattr(base, "_execscope_timed", False):
+    if base is None:
+        return
+    if getattr(base, "_execscope_timed", False):
+        base.use_hooks()  # a forked worker setting its own
         return
     clock = time.monotonic
     hooks = _pickle_hooks
@@ -170,25 +173,28 @@ def time_queue_pickling(on_dumps: Any = None, on_loads: Any = None) -> None:
         _execscope_timed = True
 
         @classmethod
-        def dumps(cls, obj, protocol=None):  # type: ignore[no-untyped-def]
-            hook = hooks["dumps"]
-            if hook is None:
+        def timed_dumps(cls, obj, protocol=None):  # type: ignore[no-untyped-def]
+            if not is_timed_call(obj):  # a light call: not worth two clock reads
                 return base.dumps(obj, protocol)
             t0 = clock()
             buf = base.dumps(obj, protocol)
-            hook(obj, clock() - t0, len(buf))
+            hooks["dumps"](obj, clock() - t0, len(buf))
             return buf
 
         @staticmethod
-        def loads(data, *args, **kwargs):  # type: ignore[no-untyped-def]
-            hook = hooks["loads"]
-            if hook is None:
-                return pickle.loads(data, *args, **kwargs)
+        def timed_loads(data, *args, **kwargs):  # type: ignore[no-untyped-def]
             t0 = clock()
             obj = pickle.loads(data, *args, **kwargs)
-            hook(obj, clock() - t0, len(data))
+            hooks["loads"](obj, clock() - t0, len(data))
             return obj
 
+        @classmethod
+        def use_hooks(cls) -> None:
+            """Without a hook, the pickler's own dumps and loads, no frame of ours."""
+            cls.dumps = cls.timed_dumps if hooks["dumps"] else base.dumps
+            cls.loads = cls.timed_loads if hooks["loads"] else pickle.loads
+
+    TimedPickler.use_hooks()
     queues._ForkingPickler = TimedPickler
     # multiprocessing.Pool sends its tasks with Connection.send, which pickles
     # with the connection module's own reference to the same class.
@@ -211,6 +217,14 @@ def untime_queue_pickling() -> None:
 
 
 _TIMED_CALLS = ("run_task", "run_chunk")
+
+
+def is_timed_call(obj: Any) -> bool:
+    """``obj`` is a call item (or a Pool task) of one of ``runner.worker``'s
+    timed calls, read from its function's name (an attached agent's stand-ins
+    carry the same names)."""
+    fn = obj[2] if type(obj) is tuple and len(obj) == 5 else getattr(obj, "fn", None)
+    return getattr(fn, "__name__", None) in _TIMED_CALLS
 
 
 def call_item_args(obj: Any) -> Optional[tuple]:
