@@ -4,9 +4,9 @@
 
 Makes a pool (thread, process, pool or loky; WATCHED=1: with execscope's
 worker initializer, a ``Tracker`` around it and the runner's 10 Hz tick in a
-thread), runs a warm-up batch, prints ``ready``, then for each line ``N`` on
-its standard input runs N tasks and prints ``{"wall": s, "cpu": s}``: the
-batch's wall time and the CPU time the process and its workers used for it
+thread; a thread pool's process runs on one CPU), runs a warm-up batch,
+prints ``ready``, then for each line ``N`` on its standard input runs N
+tasks and prints ``{"wall": s, "cpu": s}``: the batch's wall time and the CPU time the process and its workers used for it
 (from /proc schedstat, nanoseconds).  An empty line or end of input shuts
 the pool down.  Two of these, one plain and one watched, are driven in turn
 by ``observer.py``: batches a fraction of a second apart see the same
@@ -53,6 +53,12 @@ def _cpu_s(pids) -> float:
 
 def main() -> None:
     kind, method, task, watched = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1"
+    if kind == "thread" and hasattr(os, "sched_setaffinity"):
+        # Under the GIL one thread runs at a time: both pools of a pair run on
+        # the same one CPU, so the ratio is the instrumentation's work, not
+        # where the OS put each pool's threads (unpinned, two plain pools of
+        # no-ops differed by up to 19%, batch for batch).
+        os.sched_setaffinity(0, {max(os.sched_getaffinity(0))})
     fn = noop_task if task == "noop" else cpu_task
     kwargs = {} if task == "noop" else {"size": CPU_SIZE}
     run_dir = tempfile.mkdtemp(prefix="execscope-bench-")

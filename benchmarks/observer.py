@@ -90,12 +90,14 @@ class BatchPool:
             stream.close()
 
 
-def paired_batches(kind: str, method: str, task: str, pairs: int, n: int) -> Tuple[List[Tuple[float, float]], ...]:
+def paired_batches(kind: str, method: str, task: str, pairs: int, n: int,
+                   watch: bool = True) -> Tuple[List[Tuple[float, float]], ...]:
     """Alternating batches of ``n`` tasks through a plain and a watched pool,
-    both kept alive: ([(wall, cpu)] plain, [(wall, cpu)] watched)."""
+    both kept alive: ([(wall, cpu)] plain, [(wall, cpu)] watched).  With
+    ``watch`` False the second pool is plain too: the method's own floor."""
     plain = BatchPool(kind, method, task, False)
     try:
-        watched = BatchPool(kind, method, task, True)
+        watched = BatchPool(kind, method, task, watch)
     except BaseException:
         plain.close()
         raise
@@ -108,16 +110,19 @@ def paired_batches(kind: str, method: str, task: str, pairs: int, n: int) -> Tup
 
 
 def ratio_cell(plain: Sequence[float], watched: Sequence[float]) -> Tuple[float, str]:
-    """(ratio of the sums, "1.03 [0.98-1.07]": with the middle half of the
-    paired ratios, each batch's watched over the plain batch beside it).
+    """(the median of the paired ratios, each batch's watched over the plain
+    batch beside it, "1.03 [0.98-1.07] (sums 1.05)": with their middle half
+    and the ratio of the sums).  The median: a neighbour's burst that lands on
+    one batch moves the sums (the same pools once read 26.9 ms and 26.9 ms
+    median and 1.12 summed), not the median.
 
     >>> ratio_cell([1.0, 1.0, 2.0, 1.0], [1.1, 1.05, 2.0, 1.0])
-    (1.03, '1.030 [1.00-1.09]')
+    (1.025, '1.025 [1.00-1.09] (sums 1.030)')
     """
-    ratio = sum(watched) / sum(plain)
     pairs = sorted(w / p for p, w in zip(plain, watched))
+    ratio = statistics.median(pairs)
     q1, q3 = statistics.quantiles(pairs, n=4)[0], statistics.quantiles(pairs, n=4)[2]
-    return round(ratio, 4), "%.3f [%.2f-%.2f]" % (ratio, q1, q3)
+    return round(ratio, 4), "%.3f [%.2f-%.2f] (sums %.3f)" % (ratio, q1, q3, sum(watched) / sum(plain))
 
 
 def median_cell(plain: Sequence[float], watched: Sequence[float]) -> Tuple[float, str]:
@@ -160,30 +165,35 @@ def section_instrumentation(reps: int) -> None:
     if only:
         chosen = [tuple((part + ":-").split(":")[:2]) for part in only.split(",")]
         kinds = [(k, m) for k, m in kinds if (k, m) in chosen or (k, "-") in chosen]
-    pairs = int(os.environ.get("EXECSCOPE_BENCH_PAIRS", "30"))
+    pairs = int(os.environ.get("EXECSCOPE_BENCH_PAIRS", "40"))
     sizes = {"cpu": 150, "noop": 400}
     print("\n1. instrumentation alone (Tracker + the runner's 10 Hz tick, no samplers): two pools alive side by "
           "side, one plain, one watched, %d alternating batches each of %d cpu tasks (size %d) or %d no-ops, "
           "2 workers" % (pairs, sizes["cpu"], CPU_SIZE, sizes["noop"]))
-    print("(ratio: watched/plain summed over the batches; in brackets the middle half of the batch-by-batch "
-          "ratios; cpu: CPU seconds of the process and its workers)")
-    print("%-20s %-5s %9s %9s   %-22s %-13s %s" % ("executor", "task", "plain ms", "watched", "wall ratio [IQR]",
+    print("(ratio: the median of the batch-by-batch watched/plain ratios, in brackets their middle half, then "
+          "the ratio of the sums; cpu: CPU seconds of the process and its workers; A/A: two plain pools, the "
+          "method's own floor; thread pools: both on one CPU)")
+    print("%-20s %-5s %9s %9s   %-32s %-13s %s" % ("executor", "task", "plain ms", "watched", "wall ratio [IQR]",
                                                   "target", "cpu ratio [IQR]"))
-    for kind, method in kinds:
-        for task in ("cpu", "noop"):
-            try:
-                plain_runs, watched_runs = paired_batches(kind, method, task, pairs, sizes[task])
-            except (RuntimeError, OSError, ValueError, subprocess.TimeoutExpired) as exc:
-                print("%-20s %-5s unavailable: %s" % (_label(kind, method), task, exc), flush=True)
-                continue
-            plain, watched = [r[0] for r in plain_runs], [r[0] for r in watched_runs]
-            ratio, cell = ratio_cell(plain, watched)
-            _, cpu_cell = ratio_cell([r[1] for r in plain_runs], [r[1] for r in watched_runs])
-            key = ("instrumentation", "cpu" if task == "cpu" else "noop %s" % ("thread" if kind == "thread"
-                                                                               else "process"))
-            print("%-20s %-5s %9.1f %9.1f   %-22s %-13s %s" % (
-                _label(kind, method), task, 1000 * statistics.median(plain), 1000 * statistics.median(watched),
-                cell, verdict(ratio, TARGETS.get(key)), cpu_cell), flush=True)
+    cases = [(kind, method, task, True) for kind, method in kinds for task in ("cpu", "noop")]
+    if os.environ.get("EXECSCOPE_BENCH_AA", "1") != "0":
+        cases += [(kind, method, "noop", False) for kind, method in (("thread", "-"), ("process", "fork"))
+                  if (kind, method) in kinds]
+    for kind, method, task, watch in cases:
+        label = _label(kind, method) + ("" if watch else " A/A")
+        try:
+            plain_runs, watched_runs = paired_batches(kind, method, task, pairs, sizes[task], watch)
+        except (RuntimeError, OSError, ValueError, subprocess.TimeoutExpired) as exc:
+            print("%-20s %-5s unavailable: %s" % (label, task, exc), flush=True)
+            continue
+        plain, watched = [r[0] for r in plain_runs], [r[0] for r in watched_runs]
+        ratio, cell = ratio_cell(plain, watched)
+        _, cpu_cell = ratio_cell([r[1] for r in plain_runs], [r[1] for r in watched_runs])
+        key = ("instrumentation", "cpu" if task == "cpu" else "noop %s" % ("thread" if kind == "thread"
+                                                                           else "process"))
+        print("%-20s %-5s %9.1f %9.1f   %-32s %-13s %s" % (
+            label, task, 1000 * statistics.median(plain), 1000 * statistics.median(watched),
+            cell, verdict(ratio, TARGETS.get(key)) if watch else "", cpu_cell.split(" (")[0]), flush=True)
 
 
 def _label(kind: str, method: str) -> str:

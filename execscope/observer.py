@@ -72,13 +72,19 @@ def observer_figures(own_cost: Optional[Mapping[str, Any]], service_s: float, py
 
 def merge_own_costs(costs: Iterable[Optional[Mapping[str, Any]]]) -> Dict[str, Any]:
     """One ``own_cost`` from several trackers' (a program's executors): each
-    mean weighed by how many tasks it timed (none timed: the means are None).
+    mean weighed by how many tasks its timed ones stand for (timed x every:
+    a thread pool times one task in 64, a process pool one in 16; none
+    timed: the means are None).  ``every`` is the densest of them.
 
     >>> merged = merge_own_costs([
     ...     {"every": 16, "timed": 1, "submit_timed": 1, "submit_s": 4e-6, "finish_s": 2e-6},
     ...     {"every": 16, "timed": 3, "submit_timed": 3, "submit_s": 8e-6, "finish_s": 6e-6}, None])
     >>> merged["timed"], merged["submit_s"], merged["finish_s"], round(merged["per_task_s"], 9)
     (4, 7e-06, 5e-06, 1.2e-05)
+    >>> mixed = merge_own_costs([{"every": 64, "timed": 1, "finish_s": 1e-6},
+    ...                          {"every": 16, "timed": 2, "finish_s": 4e-6}])
+    >>> mixed["every"], mixed["finish_s"]
+    (16, 2e-06)
     >>> merge_own_costs([None, {}])["per_task_s"] is None
     True
     >>> sampled = merge_own_costs([{"timed": 1, "phases_timed": 70, "calls": 1000}, {"timed": 1, "phases_timed": 30,
@@ -89,13 +95,15 @@ def merge_own_costs(costs: Iterable[Optional[Mapping[str, Any]]]) -> Dict[str, A
     costs = [c for c in costs if c]
 
     def mean(field: str, weight: str) -> Optional[float]:
-        pairs = [(c[field], int(c.get(weight) or 0)) for c in costs if c.get(field) is not None]
+        pairs = [(c[field], int(c.get(weight) or 0) * int(c.get("every") or 1)) for c in costs
+                 if c.get(field) is not None]
         n = sum(w for _, w in pairs)
         return sum(v * w for v, w in pairs) / n if n else None
 
     submit, finish = mean("submit_s", "submit_timed"), mean("finish_s", "timed")
     per_task = (submit or 0.0) + (finish or 0.0) if submit is not None or finish is not None else None
-    out = {"every": costs[0].get("every") if costs else None, "timed": sum(int(c.get("timed") or 0) for c in costs),
+    everies = [int(c["every"]) for c in costs if c.get("every")]
+    out = {"every": min(everies) if everies else None, "timed": sum(int(c.get("timed") or 0) for c in costs),
            "submit_timed": sum(int(c.get("submit_timed") or 0) for c in costs),
            "submit_s": submit, "finish_s": finish, "per_task_s": per_task}
     sampled = [c for c in costs if c.get("calls") is not None]

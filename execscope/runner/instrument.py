@@ -32,8 +32,9 @@ the first ``TIMED_FIRST`` calls, then about one in ``TIMED_EVERY`` (random
 gaps, so that a periodic pattern in the tasks cannot line up with the
 sample), and any call when none was timed for ``TIMED_GAP_S`` (a slow stream
 of tasks is timed whole).  The others travel as ``worker.run_light`` (a
-process worker still writes its live state and counts, the parent only
-counts the result) or bare (threads).  Each timed call stands for the calls
+process worker still writes its live state and counts) or bare (threads);
+the parent only counts them, from their futures, in the sweep (``_collect``;
+a map chunk's by a done callback).  Each timed call stands for the calls
 since the previous timed one (its weight); the phase sums are those weighted
 sums scaled to the calls finished, so means and shares are the sample's and
 counts stay exact.  A thread worker's done count and busy seconds are the
@@ -77,11 +78,15 @@ MAX_REPORTED_ERRORS = 5
 # for the price of a few clock reads a hundred tasks.  It reads the thread's
 # CPU clock: a wait for the GIL in the middle is another thread's time.
 OWN_EVERY = 16
-_OWN_MASK = OWN_EVERY - 1
+OWN_EVERY_THREADS = 64  # a thread pool's untimed task costs a few hundred ns: four clock reads weigh there
 _cpu_clock = time.thread_time
 # Process-family calls whose phases are timed (see the module's docstring).
 TIMED_FIRST = 64
 TIMED_EVERY = 16
+# Thread pools time fewer: a timed no-op task cost its pool ~6 us side by
+# side on 2 CPUs (the wrapper, its record, the slower submit), a process
+# pool's timed call a fraction of its IPC.
+TIMED_EVERY_THREADS = 64
 TIMED_GAP_S = 0.02
 GAPS = 1021  # distinct random gaps, used in turn (a prime: no short cycle)
 # Thread pools at close: the last max(TAIL_MIN, TAIL_PER_WORKER x workers)
@@ -288,7 +293,7 @@ class Tracker:
         clock: Callable[[], float] = time.monotonic,
         deliver_results: bool = True,
         first_id: int = 0,
-        timed_every: int = TIMED_EVERY,
+        timed_every: Optional[int] = None,
     ) -> None:
         self.executor = executor
         # Process pools: resolve a future holding the caller's real result.
@@ -315,6 +320,10 @@ class Tracker:
         self.remote_calls: Tuple[Callable[..., Any], ...] = (worker.run_task, worker.run_chunk,
                                                              worker.run_light, worker.run_light_chunk)
         # Which calls are timed phase by phase (timed_weight); 1: every one.
+        # its own cost timed on one task in this many, by id (a power of two)
+        self._own_mask = (OWN_EVERY if self.isolated else OWN_EVERY_THREADS) - 1
+        if timed_every is None:
+            timed_every = TIMED_EVERY if self.isolated else TIMED_EVERY_THREADS
         self.timed_every = max(1, int(timed_every))
         self._timed_until = first_id + (TIMED_FIRST if self.timed_every > 1 else 0)
         self._next_timed = first_id
@@ -417,7 +426,7 @@ class Tracker:
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
         task_id = next(self._ids)
-        if (self.sampled and task_id & _OWN_MASK and self._timed_until <= task_id < self._next_timed
+        if (self.sampled and task_id & self._own_mask and self._timed_until <= task_id < self._next_timed
                 and self.clock() - self._last_timed_t < TIMED_GAP_S):
             # the hot path: a call not timed (_submit_bare, _submit_light), inline: every call here counts
             try:
@@ -452,11 +461,12 @@ class Tracker:
         runner's task list): a call not timed goes to the executor's submit
         from this loop, without a frame of ours around it.  ``between()`` runs
         every 64 items (the runner's tick); ``futures`` gets each future."""
-        submit, ids, bare, clock = self.executor.submit, self._ids, self._bare, self.clock
+        submit, ids, bare, clock, sampled = self.executor.submit, self._ids, self._bare, self.clock, self.sampled
+        own_mask = self._own_mask
         light = self.remote_calls[2] if self.remote else None
-        for n, item in enumerate(items):
+        for item in items:
             task_id = next(ids)
-            if (self.sampled and task_id & _OWN_MASK and self._timed_until <= task_id < self._next_timed
+            if (sampled and task_id & own_mask and self._timed_until <= task_id < self._next_timed
                     and clock() - self._last_timed_t < TIMED_GAP_S):
                 try:
                     if light is None:
@@ -473,7 +483,7 @@ class Tracker:
                 future = self._submit_id(task_id, fn, (item,), kwargs, 1, False)
             if futures is not None:
                 futures.append(future)
-            if between is not None and not n & 63:
+            if between is not None and not task_id & 63:
                 between()
 
     def _submit(self, fn: Callable[..., Any], args: Any, kwargs: Dict[str, Any],
@@ -490,7 +500,7 @@ class Tracker:
 
     def _submit_as(self, task_id: int, fn: Callable[..., Any], args: Any, kwargs: Dict[str, Any],
                    items: int, chunk: bool) -> Future:
-        own = not task_id & _OWN_MASK
+        own = not task_id & self._own_mask
         if not task_id & _SWEEP_MASK and self.sampled:
             self._collect()  # finished futures go now, young, not at the next tick
         if self.sampled and not own and self._light(task_id, self.clock()):  # the hot path
@@ -598,7 +608,7 @@ class Tracker:
         # A timed thread-pool task, standing for ``weight`` tasks: keep it to
         # a few attribute stores (see benchmarks/instrumentation_overhead.py).
         clock = self.clock
-        own = not task_id & _OWN_MASK
+        own = not task_id & self._own_mask
         c0 = _cpu_clock() if own else 0.0
         t_begin = clock()
         row = self._threads.get(threading.get_ident()) or self._thread_row()
@@ -704,7 +714,7 @@ class Tracker:
 
     def _light_done(self, future: Future) -> None:
         task_id = future._execscope_task  # type: ignore[attr-defined]
-        if task_id & _OWN_MASK and probes.future_succeeded(future):  # the hot path
+        if task_id & self._own_mask and probes.future_succeeded(future):  # the hot path
             t_end = self.clock()
             with self._lock:
                 self._remote_totals.count(1, 1, t_end)
@@ -718,7 +728,7 @@ class Tracker:
 
     def record_light(self, task_id: int, items: int, error: Optional[BaseException]) -> None:
         """A light call finished (``error``: what it raised): count it."""
-        own = not task_id & _OWN_MASK
+        own = not task_id & self._own_mask
         c0 = _cpu_clock() if own else 0.0
         t_end = self.clock()
         with self._lock:
@@ -753,7 +763,7 @@ class Tracker:
         (or the ``error`` that stopped it) arrived at ``t_got``: add its phases
         to the totals, standing for ``weight`` calls.  Returns ``(True, the task's value)`` or ``(False, the
         exception to hand the caller)``."""
-        own = not task_id & _OWN_MASK
+        own = not task_id & self._own_mask
         c0 = _cpu_clock() if own else 0.0
         ser_s, bytes_out = self.serialized.pop(task_id, (0.0, 0))
         if result is None:
@@ -891,7 +901,7 @@ class Tracker:
             # thread pools: the wrapper's mean on the timed tasks, the sweeps' seconds on the bare ones
             finish = ((finish or 0.0) * timed + sweep_s) / (timed + bare)
         per_task = (submit or 0.0) + (finish or 0.0) if submit is not None or finish is not None else None
-        out = {"every": OWN_EVERY, "timed": fin_n, "submit_timed": sub_n, "submit_s": submit,
+        out = {"every": self._own_mask + 1, "timed": fin_n, "submit_timed": sub_n, "submit_s": submit,
                "finish_s": finish, "per_task_s": per_task}
         share = self.timed_share()
         if share is not None:  # process pools: how many calls had their phases timed
