@@ -6,13 +6,18 @@ ratio of the medians, and in brackets the spread of the paired ratios (each
 repetition's watched run over the same repetition's plain one).  The figure
 is wall time from pool creation to the last result, two workers.
 
-1. instrumentation: a fresh interpreter runs N tasks through a plain pool,
-   another through execscope's ``Tracker`` with the runner's 10 Hz poll loop
-   (no runner, no samplers): thread and process pools (fork, forkserver,
-   spawn), ``multiprocessing.Pool`` and loky where installed; tasks of a few
-   hundred microseconds (the ``cpu`` workload) and no-ops.
+1. instrumentation: two pools kept alive side by side (``_batch_pool.py``),
+   one plain, one through execscope's ``Tracker`` (submitted as the runner
+   submits) with the runner's 10 Hz poll loop (no runner, no samplers),
+   alternating batches: thread and process pools (fork, forkserver, spawn),
+   ``multiprocessing.Pool`` and loky where installed; tasks of a few hundred
+   microseconds (the ``cpu`` workload) and no-ops.  The median of the
+   batch-by-batch ratios; A/A rows (two plain pools) show the method's floor.
+   A thread pair runs on one CPU (see ``_batch_pool.py``).
 2. full monitoring: a real run (``Session``: runner, psutil, GIL sampling at
-   the default settings) against the same pool unwatched.
+   the default settings) against the same pool unwatched, 15 times each at
+   least (a GIL-bound thread pool's runs spread widely: the plain runs'
+   range is printed beside their median).
 3. the speedups users read (compare, the tour): thread x2 and process x2
    against serial, watched and unwatched.
 4. exit: a process-pool run stopped by SIGTERM and SIGINT (headless) and by
@@ -247,7 +252,9 @@ def monitored_once(kind: str, n: int, shares: List[float]) -> float:
 def section_full(reps: int) -> None:
     # 10 000 tasks of ~230 us, two workers: the runs the targets were set on (1-4 s each)
     n = int(os.environ.get("EXECSCOPE_BENCH_TASKS", "10000"))
-    reps = max(reps, 9)  # whole runs: more of them, and medians
+    # whole runs: more of them, and medians (two plain thread x2 runs of the
+    # same 10 000 tasks differ by up to 25%: how the GIL happened to pass)
+    reps = max(reps, 15)
     print("\n2. full monitoring (runner + psutil + GIL sampling, defaults) and 3. the speedups users read: "
           "%d cpu tasks (size %d), %d alternating repetitions; ratio of the medians, in brackets the middle half of "
           "the paired ratios" % (n, CPU_SIZE, reps))
@@ -258,15 +265,16 @@ def section_full(reps: int) -> None:
         plain, watched = alternate(reps, [lambda: plain_pool_once(kind, n),
                                           lambda: monitored_once(kind, n, shares[kind])])
         times[kind] = (plain, watched)
-    print("%-12s %10s %10s   %-24s %-14s %s" % ("executor", "plain s", "watched s", "ratio [spread]", "target",
-                                              "observer share (own figure)"))
+    print("%-12s %20s %10s   %-24s %-14s %s" % ("executor", "plain s [min-max]", "watched s", "ratio [spread]",
+                                              "target", "observer share (own figure)"))
     for kind, (plain, watched) in times.items():
         ratio, cell = median_cell(plain, watched)
         target = TARGETS[("full", "cpu")]
         own = "%.1f%%" % (100 * statistics.median(shares[kind])) if shares[kind] else "n/a"
-        print("%-12s %10.3f %10.3f   %-24s %-14s %s" % (kind + ("" if kind == "serial" else " x2"),
-                                                      statistics.median(plain), statistics.median(watched),
-                                                      cell, verdict(ratio, target), own), flush=True)
+        print("%-12s %20s %10.3f   %-24s %-14s %s" % (
+            kind + ("" if kind == "serial" else " x2"),
+            "%.3f [%.2f-%.2f]" % (statistics.median(plain), min(plain), max(plain)), statistics.median(watched),
+            cell, verdict(ratio, target), own), flush=True)
     print("%-12s %10s %10s   %s" % ("speedup", "plain", "watched", "watched/plain (target within 5%)"))
     s_plain, s_watched = times["serial"]
     for kind in ("thread", "process"):
