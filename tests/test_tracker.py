@@ -6,6 +6,7 @@ import itertools
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
+from typing import Any
 
 import pytest
 
@@ -154,3 +155,43 @@ def test_ids_issued_reads_the_counter_without_taking_an_id():
     for _ in range(5):
         next(ids)
     assert instrument.ids_issued(ids) == 12 and next(ids) == 12
+
+
+class _ParkingSemaphore:
+    """The pool's idle semaphore, whose ``release`` (each worker calls it
+    after each task) parks the worker there until the gate opens: a worker
+    between two tasks, as a poll under the GIL mostly finds it."""
+
+    def __init__(self, real: Any, gate: threading.Event, parked: threading.Event) -> None:
+        self.real, self.gate, self.parked = real, gate, parked
+
+    def release(self, *args: Any) -> None:
+        self.parked.set()
+        self.gate.wait(10)
+        self.real.release(*args)
+
+    def acquire(self, *args: Any, **kwargs: Any) -> bool:
+        return self.real.acquire(*args, **kwargs)
+
+
+def test_a_worker_between_two_tasks_reads_busy_while_tasks_wait():
+    """Under the GIL a poll mostly gets to run when a worker gives the GIL up
+    at the end of a task, in the executor's own locking: with tasks queued, a
+    worker outside any task is between two of them and reads busy (a pool of
+    1 ms tasks read 0/4 busy while it ran 1000 tasks a second)."""
+    gate, parked = threading.Event(), threading.Event()
+    with ThreadPoolExecutor(1) as ex:
+        tracker = instrument.Tracker(ex, "thread", None, deliver_results=False)
+        ex._idle_semaphore = _ParkingSemaphore(ex._idle_semaphore, gate, parked)
+        for i in range(5):
+            tracker.submit(_quick, i)
+        assert parked.wait(10)
+        state = tracker.poll()
+        (row,) = state["workers"]
+        assert state["queued"] == 4 and state["running"] == 1
+        assert row[WORKER_INDEX["state"]] == "running" and row[WORKER_INDEX["task"]] == -1
+        gate.set()
+        tracker.close_submission()
+        _until_done(tracker)
+        state = tracker.poll()
+    assert state["running"] == 0 and state["workers"][0][WORKER_INDEX["state"]] == "idle"

@@ -70,6 +70,7 @@ from . import interp_task, probes, slots, worker
 
 IDLE, RUNNING, BLOCKED = "idle", "running", "blocked"
 FOREIGN = -3  # waiting on a task of another executor: busy with its task, not blocked on its own pool
+BETWEEN = -4  # a thread worker seen between two tasks with more queued (_poll_threads)
 _FUTURES_FILE = "concurrent" + "/futures/_base.py"
 _WAIT_FUNCTIONS = {"result", "exception", "wait", "as_completed", "_result_or_cancel"}
 MAX_REPORTED_ERRORS = 5
@@ -946,8 +947,13 @@ class Tracker:
         # next (a BytesIO whose buffer a memoryview still exports prints
         # "Exception ignored ... BufferError" into the program's stderr).
         frames.pop(threading.get_ident(), None)
-        rows, running, blocked = [], 0, 0
+        rows, running, blocked, between = [], 0, 0, 0
         now = self.clock()
+        # Tasks wait in the queue: a worker outside any task is between two
+        # of them, busy.  Under the GIL a poll mostly runs just then (a worker
+        # gives the GIL up at a task's end, in the executor's own locking), so
+        # a pool of 1 ms tasks read 0/4 busy while it ran 1000 tasks a second.
+        backlog = bool(depth) and not self.isolated and self.submitted > self.finished
         for thread in probes.pool_threads(self.executor):
             ident = thread.ident
             row = self._threads.get(ident) if ident is not None else None
@@ -966,6 +972,11 @@ class Tracker:
                 if row.seen_task != bare:
                     row.seen_task, row.seen_since = bare, now
                 state, task, since = RUNNING, bare, row.seen_since
+            elif state == IDLE and backlog:
+                if row.seen_task != BETWEEN:
+                    row.seen_task, row.seen_since = BETWEEN, now
+                state, since = RUNNING, row.seen_since  # task -1: between two tasks
+                between += 1
             if state == RUNNING:
                 if waits is not None and waits != FOREIGN:
                     state, waits_on = BLOCKED, waits
@@ -976,7 +987,7 @@ class Tracker:
                                    since=since, done=done, busy_s=busy_s, blocked_on=waits_on,
                                    t_started=row.t_started))
         source = "executor" if depth is not None else "instrumentation"
-        unfinished = max(0, self.submitted - self.finished - running - blocked)
+        unfinished = max(0, self.submitted - self.finished - (running - between) - blocked)
         # shutdown() leaves a None wake-up sentinel in the work queue: it is
         # not a task, so never count more queued items than unfinished tasks.
         depth = unfinished if depth is None else min(depth, unfinished)
