@@ -27,11 +27,12 @@ timings; the done callback (in the executor's manager thread, where CPython
 unpickles results too) times the result's transfer and unpickling and, when
 asked, resolves a future holding the caller's real result.
 
-Phases are timed on a sample of thread- and process-pool calls (``Tracker.timed_weight``):
-the first ``TIMED_FIRST`` calls, then about one in ``TIMED_EVERY`` (random
-gaps, so that a periodic pattern in the tasks cannot line up with the
-sample), and any call when none was timed for ``TIMED_GAP_S`` (a slow stream
-of tasks is timed whole).  The others travel as ``worker.run_light`` (a
+Phases are timed on a sample of thread- and process-pool calls
+(``Tracker.timed_weight``): the first ``TIMED_FIRST`` calls, then about one
+in ``TIMED_EVERY`` (thread pools: ``TIMED_EVERY_THREADS``; random gaps, so
+that a periodic pattern in the tasks cannot line up with the sample), and
+any call when none was timed for ``TIMED_GAP_S`` (a slow stream of tasks is
+timed whole).  The others travel as ``worker.run_light`` (a
 process worker still writes its live state and counts) or bare (threads);
 the parent only counts them, from their futures, in the sweep (``_collect``;
 a map chunk's by a done callback).  Each timed call stands for the calls
