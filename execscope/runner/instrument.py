@@ -658,15 +658,25 @@ class Tracker:
         with self._lock:
             now = self.clock()
             done = 0
+            # Popped before they are read, the ones from the first still
+            # queued on put back in front: the deque is never iterated while
+            # a submitter appends to it (a free-threaded build would let the
+            # two overlap), and only what was popped is counted (read one by
+            # one without a GIL, a later future can read finished after an
+            # earlier one read queued).
             while bare:
-                states = list(map(_STATE, itertools.islice(bare, SWEEP_WINDOW)))
+                n = min(len(bare), SWEEP_WINDOW)
+                if bare[0]._state == _PENDING:
+                    break
+                got = list(itertools.starmap(bare.popleft, itertools.repeat((), n)))
+                states = list(map(_STATE, got))
                 try:
                     k = states.index(_PENDING)
                 except ValueError:
-                    k = len(states)
-                if not k:
-                    break
-                got = list(itertools.starmap(bare.popleft, itertools.repeat((), k)))
+                    k = n
+                if k < n:
+                    bare.extendleft(reversed(got[k:]))
+                    del got[k:], states[k:]
                 finished = states.count(_FINISHED)
                 if finished != k:  # running (or cancelled: never ran, never counted)
                     running += [f for f, state in zip(got, states) if state == _RUNNING]
@@ -674,7 +684,7 @@ class Tracker:
                 if list(map(_EXCEPTION, got)).count(None) != finished:
                     failures += [f for f in got if f._exception is not None]
                 done += finished
-                if k < SWEEP_WINDOW:
+                if k < n or n < SWEEP_WINDOW:
                     break
             if done:
                 self._bare_totals.count_many(done, 0, self._swept_at)
