@@ -192,12 +192,11 @@ class Totals:
         self.queue += (t_begin - t_submit) * weight
         self.compute += (t_end - t_begin) * weight
 
-    def count_many(self, items: int, failed: int, t_end: float) -> None:
-        """Bare thread-pool tasks counted together, each a call; ``t_end``:
-        a time they had all finished by (0: not known)."""
+    def count_many(self, items: int, t_end: float) -> None:
+        """Bare tasks counted together, each a call (their failures are added
+        once reported); ``t_end``: a time they had all finished by (0: not known)."""
         self.items += items
         self.records += items
-        self.failed += failed
         if t_end > self.last_end:
             self.last_end = t_end
 
@@ -539,8 +538,7 @@ class Tracker:
             if weight:
                 future = self.executor.submit(self._run_local, task_id, weight, t_submit, fn, args, kwargs)
             else:
-                future = self.executor.submit(fn, *args, **kwargs)
-                self._bare.append(future)
+                future = self._submit_bare(fn, args, kwargs, task_id)
             c2 = _cpu_clock() if own else 0.0
         # Lets a tick name the task a blocked worker waits for (see _inspect).
         future._execscope_task = task_id  # type: ignore[attr-defined]
@@ -687,7 +685,7 @@ class Tracker:
                 if k < n or n < SWEEP_WINDOW:
                     break
             if done:
-                self._bare_totals.count_many(done, 0, self._swept_at)
+                self._bare_totals.count_many(done, self._swept_at)
             self._swept_at = now
         for future in running:
             future.add_done_callback(self._bare_done)
@@ -711,10 +709,14 @@ class Tracker:
         if self.closed:
             self.check_done()
 
+    def _tail_size(self) -> int:
+        """How many of the last tasks note their own end (see TAIL_MIN)."""
+        return max(TAIL_MIN, TAIL_PER_WORKER * (probes.max_workers(self.executor) or 1))
+
     def _adopt_tail(self) -> None:
         """At close: the last bare tasks get ``_bare_done`` now, so the end of
         the run is the end of its last task, not the sweep that saw it."""
-        tail = max(TAIL_MIN, TAIL_PER_WORKER * (probes.max_workers(self.executor) or 1))
+        tail = self._tail_size()
         adopted = []
         with self._lock:
             while self._bare and len(adopted) < tail:
@@ -844,8 +846,7 @@ class Tracker:
     def close_submission(self) -> None:
         """No more top-level tasks: done once all submitted ones finish."""
         self._submitted_at_close = self.submitted
-        self._tail_from = self.first_id + self._submitted_at_close - max(
-            TAIL_MIN, TAIL_PER_WORKER * (probes.max_workers(self.executor) or 1))
+        self._tail_from = self.first_id + self._submitted_at_close - self._tail_size()
         self.closed = True
         self._adopt_tail()
         self.check_done()
@@ -942,14 +943,16 @@ class Tracker:
     def poll(self) -> Dict[str, Any]:
         """Counters, queue depth and one row per worker (protocol.WORKER_FIELDS)."""
         finished, failed = self._finished_counts()
-        state = {"submitted": self.submitted, "completed": finished - failed, "failed": failed}
+        submitted = self.submitted
+        state = {"submitted": submitted, "completed": finished - failed, "failed": failed}
         if self.remote:
-            state.update(self._poll_processes())
+            state.update(self._poll_processes(submitted - finished))
         else:
-            state.update(self._poll_threads())
+            state.update(self._poll_threads(submitted - finished))
         return state
 
-    def _poll_threads(self) -> Dict[str, Any]:
+    def _poll_threads(self, outstanding: int) -> Dict[str, Any]:
+        """``outstanding``: tasks submitted and not finished, as ``poll`` counted them."""
         depth = probes.thread_queue_depth(self.executor)
         frames = sys._current_frames()
         # This thread's own frame holds ``frames`` among its locals: left in,
@@ -964,7 +967,7 @@ class Tracker:
         # of them, busy.  Under the GIL a poll mostly runs just then (a worker
         # gives the GIL up at a task's end, in the executor's own locking), so
         # a pool of 1 ms tasks read 0/4 busy while it ran 1000 tasks a second.
-        backlog = bool(depth) and not self.isolated and self.submitted > self.finished
+        backlog = bool(depth) and not self.isolated and outstanding > 0
         for thread in probes.pool_threads(self.executor):
             ident = thread.ident
             row = self._threads.get(ident) if ident is not None else None
@@ -998,7 +1001,7 @@ class Tracker:
                                    since=since, done=done, busy_s=busy_s, blocked_on=waits_on,
                                    t_started=row.t_started))
         source = "executor" if depth is not None else "instrumentation"
-        unfinished = max(0, self.submitted - self.finished - (running - between) - blocked)
+        unfinished = max(0, outstanding - (running - between) - blocked)
         # shutdown() leaves a None wake-up sentinel in the work queue: it is
         # not a task, so never count more queued items than unfinished tasks.
         depth = unfinished if depth is None else min(depth, unfinished)
@@ -1052,7 +1055,8 @@ class Tracker:
             return FOREIGN
         return task
 
-    def _poll_processes(self) -> Dict[str, Any]:
+    def _poll_processes(self, outstanding: int) -> Dict[str, Any]:
+        """``outstanding``: tasks submitted and not finished, as ``poll`` counted them."""
         undispatched, in_call_queue = probes.process_queue_depths(self.executor)
         rows, running = [], 0
         seen = set()
@@ -1073,8 +1077,7 @@ class Tracker:
             if pid not in seen:
                 rows.append(worker_row(key="p:%d" % pid, label="pid %d" % pid, pid=pid, state="starting"))
         if undispatched is None:
-            # self.finished takes self._lock itself (not reentrant): not under it.
-            undispatched = max(0, self.submitted - self.finished - running)
+            undispatched = max(0, outstanding - running)
             source = "instrumentation"
         else:
             source = "executor"
