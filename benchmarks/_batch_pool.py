@@ -6,8 +6,9 @@ Makes a pool (thread, process, pool or loky; WATCHED=1: with execscope's
 worker initializer, a ``Tracker`` around it and the runner's 10 Hz tick in a
 thread; a thread pool's process runs on one CPU), runs a warm-up batch,
 prints ``ready``, then for each line ``N`` on its standard input runs N
-tasks and prints ``{"wall": s, "cpu": s}``: the batch's wall time and the CPU time the process and its workers used for it
-(from /proc schedstat, nanoseconds).  An empty line or end of input shuts
+tasks and prints ``{"wall": s, "cpu": s}``: the batch's wall time and the
+CPU time the process and its workers used for it (from /proc schedstat,
+nanoseconds).  An empty line or end of input shuts
 the pool down.  Two of these, one plain and one watched, are driven in turn
 by ``observer.py``: batches a fraction of a second apart see the same
 machine.

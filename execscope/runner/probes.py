@@ -221,10 +221,8 @@ _TIMED_CALLS = ("run_task", "run_chunk")
 
 def is_timed_call(obj: Any) -> bool:
     """``obj`` is a call item (or a Pool task) of one of ``runner.worker``'s
-    timed calls, read from its function's name (an attached agent's stand-ins
-    carry the same names)."""
-    fn = obj[2] if type(obj) is tuple and len(obj) == 5 else getattr(obj, "fn", None)
-    return getattr(fn, "__name__", None) in _TIMED_CALLS
+    timed calls (see ``call_item_args``)."""
+    return call_item_args(obj) is not None
 
 
 def call_item_args(obj: Any) -> Optional[tuple]:
