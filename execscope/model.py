@@ -121,6 +121,7 @@ class WorkerView:
     gil_held: Optional[float] = None
     gil_wait: Optional[float] = None
     gil_released: Optional[float] = None
+    gil_wait_range: Optional[Tuple[float, float]] = None  # 95% interval of gil_wait (GilThread)
     startup_s: Optional[float] = None  # process start-up, from pool creation
     since_s: Optional[float] = None  # when the current state began (seconds since launch)
     # From the scheduler (/proc, Linux; None elsewhere): native threads of a

@@ -185,6 +185,7 @@ def worker_views(tick: Mapping[str, Any], readings: Readings, gil: GilView, runn
             gil_held=g.held if g else None,
             gil_wait=g.wait if g else None,
             gil_released=g.released if g else None,
+            gil_wait_range=g.wait_range if g else None,
             startup_s=(t_started - t_pool) if (t_started and t_pool) else None,
             since_s=(since - config.t_launch) if since else None,
             threads=states.threads(pid) if (states is not None and is_process) else None,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from execscope import detect
@@ -133,6 +135,21 @@ def test_bound_meter_needs_samples_then_names_what_workers_wait_for():
     assert out.bound is None  # four readings: not enough yet
     out = meter.update(ex)
     assert out.bound == "io-bound" and out.cpu_per_running_worker == pytest.approx(0.025)
+
+
+def test_bound_meter_lets_a_gil_wait_decide_only_when_its_samples_can():
+    def pool(wait, wait_range):
+        workers = tuple(replace(worker(i, cpu=1.0), gil_wait=wait, gil_wait_range=wait_range) for i in (1, 2))
+        return ExecutorView(id="1:1", created_at="p.py:1", kind="thread", pid=1, workers=workers)
+
+    few, many = BoundMeter(), BoundMeter()
+    for _ in range(3):
+        # One native stack of three caught each I/O worker taking the GIL back...
+        sparse = few.update(pool(0.33, (0.06, 0.79)))
+        # ...while 120 waiting of 300 leave no doubt.
+        dense = many.update(pool(0.4, (0.35, 0.46)))
+    assert sparse.bound == "io-bound" and sparse.gil_wait_per_running_worker == pytest.approx(0.33)
+    assert dense.bound == "gil-bound"
 
 
 @pytest.mark.parametrize("cpu,gil,tree,kind,expected", [
