@@ -12,7 +12,8 @@ is wall time from pool creation to the last result, two workers.
    alternating batches: thread and process pools (fork, forkserver, spawn),
    ``multiprocessing.Pool`` and loky where installed; tasks of a few hundred
    microseconds (the ``cpu`` workload) and no-ops.  The median of the
-   batch-by-batch ratios; A/A rows (two plain pools) show the method's floor.
+   batch-by-batch ratios; A/A rows (two plain pools) show the method's floor
+   (``multiprocessing.Pool`` runs its no-ops in larger batches: see below).
    A thread pair runs on one CPU (see ``_batch_pool.py``).
 2. full monitoring: a real run (``Session``: runner, psutil, GIL sampling at
    the default settings) against the same pool unwatched, 25 times each at
@@ -28,7 +29,10 @@ is wall time from pool creation to the last result, two workers.
 
     python -m benchmarks observer
     EXECSCOPE_BENCH_REPS=3 python -m benchmarks observer
-    EXECSCOPE_BENCH_KINDS=process:fork,pool:fork python -m benchmarks observer instrumentation
+    EXECSCOPE_BENCH_KINDS=process:fork,pool:fork python -m benchmarks.observer instrumentation
+
+(``python -m benchmarks NAME`` runs whole benchmarks and keeps their output;
+a section alone is run by the module itself, and kept nowhere.)
 """
 
 from __future__ import annotations
@@ -172,9 +176,14 @@ def section_instrumentation(reps: int) -> None:
         kinds = [(k, m) for k, m in kinds if (k, m) in chosen or (k, "-") in chosen]
     pairs = int(os.environ.get("EXECSCOPE_BENCH_PAIRS", "40"))
     sizes = {"cpu": 150, "noop": 400}
+    # multiprocessing.Pool's no-op batches of 400 (~10 ms) are at the mercy of
+    # when its task and result handler threads happen to wake: two plain pools
+    # read 1.11 and 1.41 A/A, middle half 0.72-2.07.  Batches of 2000 read
+    # 0.96-0.99 (middle half 0.79-1.35).
+    pool_noops = 2000
     print("\n1. instrumentation alone (Tracker + the runner's 10 Hz tick, no samplers): two pools alive side by "
-          "side, one plain, one watched, %d alternating batches each of %d cpu tasks (size %d) or %d no-ops, "
-          "2 workers" % (pairs, sizes["cpu"], CPU_SIZE, sizes["noop"]))
+          "side, one plain, one watched, %d alternating batches each of %d cpu tasks (size %d) or %d no-ops "
+          "(multiprocessing.Pool: %d), 2 workers" % (pairs, sizes["cpu"], CPU_SIZE, sizes["noop"], pool_noops))
     print("(ratio: the median of the batch-by-batch watched/plain ratios, in brackets their middle half, then "
           "the ratio of the sums; cpu: CPU seconds of the process and its workers; A/A: two plain pools, the "
           "method's own floor; thread pools: both on one CPU)")
@@ -182,12 +191,13 @@ def section_instrumentation(reps: int) -> None:
                                                   "target", "cpu ratio [IQR]"))
     cases = [(kind, method, task, True) for kind, method in kinds for task in ("cpu", "noop")]
     if os.environ.get("EXECSCOPE_BENCH_AA", "1") != "0":
-        cases += [(kind, method, "noop", False) for kind, method in (("thread", "-"), ("process", "fork"))
+        cases += [(kind, method, "noop", False) for kind, method in (("thread", "-"), ("process", "fork"), ("pool", "fork"))
                   if (kind, method) in kinds]
     for kind, method, task, watch in cases:
         label = _label(kind, method) + ("" if watch else " A/A")
         try:
-            plain_runs, watched_runs = paired_batches(kind, method, task, pairs, sizes[task], watch)
+            n = pool_noops if (kind, task) == ("pool", "noop") else sizes[task]
+            plain_runs, watched_runs = paired_batches(kind, method, task, pairs, n, watch)
         except (RuntimeError, OSError, ValueError, subprocess.TimeoutExpired) as exc:
             print("%-20s %-5s unavailable: %s" % (label, task, exc), flush=True)
             continue

@@ -162,3 +162,48 @@ def test_light_map_chunks_return_their_lists_and_count_their_items():
     assert totals["failed"] == 4 * failing  # a chunk fails whole, as CPython's map does
     ok = [f.result(0) for f in futures if not f.exception(0)]
     assert all(isinstance(chunk, list) and len(chunk) == 4 for chunk in ok)
+
+
+def test_a_multiprocessing_pool_counts_its_light_calls_exactly():
+    """Pool's apply_async: a light call that succeeds is counted by the
+    pool's result handler alone (no tracker call); failures, the calls after
+    close and the timed ones take the full way."""
+    from execscope.runner import mp_pool
+
+    n = 700
+    run_dir = tempfile.mkdtemp(prefix="execscope-test-")
+    slots.create(run_dir)
+    watch = mp_pool.build({"start_method": "fork", "workers": 2}, run_dir)
+    try:
+        tracker = instrument.Tracker(watch, "pool", slots.SlotTable(run_dir), deliver_results=False)
+        watch.tracker = tracker
+        results = [watch.submit(_sleepy, i) for i in range(n)]
+        for r in results[:n // 2]:
+            r.wait(60)
+        middle = tracker.poll()  # half done: counted so far, nothing queued twice
+        assert n // 2 <= middle["completed"] + middle["failed"] <= n
+        tracker.close_submission()
+        assert tracker.all_done.wait(60), (tracker.finished, tracker.submitted)
+        t_last = time.monotonic()
+        state = tracker.poll()
+        totals = tracker.totals()
+        errors = tracker.drain_errors()
+        outcomes = []
+        for r in results:
+            try:
+                outcomes.append(r.get(0))
+            except ValueError as exc:
+                outcomes.append(str(exc))
+    finally:
+        watch.shutdown()
+    failing = sum(1 for i in range(n) if i % 97 == 13)
+    assert tracker.submitted == n
+    assert (totals["items"], totals["failed"], totals["records"]) == (n, failing, n)
+    assert (state["completed"], state["failed"]) == (n - failing, failing)
+    timed, finished = tracker.timed_share()
+    assert finished == n and timed < n / 3  # most calls were light
+    assert outcomes == [("task %d says no" % i) if i % 97 == 13 else i * 2 for i in range(n)]
+    assert len(errors) == min(failing, instrument.MAX_REPORTED_ERRORS)
+    assert sum(row[WORKER_INDEX["done"]] for row in state["workers"]) == n
+    assert watch.queue_depths() == (0, 0)
+    assert totals["last_end"] <= t_last

@@ -315,6 +315,9 @@ class Tracker:
         self.errors: Deque[dict] = deque()
         self.serialized: Dict[int, Tuple[float, int]] = {}
         self._remote_totals = Totals()  # process pools, under self._lock
+        # An executor that counts its own light calls (mp_pool.PoolWatch):
+        # () -> (succeeded since the last call, the last one's end), folded by _collect
+        self._light_count: Optional[Callable[[], Tuple[int, float]]] = getattr(executor, "light_count", None)
         # What a process worker is sent to call (run_task, run_chunk): an
         # attached agent sends stand-ins its workers can import (inject/remote.py).
         # Indexed by (light, chunk): timed task, timed chunk, light task, light chunk.
@@ -647,6 +650,11 @@ class Tracker:
         end.  A task that finished since the sweep before ended after it: that
         time is its end as far as the totals know (a lower bound).  The sweep
         reads and pops in C (``map``, ``starmap``): it runs for every task."""
+        if self._light_count is not None:
+            with self._lock:
+                n, t_end = self._light_count()
+                if n:
+                    self._remote_totals.count_many(n, t_end)
         bare = self._bare
         if not bare:
             return

@@ -43,6 +43,7 @@ Standard library only, Python 3.9 syntax.
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import threading
 import time
@@ -50,6 +51,7 @@ import weakref
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from . import slots, worker
+from .instrument import TIMED_GAP_S, ids_issued
 
 ATTR = "_execscope_watch"
 ACTIVE_STATES = {"running", "receiving", "deserializing", "serializing", "sending"}
@@ -60,6 +62,7 @@ class WorkerLost(Exception):
 
 
 _CHUNK_CALLS = ("mapstar", "starmapstar")
+_NOT_PLAIN = _CHUNK_CALLS + ("_helper_reraises_exception",)  # calls _wrap looks into
 
 
 def _chunk_items(func: Any, args: tuple, name: Optional[str] = None) -> int:
@@ -110,7 +113,17 @@ class _Deliver:
         self.watch, self.job, self.result = watch, job, result
 
     def _set(self, i: int, obj: Any) -> None:
-        obj = self.watch.unwrap(self.job, i, obj)
+        watch = self.watch
+        record = watch._pending.get((self.job, i))
+        if record.__class__ is int and obj[0] and not watch.tracker.closed:
+            # A light apply_async call that succeeded (the hot path; only the
+            # result handler thread gets here): counted, its end noted.
+            # After close it takes unwrap's way, which checks for the end.
+            del watch._pending[(self.job, i)]
+            watch._light_end = watch.tracker.clock()
+            watch._light_ok += 1
+        else:
+            obj = watch.unwrap(self.job, i, obj)
         if self.result is None:
             raise KeyError(self.job)  # the result object is gone (a failed map): as the pool expects
         self.result._set(i, obj)
@@ -143,9 +156,18 @@ class PoolWatch:
         self.start_method = start_method
         self.fail_lost = owner
         self.tracker: Any = None  # set by whoever creates the Tracker on us; task ids are its
-        self._pending: Dict[Tuple[int, int], Tuple[int, float, int]] = {}  # (job, i) -> id, t, items
+        # (job, i) -> (id, t, items, weight); a light apply_async call: its id alone
+        self._pending: Dict[Tuple[int, int], Any] = {}
         self._announced: Dict[int, List[Any]] = {}  # job -> [items not yet taken, t_call]
         self._taken = 0  # items the task handler took
+        # Light apply_async calls (the hot path, see wrap_entry): taken as
+        # they are made, one item each (next() is one C call, no lock), and
+        # counted when they succeed by the result handler thread alone;
+        # light_count() hands the count to the tracker.
+        self._taken_light = itertools.count()
+        self._light_ok = 0
+        self._light_end = 0.0
+        self._light_read = 0
         self._lost: Dict[int, str] = {}  # dead worker pid -> what happened
         self._broken: Any = False
         self._lock = threading.Lock()
@@ -177,9 +199,23 @@ class PoolWatch:
         if self.tracker is None:
             return entry
         taskseq, set_length = entry
-        t_call = time.monotonic()
-        if type(taskseq) is list:  # apply_async: one task, counted now (by _wrap)
-            return ([self._wrap(task, t_call, None) for task in taskseq], set_length)
+        tracker = self.tracker
+        t_call = tracker.clock()
+        if type(taskseq) is list:  # apply_async: one task, counted now
+            if len(taskseq) != 1:
+                return ([self._wrap(task, t_call, None) for task in taskseq], set_length)
+            task = taskseq[0]
+            task_id = next(tracker._ids)
+            # the hot path: a call not timed (Tracker.timed_weight's test, inline)
+            if (task_id & tracker._own_mask and tracker._timed_until <= task_id < tracker._next_timed
+                    and t_call - tracker._last_timed_t < TIMED_GAP_S
+                    and getattr(task[2], "__name__", "") not in _NOT_PLAIN):
+                job, i, func, args, kwds = task
+                tracker._count_submit(1)
+                next(self._taken_light)
+                self._pending[(job, i)] = task_id
+                return ([(job, i, worker.run_light, (task_id, func, args, kwds), {})], set_length)
+            return ([self._wrap(task, t_call, None, task_id)], set_length)
         job = _job_of(taskseq)
         pool = self.pool
         result = dict.get(pool._cache, job) if (pool is not None and job is not None) else None
@@ -195,17 +231,18 @@ class PoolWatch:
             counted = False
         return ((self._wrap(task, t_call, counted) for task in taskseq), set_length)
 
-    def _wrap(self, task: Any, t_call: float, counted: Optional[bool]) -> Any:
+    def _wrap(self, task: Any, t_call: float, counted: Optional[bool], task_id: Optional[int] = None) -> Any:
         """One task as the worker gets it.  ``counted``: True when its map
         counted it already, False to count it now that the handler takes it
         (imap), None to count it at its call (apply_async)."""
         job, i, func, args, kwds = task
         name = getattr(func, "__name__", "")
         if name == "_helper_reraises_exception":
-            return task  # the pool reporting an error of the iterable itself
+            return task  # the pool reporting an error of the iterable itself (its id, if any, unused)
         items = _chunk_items(func, args, name)
         tracker = self.tracker
-        task_id = next(tracker._ids)
+        if task_id is None:
+            task_id = next(tracker._ids)
         t_submit = t_call
         if counted is None:
             tracker._count_submit(items)
@@ -230,6 +267,8 @@ class PoolWatch:
         record = self._pending.pop((job, i), None)
         if record is None:
             return obj
+        if record.__class__ is int:  # a light apply_async call
+            record = (record, 0.0, 1, 0)
         task_id, t_submit, items, weight = record
         success, value = obj
         if not weight:  # a light call: its result is the value itself
@@ -267,8 +306,16 @@ class PoolWatch:
         t = self.tracker
         running = live_running(t.slots, self._processes) if t is not None else 0
         finished = t.finished if t is not None else 0
-        in_pipe = max(0, self._taken - finished - running)
+        in_pipe = max(0, self._taken + ids_issued(self._taken_light) - finished - running)
         return waiting, in_pipe
+
+    def light_count(self) -> Tuple[int, float]:
+        """Light apply_async calls that succeeded since the last call (the
+        tracker's, under its lock) and when the last of them ended."""
+        ok = self._light_ok  # read before the end: the end is at least theirs
+        end = self._light_end
+        n, self._light_read = ok - self._light_read, ok
+        return n, end
 
     @property
     def _broken(self) -> Any:
@@ -309,7 +356,7 @@ class PoolWatch:
     def _fail_task(self, task_id: int, reason: str) -> None:
         pool = self.pool
         for key, record in list(self._pending.items()):
-            if record[0] == task_id and pool is not None:
+            if (record if record.__class__ is int else record[0]) == task_id and pool is not None:
                 try:
                     pool._cache[key[0]]._set(key[1], (False, WorkerLost(reason)))
                 except KeyError:
@@ -318,7 +365,7 @@ class PoolWatch:
     # -- the runner drives the pool through these --------------------------------------
 
     def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        return self.pool.apply_async(fn, args, kwargs)
+        return (self._owned if self._owned is not None else self.pool).apply_async(fn, args, kwargs)
 
     def map(self, fn: Callable[..., Any], items: Iterable[Any], chunksize: int, kwargs: Dict[str, Any]) -> Any:
         call = functools.partial(fn, **kwargs) if kwargs else fn
