@@ -291,7 +291,7 @@ class DaskWatch:
         tracker = self.tracker
         with tracker._lock:
             tracker._remote_totals.add(1, 1, t_submit, t_begin, max(t_end or t_got, t_begin), phases, 0, 0)
-        tracker._remote_done_check()
+        tracker._end_check(task_id)
 
     def _failed(self, key: Any, record: Tuple[int, float], message: str, text: str) -> None:
         task_id, t_submit = record
@@ -302,7 +302,7 @@ class DaskWatch:
         phases = Phases(max(0.0, t_got - t_submit), 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
         with tracker._lock:
             tracker._remote_totals.add(1, 0, t_submit, t_got, t_got, phases, 0, 0)
-        tracker._remote_done_check()
+        tracker._end_check(task_id)
 
     # -- what the Tracker polls ---------------------------------------------------------
 

@@ -712,10 +712,11 @@ class Tracker:
             return
         with self._lock:
             self._bare_totals.count(1, error is None, t_end)
+        task_id = getattr(future, "_execscope_task", -1)
         if error is not None:
-            self._report_error(getattr(future, "_execscope_task", -1), error)
+            self._report_error(task_id, error)
         if self.closed:
-            self.check_done()
+            self._end_check(task_id)
 
     def _tail_size(self) -> int:
         """How many of the last tasks note their own end (see TAIL_MIN)."""
@@ -741,7 +742,7 @@ class Tracker:
             with self._lock:
                 self._remote_totals.count(1, 1, t_end)
             if self.closed:
-                self._remote_done_check(task_id)
+                self._end_check(task_id)
             return
         self.record_light(task_id, 1, probes.future_error(future))
 
@@ -758,7 +759,7 @@ class Tracker:
         if error is not None:
             self._report_error(task_id, error)
         if self.closed:
-            self._remote_done_check(task_id)
+            self._end_check(task_id)
         if own:
             spent = max(0.0, _cpu_clock() - c0 - _CLOCK_READ_S)
             with self._lock:
@@ -795,7 +796,7 @@ class Tracker:
                             compute=0.0, rser=0.0, rxfer=0.0, rdeser=0.0)
             with self._lock:
                 self._remote_totals.add(items, 0, t_submit, t_got, t_got, phases, bytes_out, 0, weight)
-            self._remote_done_check(task_id)
+            self._end_check(task_id)
             return False, reason
         status, out, meta = result
         pid, t_header, t_begin, deser_s, t_c0, t_c1, rser_s, t_wend = meta
@@ -821,7 +822,7 @@ class Tracker:
         with self._lock:
             self._remote_totals.add(items, ok, t_submit, t_header, t_end, phases, bytes_out, bytes_in, weight)
         if self.closed:
-            self._remote_done_check(task_id)
+            self._end_check(task_id)
         if own:
             # the tracker's own part of taking this result (not its unpickling)
             spent = max(0.0, _cpu_clock() - c0 - (3 if status == "ok" else 1) * _CLOCK_READ_S)
@@ -835,10 +836,14 @@ class Tracker:
 
     # -- bookkeeping ---------------------------------------------------------------
 
-    def _remote_done_check(self, task_id: int) -> None:
+    def _end_check(self, task_id: int) -> None:
         """After close, a call among the last ones submitted, or one that
         brings the counts known without a sweep to the total, checks for the
-        end when it finishes."""
+        end when it finishes.  Not every call: ``check_done`` sweeps, and a
+        sweep gives the running futures ``_bare_done``, which would sweep
+        again as each finished: a sweep per task for as long as a deep queue
+        drains after close.  Any other call finishing last is found at the
+        next tick, its end exact all the same."""
         if self.closed and ((self._tail_from is not None and task_id >= self._tail_from) or
                             self._remote_totals.items + self._bare_totals.items >= self._submitted_at_close):
             self.check_done()
